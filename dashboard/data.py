@@ -1,0 +1,259 @@
+"""Queries behind the dashboard, free of Streamlit so that they can be tested on their own.
+
+Every query function takes the snapshot file to read (see ``smhp.warehouse``) and the
+viewer's ``Scope``. The scope is applied in SQL through bound parameters, so that a later
+role (an institution's staff, the funder) plugs in by building a different ``Scope`` and
+never by editing a query. Each call opens the snapshot read-only, queries and closes: a
+connection held across calls would keep a swapped-out snapshot and lock out nothing else,
+but it would also serve stale data (duckdb issue 15912).
+
+The published numbers come from ``marts.metrics_monthly`` and are never recomputed here.
+A scope of several institutions combines their rows: counts are summed, and a percentage
+is the mean of the institutions' percentages weighted by its base count, which gives the
+exact percentage over the union because every contact, referral and episode belongs to one
+institution. Distinct-student counts and medians cannot be combined that way and are
+refused for such a scope.
+"""
+
+from __future__ import annotations
+
+import calendar
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from smhp.warehouse import open_published
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_WAREHOUSE = REPO_ROOT / "var" / "warehouse.duckdb"
+WAREHOUSE_ENV = "SMHP_WAREHOUSE"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a viewer may see: their institutions (``None`` = all) and whether the NHS
+    disclosure rule applies to what they are shown (everyone but the board)."""
+
+    institutions: tuple[str, ...] | None
+    disclosure_control: bool
+
+
+BOARD_SCOPE = Scope(institutions=None, disclosure_control=False)
+"""The board's own view: the whole partnership, exact figures."""
+
+
+def warehouse_path() -> Path:
+    """The published warehouse: ``$SMHP_WAREHOUSE``, or ``var/warehouse.duckdb`` in the repo.
+
+    A relative ``$SMHP_WAREHOUSE`` is taken relative to the working directory, like any
+    path given on a command line.
+    """
+    configured = os.environ.get(WAREHOUSE_ENV)
+    return Path(configured) if configured else DEFAULT_WAREHOUSE
+
+
+# Count metrics can be summed over institutions; a percentage is weighted by its base count.
+COUNT_METRICS = frozenset(
+    {
+        "liaison_contacts",
+        "case_discussions",
+        "referrals_received",
+        "referral_completed_waits",
+        "ucope_referrals",
+        "ucope_assessed",
+        "ucope_discharges",
+    }
+)
+PERCENT_BASES: dict[str, str] = {
+    "liaison_referral_pct": "liaison_contacts",
+    "liaison_informed_72h_pct": "liaison_contacts",
+    "case_pathway_started_14d_pct": "case_discussions",
+    "referral_dna_pct": "referrals_received",
+    "referral_seen_6wk_pct": "referral_completed_waits",
+    "ucope_assessed_14d_pct": "ucope_assessed",
+    "ucope_completion_pct": "ucope_discharges",
+}
+
+
+def _rows_for(con: duckdb.DuckDBPyConnection, scope: Scope, metrics: list[str]) -> pd.DataFrame:
+    """``metrics_monthly`` rows of the scope: the ``ALL`` rows, or the scope's institutions."""
+    if scope.institutions is None:
+        return con.execute(
+            """
+            select month, institution_code, metric, value
+            from marts.metrics_monthly
+            where institution_code = 'ALL' and list_contains($metrics, metric)
+            order by month, metric
+            """,
+            {"metrics": metrics},
+        ).df()
+    return con.execute(
+        """
+        select month, institution_code, metric, value
+        from marts.metrics_monthly
+        where list_contains($institutions, institution_code)
+          and list_contains($metrics, metric)
+        order by month, metric
+        """,
+        {"institutions": list(scope.institutions), "metrics": metrics},
+    ).df()
+
+
+def monthly_metrics(snapshot: Path | str, scope: Scope, metrics: tuple[str, ...]) -> pd.DataFrame:
+    """The published monthly values of ``metrics`` for the scope: columns month, metric, value.
+
+    ``month`` is a ``datetime.date``. Rows keep the table's convention: a missing count row
+    means 0, a missing percentage means an empty denominator.
+    """
+    single = scope.institutions is None or len(scope.institutions) == 1
+    if not single:
+        unsupported = [m for m in metrics if m not in COUNT_METRICS and m not in PERCENT_BASES]
+        if unsupported:
+            raise ValueError(
+                f"Cannot combine {unsupported} over several institutions from monthly rows."
+            )
+    # A percentage of several institutions needs its base to weight the institutions' values.
+    needed = sorted(set(metrics) | {PERCENT_BASES[m] for m in metrics if m in PERCENT_BASES})
+    con = open_published(snapshot)
+    try:
+        rows = _rows_for(con, scope, sorted(set(metrics)) if single else needed)
+    finally:
+        con.close()
+    rows["month"] = pd.to_datetime(rows["month"]).dt.date
+    if single:
+        out = rows[rows["metric"].isin(metrics)]
+        return out[["month", "metric", "value"]].reset_index(drop=True)
+    return _combine(rows, metrics)
+
+
+def _combine(rows: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
+    """Combine several institutions' rows: sum counts, base-weighted mean of percentages."""
+    frames = []
+    counts = rows[rows["metric"].isin(COUNT_METRICS) & rows["metric"].isin(metrics)]
+    if not counts.empty:
+        frames.append(counts.groupby(["month", "metric"], as_index=False)["value"].sum())
+    for metric, base in PERCENT_BASES.items():
+        if metric not in metrics:
+            continue
+        pct = rows[rows["metric"] == metric]
+        weights = rows[rows["metric"] == base][["month", "institution_code", "value"]]
+        joined = pct.merge(weights, on=["month", "institution_code"], suffixes=("", "_base"))
+        if joined.empty:
+            continue
+        joined["weighted"] = joined["value"] * joined["value_base"]
+        summed = joined.groupby("month", as_index=False)[["weighted", "value_base"]].sum()
+        summed["value"] = summed["weighted"] / summed["value_base"]
+        summed["metric"] = metric
+        frames.append(summed[["month", "metric", "value"]])
+    if not frames:
+        return pd.DataFrame({"month": [], "metric": [], "value": []})
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values(["month", "metric"]).reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """How current the data is.
+
+    ``data_through`` is the latest event date in the facts, over the whole partnership
+    (freshness is a property of the nightly delivery, not of one institution's activity);
+    ``latest_extract`` the latest extract date found in the warehouse, if it records one;
+    ``latest_month`` the latest month with a published row in the viewer's scope;
+    ``complete_month`` the latest calendar month that had ended by the later of the two
+    dates, i.e. the month the headline figures describe.
+    """
+
+    data_through: date | None
+    latest_extract: date | None
+    latest_month: date | None
+    complete_month: date | None
+
+
+_LATEST_EVENT_SQL = """
+select max(d) from (
+    select max(presented_on) as d from marts.fct_liaison_contacts
+    union all select max(discussed_on) from marts.fct_case_discussions
+    union all select max(referred_on) from marts.fct_referrals
+    union all select max(first_appointment_on) from marts.fct_referrals
+    union all select max(referred_on) from marts.fct_ucope_episodes
+    union all select max(assessed_on) from marts.fct_ucope_episodes
+    union all select max(discharged_on) from marts.fct_ucope_episodes
+)
+"""
+
+
+def _latest_extract(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The latest ``extract_date`` of any table that records one (e.g. the load log).
+
+    The marts contract does not name such a table, so this looks for the column and
+    returns ``None`` when the warehouse has none. Identifiers come from the catalog and are
+    quoted; no value is formatted into SQL.
+    """
+    tables = con.execute(
+        """
+        select table_schema, table_name from information_schema.columns
+        where column_name = 'extract_date'
+          and data_type in ('DATE', 'TIMESTAMP', 'TIMESTAMP WITH TIME ZONE')
+        """
+    ).fetchall()
+    latest: date | None = None
+    for schema, table in tables:
+        quoted = '"{}"."{}"'.format(schema.replace('"', '""'), table.replace('"', '""'))
+        (value,) = con.execute(f"select max(extract_date)::date from {quoted}").fetchone()
+        if value is not None and (latest is None or value > latest):
+            latest = value
+    return latest
+
+
+def complete_month_by(day: date) -> date:
+    """The first day of the latest calendar month that has ended by the end of ``day``."""
+    last_day = calendar.monthrange(day.year, day.month)[1]
+    if day.day == last_day:
+        return day.replace(day=1)
+    if day.month == 1:
+        return date(day.year - 1, 12, 1)
+    return date(day.year, day.month - 1, 1)
+
+
+def as_of(snapshot: Path | str, scope: Scope) -> AsOf:
+    """The data's as-of dates (see ``AsOf``); the latest month is the scope's."""
+    con = open_published(snapshot)
+    try:
+        (data_through,) = con.execute(_LATEST_EVENT_SQL).fetchone()
+        latest_extract = _latest_extract(con)
+        (latest_month,) = con.execute(
+            """
+            select max(month) from marts.metrics_monthly
+            where case when $institutions is null then institution_code = 'ALL'
+                       else list_contains($institutions, institution_code) end
+            """,
+            {"institutions": None if scope.institutions is None else list(scope.institutions)},
+        ).fetchone()
+    finally:
+        con.close()
+    known = [d for d in (data_through, latest_extract) if d is not None]
+    complete = complete_month_by(max(known)) if known else None
+    return AsOf(data_through, latest_extract, latest_month, complete)
+
+
+def institution_joins(snapshot: Path | str, scope: Scope) -> pd.DataFrame:
+    """The scope's institutions and their joining dates (for annotation, never a filter)."""
+    con = open_published(snapshot)
+    try:
+        frame = con.execute(
+            """
+            select institution_code, institution_name, joined_on
+            from marts.dim_institutions
+            where $institutions is null or list_contains($institutions, institution_code)
+            order by joined_on, institution_code
+            """,
+            {"institutions": None if scope.institutions is None else list(scope.institutions)},
+        ).df()
+    finally:
+        con.close()
+    frame["joined_on"] = pd.to_datetime(frame["joined_on"]).dt.date
+    return frame

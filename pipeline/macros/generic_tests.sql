@@ -1,0 +1,30 @@
+{#
+  The generic tests the project needs beyond dbt's built-in four. Written here because
+  the dbt package hub (dbt_utils) cannot be reached from these machines.
+#}
+
+{#
+  unique_combination: no two rows share the same values of `columns`
+  (a composite key, e.g. month + institution_code + metric).
+#}
+{% test unique_combination(model, columns) %}
+select {{ columns | join(', ') }}, count(*) as n_rows
+from {{ model }}
+group by {{ columns | join(', ') }}
+having count(*) > 1
+{% endtest %}
+
+{#
+  value_between: every non-null value of the column lies in [min_value, max_value],
+  bounds inclusive (e.g. percentages 0-100).
+#}
+{% test value_between(model, column_name, min_value=none, max_value=none) %}
+select {{ column_name }}
+from {{ model }}
+where {{ column_name }} is not null
+  and (
+    false
+    {%- if min_value is not none %} or {{ column_name }} < {{ min_value }}{% endif %}
+    {%- if max_value is not none %} or {{ column_name }} > {{ max_value }}{% endif %}
+  )
+{% endtest %}

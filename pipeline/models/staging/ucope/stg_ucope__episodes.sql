@@ -1,0 +1,42 @@
+-- One row per delivered (valid) version of a U-COPE episode: rename and cast only.
+with
+
+source as (
+
+    select * from {{ source('ucope', 'ucope_episodes') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        episode_id,
+        student_key,
+        institution_code,
+
+        -- what happened
+        referral_source,
+        cast(referred_on as date) as referred_on,
+        cast(assessed_on as date) as assessed_on,
+        cast(discharged_on as date) as discharged_on,
+        discharge_reason,
+        cast(sessions_attended as integer) as sessions_attended,
+        cast(core10_start as integer) as core10_start,
+        cast(core10_end as integer) as core10_end,
+
+        -- versioning
+        cast(updated_at as timestamp) as updated_at,
+        record_status,
+
+        -- delivery
+        _file_id as file_id,
+        _extract_date as extract_date,
+        _row_number as source_row_number,
+        _loaded_at as loaded_at
+
+    from source
+
+)
+
+select * from renamed

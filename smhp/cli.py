@@ -1,0 +1,193 @@
+"""The ``smhp`` command: nightly runs, impact totals, demo data and the dashboard.
+
+Exit codes (documented in the README): 0 done (for ``nightly``: published), 1 the run
+did not publish or the command failed, 2 a usage or settings error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+from smhp.settings import DASHBOARD_APP, Settings, SettingsError, pseudonym_key
+
+EXIT_OK, EXIT_NOT_PUBLISHED, EXIT_USAGE = 0, 1, 2
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        landing=getattr(args, "landing", None),
+        warehouse=getattr(args, "warehouse", None),
+        dashboard_port=getattr(args, "port", None),
+    )
+
+
+def cmd_nightly(args: argparse.Namespace) -> int:
+    from smhp.nightly import run_nightly
+    from smhp.publish import RunInProgress
+    from smhp.reporter import Reporter
+
+    settings = _settings(args)
+    key = pseudonym_key()
+    reporter = Reporter()
+    try:
+        result = run_nightly(settings, key, reporter)
+    except RunInProgress as exc:
+        print(f"smhp nightly: {exc}", file=sys.stderr)
+        return EXIT_NOT_PUBLISHED
+    except Exception as exc:  # the one line a person on call needs; the log has the rest
+        print(f"smhp nightly: NOT PUBLISHED: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_NOT_PUBLISHED
+    return EXIT_OK if result.published else EXIT_NOT_PUBLISHED
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
+
+
+def cmd_impact(args: argparse.Namespace) -> int:
+    from smhp.impact import impact_totals
+    from smhp.warehouse import open_published
+
+    if args.to < args.from_:
+        print("smhp impact: --to is before --from", file=sys.stderr)
+        return EXIT_USAGE
+    con = open_published(_settings(args).warehouse)
+    try:
+        totals = impact_totals(con, args.from_, args.to, args.institution)
+    finally:
+        con.close()
+    data = totals.to_dict()
+    if args.json:
+        print(json.dumps(data))
+        return EXIT_OK
+    width = max(map(len, data))
+    for name, value in data.items():
+        shown = f"{value:.1f}" if isinstance(value, float) else ("—" if value is None else value)
+        print(f"{name:<{width}}  {shown}")
+    return EXIT_OK
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from smhp.demo_data import write_demo_extracts
+
+    summary = write_demo_extracts(Path(args.out), arrived_by=args.arrived_by)
+    print(summary)
+    return EXIT_OK
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    return _serve_dashboard(settings)
+
+
+def _serve_dashboard(settings: Settings) -> int:
+    env = dict(os.environ, SMHP_WAREHOUSE=str(settings.warehouse.resolve()))
+    print(f"Dashboard at http://localhost:{settings.dashboard_port} (Ctrl+C to stop)", flush=True)
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(DASHBOARD_APP),
+        "--server.port",
+        str(settings.dashboard_port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Synthetic extracts → two nightly runs (the last week arriving in the second) → dashboard."""
+    from smhp.demo_data import DEMO_END, DEMO_PSEUDONYM_KEY, write_demo_extracts
+    from smhp.nightly import run_nightly
+    from smhp.reporter import Reporter
+
+    demo_dir = Path(args.dir)
+    if demo_dir.exists():
+        shutil.rmtree(
+            demo_dir
+        )  # the demo always starts from nothing, so it always tells the same story
+    settings = Settings.from_env(
+        landing=demo_dir / "landing",
+        warehouse=demo_dir / "warehouse.duckdb",
+        dashboard_port=args.port,
+    )
+    key = os.environ.get("SMHP_PSEUDONYM_KEY") or DEMO_PSEUDONYM_KEY
+    reporter = Reporter()
+    for arrived_by in (DEMO_END - timedelta(days=7), DEMO_END):
+        reporter.line(f"== demo: extracts arrived by {arrived_by} ==")
+        write_demo_extracts(settings.landing, arrived_by=arrived_by)
+        result = run_nightly(settings, key.encode("utf-8"), reporter)
+        if not result.published:
+            return EXIT_NOT_PUBLISHED
+    reporter.line(f"Demo warehouse: {settings.warehouse}")
+    if args.no_dashboard:
+        return EXIT_OK
+    return _serve_dashboard(settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smhp", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("nightly", help="load new extracts, build the metrics, publish")
+    p.add_argument("--landing", help="landing folder (default: $SMHP_LANDING or var/landing)")
+    p.add_argument("--warehouse", help="published DuckDB file (default: $SMHP_WAREHOUSE)")
+    p.set_defaults(func=cmd_nightly)
+
+    p = sub.add_parser("impact", help="impact totals of the metric spec for a period")
+    p.add_argument("--warehouse", help="published DuckDB file (default: $SMHP_WAREHOUSE)")
+    p.add_argument("--from", dest="from_", type=_parse_date, required=True, metavar="DATE")
+    p.add_argument("--to", type=_parse_date, required=True, metavar="DATE")
+    p.add_argument("--institution", help="an institution code (default: the whole partnership)")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(func=cmd_impact)
+
+    p = sub.add_parser("demo-data", help="write deterministic synthetic nightly extracts")
+    p.add_argument("--out", required=True, help="landing folder to write")
+    p.add_argument("--arrived-by", type=_parse_date, help="only what had arrived by this night")
+    p.set_defaults(func=cmd_demo_data)
+
+    p = sub.add_parser("dashboard", help="serve the dashboard")
+    p.add_argument("--warehouse", help="published DuckDB file (default: $SMHP_WAREHOUSE)")
+    p.add_argument("--port", type=int, help="port (default: $SMHP_DASHBOARD_PORT or 8501)")
+    p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser("demo", help="demo data → nightly → dashboard, from scratch")
+    p.add_argument("--dir", default="var/demo", help="demo folder, wiped first (default: var/demo)")
+    p.add_argument("--port", type=int, help="dashboard port (default: 8501)")
+    p.add_argument("--no-dashboard", action="store_true", help="stop after publishing")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SettingsError as exc:
+        print(f"smhp {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FileNotFoundError as exc:
+        print(f"smhp {args.command}: {exc}", file=sys.stderr)
+        return EXIT_NOT_PUBLISHED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""Impact totals: the partnership's figures over a chosen period, for funders and the board.
+
+The definitions are those of ``marts.metrics_monthly`` (see the metric spec), applied to a
+whole period instead of one month: each total takes the events whose event date (the
+metric's "month of" column) falls in ``[start, end]``, inclusive at both ends. Student
+counts are distinct over the whole period, never sums of monthly counts, and the median wait
+is the median of every first appointment in the period. The totals are computed from the
+fact tables, not from ``metrics_monthly``, because distinct counts and medians cannot be
+added up from monthly rows.
+
+All values reach DuckDB as bound parameters, never formatted into the SQL text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+import duckdb
+
+__all__ = ["ImpactTotals", "academic_year", "impact_totals"]
+
+
+@dataclass(frozen=True)
+class ImpactTotals:
+    """Exact (undisclosed) totals for one period and one institution or the partnership.
+
+    ``referral_completed_waits`` is the base of the two waiting-time figures (referrals
+    whose first appointment falls in the period); it is kept because disclosure control
+    needs it to decide whether the median and the percentage may be shown.
+    """
+
+    start: date
+    end: date
+    institution: str | None
+    liaison_students: int
+    ucope_students: int
+    referrals_received: int
+    referral_completed_waits: int
+    referral_median_wait_days: float | None
+    referral_seen_6wk_pct: float | None
+    institutions: int
+    students_enrolled: int
+    academic_year: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The totals as a plain dict (dates as ISO strings), e.g. for JSON or a table."""
+        out = asdict(self)
+        out["start"] = self.start.isoformat()
+        out["end"] = self.end.isoformat()
+        return out
+
+
+def academic_year(day: date) -> str:
+    """The academic year (1 August to 31 July) containing ``day``, written like ``2023/24``."""
+    first = day.year if day.month >= 8 else day.year - 1
+    return f"{first}/{(first + 1) % 100:02d}"
+
+
+# One query, so that every figure comes from the same snapshot state. `$inst` NULL means the
+# whole partnership. The reach counts an institution that has any liaison contact, U-COPE
+# episode, referral or case discussion whose primary event date falls in the period.
+_SQL = """
+with
+liaison as (
+    select student_key, institution_code
+    from marts.fct_liaison_contacts
+    where presented_on between $start and $end
+      and ($inst is null or institution_code = $inst)
+),
+ucope as (
+    select student_key, institution_code
+    from marts.fct_ucope_episodes
+    where referred_on between $start and $end
+      and ($inst is null or institution_code = $inst)
+),
+received as (
+    select institution_code
+    from marts.fct_referrals
+    where referred_on between $start and $end
+      and ($inst is null or institution_code = $inst)
+),
+waits as (
+    select wait_days, seen_within_6wk
+    from marts.fct_referrals
+    where first_appointment_on between $start and $end
+      and ($inst is null or institution_code = $inst)
+),
+discussions as (
+    select institution_code
+    from marts.fct_case_discussions
+    where discussed_on between $start and $end
+      and ($inst is null or institution_code = $inst)
+),
+active_institutions as (
+    select institution_code from liaison
+    union select institution_code from ucope
+    union select institution_code from received
+    union select institution_code from discussions
+)
+select
+    (select count(distinct student_key) from liaison) as liaison_students,
+    (select count(distinct student_key) from ucope) as ucope_students,
+    (select count(*) from received) as referrals_received,
+    (select count(*) from waits) as referral_completed_waits,
+    (select quantile_cont(wait_days, 0.5) from waits) as referral_median_wait_days,
+    (select 100.0 * count(*) filter (where seen_within_6wk) / nullif(count(*), 0)
+       from waits) as referral_seen_6wk_pct,
+    (select count(*) from active_institutions) as institutions,
+    (select coalesce(sum(p.students), 0)
+       from seeds.institution_populations p
+       join active_institutions a using (institution_code)
+      where p.academic_year = $year) as students_enrolled
+"""
+
+
+def impact_totals(
+    con: duckdb.DuckDBPyConnection,
+    start: date,
+    end: date,
+    institution: str | None = None,
+) -> ImpactTotals:
+    """Impact totals over ``[start, end]`` (inclusive) for one institution or, if ``None``, all.
+
+    Students enrolled: the sum of the headcounts, in the academic year containing ``end``,
+    of the institutions counted in ``institutions`` (those with any activity in the period).
+    The year of ``end`` is used because a funder asks "how many students could the
+    partnership reach by the end of the period"; summing headcounts over several years would
+    count the same students once per year. An active institution with no headcount row for
+    that year adds nothing (as in ``referrals_per_1000_students``, no headcount, no figure).
+
+    Percentages are on a 0-100 scale and unrounded; the median is interpolated. Both are
+    ``None`` when no first appointment falls in the period. The result is exact: apply
+    ``smhp.disclosure.apply_to_impact`` before it leaves the board's own view.
+    """
+    if end < start:
+        raise ValueError(f"The period ends ({end}) before it starts ({start}).")
+    year = academic_year(end)
+    row = con.execute(
+        _SQL, {"start": start, "end": end, "inst": institution, "year": year}
+    ).fetchone()
+    assert row is not None  # an aggregate-only select always returns one row
+    (
+        liaison_students,
+        ucope_students,
+        referrals_received,
+        completed_waits,
+        median_wait,
+        seen_pct,
+        institutions,
+        enrolled,
+    ) = row
+    return ImpactTotals(
+        start=start,
+        end=end,
+        institution=institution,
+        liaison_students=int(liaison_students),
+        ucope_students=int(ucope_students),
+        referrals_received=int(referrals_received),
+        referral_completed_waits=int(completed_waits),
+        referral_median_wait_days=None if median_wait is None else float(median_wait),
+        referral_seen_6wk_pct=None if seen_pct is None else float(seen_pct),
+        institutions=int(institutions),
+        students_enrolled=int(enrolled),
+        academic_year=year,
+    )

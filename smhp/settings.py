@@ -1,0 +1,87 @@
+"""Every setting of smhp, in one place.
+
+Each setting is an environment variable with a default that suits the demo on a
+developer's machine; command-line options override them. Paths are relative to the
+directory the command runs in (the README runs everything from the repo root).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PIPELINE_DIR = REPO_ROOT / "pipeline"
+SEEDS_DIR = REPO_ROOT / "seeds"
+DASHBOARD_APP = REPO_ROOT / "dashboard" / "app.py"
+
+#: The environment variables, with their defaults (documented in the README).
+DEFAULTS = {
+    "SMHP_LANDING": "var/landing",
+    "SMHP_WAREHOUSE": "var/warehouse.duckdb",
+    "SMHP_KEEP_SNAPSHOTS": "3",
+    "SMHP_DASHBOARD_PORT": "8501",
+}
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or unusable; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing: Path
+    warehouse: Path
+    keep_snapshots: int
+    dashboard_port: int
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Settings from the environment, with non-None keyword overrides (CLI options)."""
+
+        def pick(name: str, env: str) -> str:
+            value = overrides.get(name)
+            return str(value) if value is not None else os.environ.get(env, DEFAULTS[env])
+
+        try:
+            keep = int(pick("keep_snapshots", "SMHP_KEEP_SNAPSHOTS"))
+            port = int(pick("dashboard_port", "SMHP_DASHBOARD_PORT"))
+        except ValueError as exc:
+            raise SettingsError(
+                f"SMHP_KEEP_SNAPSHOTS and SMHP_DASHBOARD_PORT are numbers: {exc}"
+            ) from None
+        if keep < 1:
+            raise SettingsError("SMHP_KEEP_SNAPSHOTS must be at least 1")
+        return cls(
+            landing=Path(pick("landing", "SMHP_LANDING")),
+            warehouse=Path(pick("warehouse", "SMHP_WAREHOUSE")),
+            keep_snapshots=keep,
+            dashboard_port=port,
+        )
+
+
+def pseudonym_key() -> bytes:
+    """The HMAC key for student identifiers: never in the repo, never defaulted.
+
+    From ``SMHP_PSEUDONYM_KEY``, or from the file named by ``SMHP_PSEUDONYM_KEY_FILE``
+    (for a secrets mount). A run without one must not start: a default key would make
+    pseudonyms reversible by anyone who reads this code.
+    """
+    key = os.environ.get("SMHP_PSEUDONYM_KEY", "")
+    key_file = os.environ.get("SMHP_PSEUDONYM_KEY_FILE", "")
+    if not key and key_file:
+        try:
+            key = Path(key_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SettingsError(
+                f"SMHP_PSEUDONYM_KEY_FILE {key_file} cannot be read: {exc}"
+            ) from None
+    if not key:
+        raise SettingsError(
+            "No pseudonymisation key: set SMHP_PSEUDONYM_KEY (or SMHP_PSEUDONYM_KEY_FILE) "
+            "to the partnership's secret before loading extracts. Refusing to start."
+        )
+    if len(key) < 16:
+        raise SettingsError("SMHP_PSEUDONYM_KEY is too short: use at least 16 characters.")
+    return key.encode("utf-8")
