@@ -1,0 +1,25 @@
+# The two commands of the README. Each sets up what it needs first (a venv at .venv/).
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export GX_ANALYTICS_ENABLED := False
+
+.PHONY: setup demo test lint
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+setup: $(STAMP)
+
+demo: setup            ## synthetic extracts → nightly → dashboard at http://localhost:8501
+	$(VENV)/bin/smhp demo
+
+test: setup lint       ## every test, for real (dbt, DuckDB files)
+	$(PY) -m pytest
+
+lint: setup
+	$(PY) -m ruff check .

@@ -1,0 +1,46 @@
+-- Case discussion metrics, one row per (month, institution or ALL, metric).
+-- Month of `discussed_on`:
+--   case_discussions              number of case discussions
+--   case_pathway_started_14d_pct  100 x discussions whose agreed pathway started at most
+--                                 14 days after the discussion / discussions
+with
+
+discussions as (
+
+    select * from {{ ref('fct_case_discussions') }}
+
+),
+
+by_discussed_month as (
+
+    select
+        month,
+        {{ institution_or_all() }} as institution_code,
+        count(*) as discussions,
+        count_if(pathway_started_within_14d) as pathway_started_within_14d
+    from discussions
+    group by grouping sets ((month, institution_code), (month))
+
+),
+
+metrics as (
+
+    select month, institution_code, 'case_discussions' as metric, discussions as value
+    from by_discussed_month
+
+    union all
+
+    select month, institution_code, 'case_pathway_started_14d_pct',
+        100.0 * pathway_started_within_14d / discussions
+    from by_discussed_month
+
+)
+
+-- every (month, institution) group holds at least one discussion: counts are never 0
+-- and the denominators never empty
+select
+    cast(month as date) as month,
+    cast(institution_code as varchar) as institution_code,
+    cast(metric as varchar) as metric,
+    cast(value as double) as value
+from metrics

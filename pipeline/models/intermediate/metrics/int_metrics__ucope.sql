@@ -1,0 +1,119 @@
+-- U-COPE metrics, one row per (month, institution or ALL, metric).
+-- Month of `referred_on`:
+--   ucope_referrals                   number of U-COPE episodes
+--   ucope_students                    distinct students among those episodes
+-- Month of `assessed_on` (episodes assessed):
+--   ucope_assessed                    number of episodes assessed
+--   ucope_median_days_to_assessment   median days referred_on -> assessed_on
+--                                     (interpolated: quantile_cont)
+--   ucope_assessed_14d_pct            100 x those assessed at most 14 days after
+--                                     referral / those
+-- Month of `discharged_on` (episodes discharged):
+--   ucope_discharges                  number of episodes discharged
+--   ucope_completion_pct              100 x discharges with reason `completed` / discharges
+--   ucope_reliable_improvement_pct    over discharges with both CORE-10 scores: 100 x those
+--                                     with core10_start - core10_end >= var
+--                                     reliable_change_threshold (6) / those
+with
+
+episodes as (
+
+    select * from {{ ref('fct_ucope_episodes') }}
+
+),
+
+by_referral_month as (
+
+    select
+        referral_month as month,
+        {{ institution_or_all() }} as institution_code,
+        count(*) as episodes,
+        count(distinct student_key) as students
+    from episodes
+    group by grouping sets ((referral_month, institution_code), (referral_month))
+
+),
+
+by_assessed_month as (
+
+    select
+        assessed_month as month,
+        {{ institution_or_all() }} as institution_code,
+        count(*) as assessed,
+        quantile_cont(days_to_assessment, 0.5) as median_days_to_assessment,
+        count_if(assessed_within_14d) as assessed_within_14d
+    from episodes
+    where assessed_on is not null
+    group by grouping sets ((assessed_month, institution_code), (assessed_month))
+
+),
+
+by_discharged_month as (
+
+    select
+        discharged_month as month,
+        {{ institution_or_all() }} as institution_code,
+        count(*) as discharges,
+        count_if(is_completed) as completed,
+        count_if(has_both_scores) as with_both_scores,
+        count_if(reliable_improvement) as reliable_improvement
+    from episodes
+    where discharged_on is not null
+    group by grouping sets ((discharged_month, institution_code), (discharged_month))
+
+),
+
+metrics as (
+
+    select month, institution_code, 'ucope_referrals' as metric, episodes as value
+    from by_referral_month
+
+    union all
+
+    select month, institution_code, 'ucope_students', students
+    from by_referral_month
+
+    union all
+
+    select month, institution_code, 'ucope_assessed', assessed
+    from by_assessed_month
+
+    union all
+
+    select month, institution_code, 'ucope_median_days_to_assessment',
+        median_days_to_assessment
+    from by_assessed_month
+
+    union all
+
+    select month, institution_code, 'ucope_assessed_14d_pct',
+        100.0 * assessed_within_14d / assessed
+    from by_assessed_month
+
+    union all
+
+    select month, institution_code, 'ucope_discharges', discharges
+    from by_discharged_month
+
+    union all
+
+    select month, institution_code, 'ucope_completion_pct', 100.0 * completed / discharges
+    from by_discharged_month
+
+    union all
+
+    -- omitted where no discharge of the month has both scores (empty denominator)
+    select month, institution_code, 'ucope_reliable_improvement_pct',
+        100.0 * reliable_improvement / with_both_scores
+    from by_discharged_month
+    where with_both_scores > 0
+
+)
+
+-- every (month, institution) group holds at least one episode: counts are never 0
+select
+    cast(month as date) as month,
+    cast(institution_code as varchar) as institution_code,
+    cast(metric as varchar) as metric,
+    cast(value as double) as value
+from metrics

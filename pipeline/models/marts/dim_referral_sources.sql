@@ -1,0 +1,5 @@
+-- Who refers students (seed `referral_sources`).
+select
+    referral_source,
+    referral_source_name
+from {{ ref('referral_sources') }}

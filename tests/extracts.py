@@ -1,0 +1,141 @@
+"""Helpers for writing small extract files by hand in tests."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+TEST_KEY = b"test-key-not-a-secret-0123456789"
+
+
+def nhs_number(serial: int) -> str:
+    """The ``serial``-th valid NHS number of the 999 test range (modulus 11, checked here
+    independently of the code under test)."""
+    n = serial
+    while True:
+        base = f"999{n:06d}"
+        total = sum(int(d) * w for d, w in zip(base, range(10, 1, -1), strict=True))
+        check = 11 - total % 11
+        if check == 11:
+            check = 0
+        if check != 10:
+            return base + str(check)
+        n += 1_000_000  # skip numbers with no valid check digit, deterministically
+
+
+def csv_bytes(
+    header: list[str], rows: list[dict | list], newline: str = "\n", bom: bool = False
+) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator=newline)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([row.get(h, "") for h in header] if isinstance(row, dict) else row)
+    return (("\ufeff" if bom else "") + buf.getvalue()).encode("utf-8")
+
+
+def write_extract(
+    landing: Path,
+    source: str,
+    day: str,
+    rows: list[dict],
+    header: list[str] | None = None,
+    **kwargs: object,
+) -> Path:
+    """Write ``landing/<source>/<source>_<day>.csv`` with the contract header (or ``header``)."""
+    from smhp.contract import load_contract
+
+    header = header or list(load_contract()[source].delivered_columns)
+    path = landing / source / f"{source}_{day}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(csv_bytes(header, rows, **kwargs))  # type: ignore[arg-type]
+    return path
+
+
+def liaison(contact_id: str, student: int, **overrides: str) -> dict:
+    row = {
+        "contact_id": contact_id,
+        "student_ref": nhs_number(student),
+        "institution_code": "UOL",
+        "presented_at": "2024-03-01 22:15:00",
+        "setting": "emergency_department",
+        "outcome": "brief_intervention",
+        "referred_to": "",
+        "university_informed_at": "2024-03-02 09:00:00",
+        "updated_at": "2024-03-02 09:05:00",
+        "record_status": "active",
+    }
+    row.update(overrides)
+    return row
+
+
+def referral(referral_id: str, student: int, **overrides: str) -> dict:
+    row = {
+        "referral_id": referral_id,
+        "student_ref": nhs_number(student),
+        "institution_code": "UOL",
+        "source": "gp",
+        "service_code": "talking_therapies",
+        "referred_on": "2024-03-01",
+        "first_appointment_on": "",
+        "outcome": "waiting",
+        "closed_on": "",
+        "updated_at": "2024-03-01 12:00:00",
+        "record_status": "active",
+    }
+    row.update(overrides)
+    return row
+
+
+def ucope(episode_id: str, student: int, **overrides: str) -> dict:
+    row = {
+        "episode_id": episode_id,
+        "student_ref": nhs_number(student),
+        "institution_code": "UOL",
+        "referral_source": "liaison_service",
+        "referred_on": "2024-03-01",
+        "assessed_on": "",
+        "discharged_on": "",
+        "discharge_reason": "",
+        "sessions_attended": "0",
+        "core10_start": "",
+        "core10_end": "",
+        "updated_at": "2024-03-01 12:00:00",
+        "record_status": "active",
+    }
+    row.update(overrides)
+    return row
+
+
+def case_discussion(discussion_id: str, student: int, **overrides: str) -> dict:
+    row = {
+        "discussion_id": discussion_id,
+        "student_ref": nhs_number(student),
+        "institution_code": "UOL",
+        "contact_id": "",
+        "discussed_on": "2024-03-04",
+        "agreed_pathway": "university_wellbeing",
+        "pathway_started_on": "",
+        "updated_at": "2024-03-04 12:00:00",
+        "record_status": "active",
+    }
+    row.update(overrides)
+    return row
+
+
+def profile(student: int, **overrides: str) -> dict:
+    row = {
+        "student_ref": nhs_number(student),
+        "institution_code": "UOL",
+        "age_band": "under_21",
+        "sex": "female",
+        "ethnic_group": "white",
+        "study_level": "undergraduate",
+        "year_of_study": "1",
+        "domicile": "home",
+        "updated_at": "2024-02-01 08:00:00",
+        "record_status": "active",
+    }
+    row.update(overrides)
+    return row
