@@ -38,22 +38,26 @@ def viewer_scope() -> Scope:
     return scope
 
 
+def show_page() -> None:
+    """Draw the page, or a clear error when there is no readable warehouse."""
+    path = warehouse_path()
+    try:
+        snapshot = resolve_published(path)
+    except WarehouseNotFound:
+        st.error(
+            f"No published warehouse at `{path}`. Run `smhp nightly` to build and publish "
+            f"one, or point the `{WAREHOUSE_ENV}` environment variable at a published "
+            "warehouse."
+        )
+        return
+    try:
+        overview.render(str(snapshot), viewer_scope())
+    except duckdb.Error as exc:
+        st.error(
+            f"The warehouse at `{path}` could not be read: {type(exc).__name__}: {exc}. "
+            "It may be from an older or unfinished build; re-run `smhp nightly`."
+        )
+
+
 st.set_page_config(page_title="Partnership overview · SMHP", layout="wide")
-
-path = warehouse_path()
-try:
-    snapshot = resolve_published(path)
-except WarehouseNotFound:
-    st.error(
-        f"No published warehouse at `{path}`. Run `smhp nightly` to build and publish one, "
-        f"or point the `{WAREHOUSE_ENV}` environment variable at a published warehouse."
-    )
-    st.stop()
-
-try:
-    overview.render(str(snapshot), viewer_scope())
-except duckdb.Error as exc:
-    st.error(
-        f"The warehouse at `{path}` could not be read: {type(exc).__name__}: {exc}. "
-        "It may be from an older or unfinished build; re-run `smhp nightly`."
-    )
+show_page()

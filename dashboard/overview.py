@@ -185,12 +185,24 @@ def _chart(
         if months and months[0] < row.joined_on <= months[-1]:
             x = row.joined_on.isoformat()
             fig.add_shape(
-                type="line", x0=x, x1=x, xref="x", y0=0, y1=1, yref="paper",
+                type="line",
+                x0=x,
+                x1=x,
+                xref="x",
+                y0=0,
+                y1=1,
+                yref="paper",
                 line={"dash": "dot", "width": 1, "color": "grey"},
             )
             fig.add_annotation(
-                x=x, y=1, xref="x", yref="paper", text=f"{row.institution_code} joined",
-                showarrow=False, yanchor="bottom", font={"size": 10},
+                x=x,
+                y=1,
+                xref="x",
+                yref="paper",
+                text=f"{row.institution_code} joined",
+                showarrow=False,
+                yanchor="bottom",
+                font={"size": 10},
             )
     return fig
 
@@ -202,7 +214,8 @@ def render(snapshot: str, scope: Scope) -> None:
     values = cached.monthly_metrics(snapshot, scope, TILE_METRICS)
     month = as_of.complete_month
     if month is None or values.empty:
-        st.warning("The published warehouse holds no data yet.")
+        where = "the partnership" if scope.institutions is None else "your institutions"
+        st.warning(f"The published warehouse holds no data for {where} yet.")
         return
     st.info(_banner(as_of, month))
 

@@ -117,8 +117,12 @@ def suppress_rate(value: float | None, count: float) -> float | str | None:
 # Keys of ImpactTotals and how each is controlled. `institutions` and `students_enrolled`
 # describe the partnership's reach from reference data (institution list, published
 # headcounts), not people seen by a service, so they are not suppressed.
-_IMPACT_COUNTS = ("liaison_students", "ucope_students", "referrals_received",
-                  "referral_completed_waits")
+_IMPACT_COUNTS = (
+    "liaison_students",
+    "ucope_students",
+    "referrals_received",
+    "referral_completed_waits",
+)
 _IMPACT_WAIT_STATISTICS = ("referral_median_wait_days", "referral_seen_6wk_pct")
 
 

@@ -1,0 +1,233 @@
+"""Building the warehouse with dbt, in-process.
+
+The nightly run calls :func:`build` once it has loaded the raw layer into a fresh
+database file. dbt runs inside this Python process (``dbtRunner``) rather than as a
+``dbt`` subprocess: the CLI pays ~5 s of start-up and parsing on every call, in-process
+the import is paid once, and the per-node results come back as objects, so the caller can
+name every failing test instead of scraping log text.
+
+The dbt project is ``pipeline/`` of this repository; its committed ``profiles.yml``
+reads the database path from the environment variable ``SMHP_DBT_DATABASE``, which
+:func:`build` sets for the duration of the call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PIPELINE_DIR = Path(__file__).resolve().parents[1] / "pipeline"
+"""The dbt project (and its profiles.yml), found relative to this package."""
+
+DATABASE_ENV_VAR = "SMHP_DBT_DATABASE"
+
+OK_STATUSES = frozenset({"success", "pass", "warn"})
+"""Node statuses that do not fail a build (a `warn` test is reported, not fatal)."""
+
+log = logging.getLogger(__name__)
+
+# dbt keeps its flags and adapter registry in process-wide globals: two invocations at
+# once in one process would trample each other, so builds are serialised.
+_BUILD_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """What happened to one dbt node (model, seed, data test or unit test)."""
+
+    name: str
+    unique_id: str
+    resource_type: str
+    status: str
+    execution_time: float
+    failures: int | None
+    message: str | None
+
+    @property
+    def ok(self) -> bool:
+        """False when this node makes the build fail (error, failed test, skipped)."""
+        return self.status in OK_STATUSES
+
+
+@dataclass(frozen=True)
+class DbtBuildResult:
+    """The outcome of one ``dbt build``: overall success and every node's result."""
+
+    success: bool
+    nodes: tuple[NodeResult, ...] = ()
+    error: str | None = None
+    """Why dbt could not run at all (bad project, missing profile...), if so."""
+    elapsed_seconds: float = 0.0
+    args: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def failed(self) -> list[NodeResult]:
+        """Nodes that errored, failed or were skipped because something upstream did."""
+        return [node for node in self.nodes if not node.ok]
+
+    @property
+    def warned(self) -> list[NodeResult]:
+        """Tests of severity `warn` that found rows: worth reporting, not fatal."""
+        return [node for node in self.nodes if node.status == "warn"]
+
+    def summary(self) -> str:
+        """One line per problem, for a log or an e-mail to the people who run the service."""
+        if self.error:
+            return f"dbt build could not run: {self.error}"
+        lines = [
+            f"dbt build {'succeeded' if self.success else 'FAILED'}: "
+            f"{len(self.nodes)} nodes in {self.elapsed_seconds:.1f} s"
+        ]
+        for node in self.failed + self.warned:
+            detail = f" ({node.failures} failing rows)" if node.failures else ""
+            lines.append(f"  {node.status.upper()} {node.resource_type} {node.name}{detail}")
+            if node.message and node.status in {"error", "fail"}:
+                lines.append(f"    {node.message.strip().splitlines()[0]}")
+        return "\n".join(lines)
+
+
+OnNode = Callable[[NodeResult], None]
+
+
+def build(
+    database: Path,
+    on_node: OnNode | None = None,
+    *,
+    select: Sequence[str] = (),
+    exclude_resource_types: Sequence[str] = (),
+    dbt_vars: Mapping[str, Any] | None = None,
+    quiet: bool = True,
+    target_path: Path | None = None,
+) -> DbtBuildResult:
+    """Run ``dbt build`` (seeds, models, data tests, unit tests) into ``database``.
+
+    ``database`` is the DuckDB file holding the ``raw`` schema; dbt writes the schemas
+    ``seeds``, ``staging``, ``intermediate`` and ``marts`` into it. ``on_node`` is
+    called with each node's result as soon as the node finishes (progress reporting); an
+    exception it raises is logged and ignored, so a progress display can never fail the
+    build. ``select`` narrows the build (``--select``), ``exclude_resource_types`` skips
+    resource types (e.g. ``["unit_test"]``: unit tests check the SQL, not the data),
+    ``dbt_vars`` overrides project vars (e.g. ``{"reliable_change_threshold": 5}``).
+    ``quiet`` keeps dbt's console output to errors; the full log is in
+    ``pipeline/logs/dbt.log``. ``target_path`` moves dbt's artifacts out of
+    ``pipeline/target`` (e.g. for builds running side by side).
+
+    Never raises for a failing build: check ``result.success`` and ``result.failed``.
+    """
+    from dbt.cli.main import dbtRunner  # deferred: importing dbt takes ~3 s
+
+    database = Path(database).resolve()
+    args = [
+        "build",
+        "--project-dir",
+        str(PIPELINE_DIR),
+        "--profiles-dir",
+        str(PIPELINE_DIR),
+    ]
+    if quiet:
+        args.append("--quiet")
+    if target_path is not None:
+        args += ["--target-path", str(Path(target_path).resolve())]
+    if select:
+        args += ["--select", *select]
+    if exclude_resource_types:
+        args += ["--exclude-resource-type", *exclude_resource_types]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dict(dbt_vars))]
+
+    callbacks = [_node_finished_callback(on_node)] if on_node is not None else []
+    started = time.perf_counter()
+    with _BUILD_LOCK, _environment(
+        {DATABASE_ENV_VAR: str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    ):
+        try:
+            res = dbtRunner(callbacks=callbacks).invoke(args)
+        except Exception as exc:  # dbt reports most problems in res; this is the rest
+            log.exception("dbt build raised")
+            return DbtBuildResult(
+                success=False,
+                error=f"{type(exc).__name__}: {exc}",
+                elapsed_seconds=time.perf_counter() - started,
+                args=tuple(args),
+            )
+    elapsed = time.perf_counter() - started
+
+    run_results = getattr(res.result, "results", None) or []
+    nodes = tuple(_from_run_result(run_result) for run_result in run_results)
+    error = None
+    if res.exception is not None:
+        error = f"{type(res.exception).__name__}: {res.exception}"
+    return DbtBuildResult(
+        success=bool(res.success) and error is None,
+        nodes=nodes,
+        error=error,
+        elapsed_seconds=elapsed,
+        args=tuple(args),
+    )
+
+
+def _from_run_result(run_result: Any) -> NodeResult:
+    """A NodeResult from one entry of dbt's RunExecutionResult."""
+    node = run_result.node
+    return NodeResult(
+        name=node.name,
+        unique_id=node.unique_id,
+        resource_type=str(node.resource_type),
+        status=str(run_result.status),
+        execution_time=float(run_result.execution_time or 0.0),
+        failures=run_result.failures,
+        message=run_result.message,
+    )
+
+
+def _node_finished_callback(on_node: OnNode) -> Callable[[Any], None]:
+    """A dbt event callback that turns each NodeFinished event into ``on_node(result)``."""
+
+    def callback(event: Any) -> None:
+        if event.info.name != "NodeFinished":
+            return
+        node_info = event.data.node_info
+        run_result = event.data.run_result
+        result = NodeResult(
+            name=node_info.node_name,
+            unique_id=node_info.unique_id,
+            resource_type=node_info.resource_type,
+            status=run_result.status,
+            execution_time=float(run_result.execution_time),
+            # the event's protobuf has no null: 0 failures is reported for models too
+            failures=int(run_result.num_failures),
+            message=run_result.message or None,
+        )
+        try:
+            on_node(result)
+        except Exception:
+            log.exception("on_node callback failed for %s", result.unique_id)
+
+    return callback
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of the block, then restore them.
+
+    dbt reads ``env_var()`` from ``os.environ`` of this process, so the database path
+    has to be there while dbt runs, and must not leak into the caller's later work.
+    """
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
