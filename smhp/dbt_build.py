@@ -29,8 +29,9 @@ PIPELINE_DIR = Path(__file__).resolve().parents[1] / "pipeline"
 
 DATABASE_ENV_VAR = "SMHP_DBT_DATABASE"
 
-OK_STATUSES = frozenset({"success", "pass", "warn"})
-"""Node statuses that do not fail a build (a `warn` test is reported, not fatal)."""
+OK_STATUSES = frozenset({"success", "pass", "warn", "no-op"})
+"""Node statuses that do not fail a build: a `warn` test is reported, not fatal, and an
+exposure (the dashboard) is a `no-op` node."""
 
 log = logging.getLogger(__name__)
 

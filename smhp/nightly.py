@@ -64,15 +64,13 @@ def _run_dbt(database: Path, reporter: Reporter) -> list[str]:
     from smhp.dbt_build import build  # imports dbt (~3 s): only when a run needs it
 
     result = build(database)
-    failed = [
-        f"{n.resource_type} {n.name}: {n.status}"
-        for n in result.nodes
-        if n.status not in ("success", "pass")
-    ]
     by_type: dict[str, int] = {}
     for node in result.nodes:
         by_type[node.resource_type] = by_type.get(node.resource_type, 0) + 1
     reporter.line("  " + ", ".join(f"{n} {t}s" for t, n in sorted(by_type.items())))
+    for node in result.warned:
+        reporter.line(f"  WARN {node.resource_type} {node.name}: {node.failures} rows")
+    failed = [f"{n.resource_type} {n.name}: {n.status}" for n in result.failed]
     if not result.success and not failed:
         failed = [result.error or "dbt build failed"]
     for line in failed:

@@ -117,7 +117,7 @@ def case_discussion(discussion_id: str, student: int, **overrides: str) -> dict:
         "discussed_on": "2024-03-04",
         "agreed_pathway": "university_wellbeing",
         "pathway_started_on": "",
-        "updated_at": "2024-03-04 12:00:00",
+        "updated_at": "2024-02-28 12:00:00",
         "record_status": "active",
     }
     row.update(overrides)
