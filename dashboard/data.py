@@ -18,7 +18,6 @@ refused for such a scope.
 from __future__ import annotations
 
 import calendar
-import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,10 +25,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from smhp.settings import Settings
 from smhp.warehouse import open_published
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_WAREHOUSE = REPO_ROOT / "var" / "warehouse.duckdb"
 WAREHOUSE_ENV = "SMHP_WAREHOUSE"
 
 
@@ -47,13 +45,8 @@ BOARD_SCOPE = Scope(institutions=None, disclosure_control=False)
 
 
 def warehouse_path() -> Path:
-    """The published warehouse: ``$SMHP_WAREHOUSE``, or ``var/warehouse.duckdb`` in the repo.
-
-    A relative ``$SMHP_WAREHOUSE`` is taken relative to the working directory, like any
-    path given on a command line.
-    """
-    configured = os.environ.get(WAREHOUSE_ENV)
-    return Path(configured) if configured else DEFAULT_WAREHOUSE
+    """The published warehouse, from the one place settings live (``smhp.settings``)."""
+    return Settings.from_env().warehouse
 
 
 # Count metrics can be summed over institutions; a percentage is weighted by its base count.
