@@ -1,7 +1,8 @@
-"""The ``smhp`` command: nightly runs, impact totals, demo data and the dashboard.
+"""The ``smhp`` command: nightly runs, status, impact totals, demo data and the dashboard.
 
-Exit codes (documented in the README): 0 done (for ``nightly``: published), 1 the run
-did not publish or the command failed, 2 a usage or settings error.
+Exit codes (documented in the README): 0 done (``nightly``: published clean), 1 failed
+(``nightly``: crashed, nothing published), 2 a usage or settings error, 3 ``nightly``
+published with warnings, 4 ``nightly`` blocked by a failed check (nothing published).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from smhp.settings import DASHBOARD_APP, Settings, SettingsError, pseudonym_key
 
-EXIT_OK, EXIT_NOT_PUBLISHED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WARNINGS, EXIT_BLOCKED = 0, 1, 2, 3, 4
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -29,6 +30,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
+    from smhp.history import BLOCKED, PUBLISHED, PUBLISHED_WITH_WARNINGS
     from smhp.nightly import run_nightly
     from smhp.publish import RunInProgress
     from smhp.reporter import Reporter
@@ -39,12 +41,20 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     try:
         result = run_nightly(settings, key, reporter)
     except RunInProgress as exc:
-        print(f"smhp nightly: {exc}", file=sys.stderr)
-        return EXIT_NOT_PUBLISHED
+        print(f"smhp nightly: NOT PUBLISHED: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except Exception as exc:  # the one line a person on call needs; the log has the rest
         print(f"smhp nightly: NOT PUBLISHED: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_NOT_PUBLISHED
-    return EXIT_OK if result.published else EXIT_NOT_PUBLISHED
+        return EXIT_FAILED
+    codes = {PUBLISHED: EXIT_OK, PUBLISHED_WITH_WARNINGS: EXIT_WARNINGS, BLOCKED: EXIT_BLOCKED}
+    return codes.get(result.outcome, EXIT_FAILED)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from smhp.status import print_status
+
+    print_status(_settings(args).warehouse, runs=args.runs)
+    return EXIT_OK
 
 
 def _parse_date(text: str) -> date:
@@ -135,7 +145,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         write_demo_extracts(settings.landing, arrived_by=arrived_by)
         result = run_nightly(settings, key.encode("utf-8"), reporter)
         if not result.published:
-            return EXIT_NOT_PUBLISHED
+            return EXIT_FAILED
     reporter.line(f"Demo warehouse: {settings.warehouse}")
     if args.no_dashboard:
         return EXIT_OK
@@ -150,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--landing", help="landing folder (default: $SMHP_LANDING or var/landing)")
     p.add_argument("--warehouse", help="published DuckDB file (default: $SMHP_WAREHOUSE)")
     p.set_defaults(func=cmd_nightly)
+
+    p = sub.add_parser("status", help="latest runs, their outcome, source freshness")
+    p.add_argument("--warehouse", help="published DuckDB file (default: $SMHP_WAREHOUSE)")
+    p.add_argument("--runs", type=int, default=10, help="how many runs to list (default 10)")
+    p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("impact", help="impact totals of the metric spec for a period")
     p.add_argument("--warehouse", help="published DuckDB file (default: $SMHP_WAREHOUSE)")
@@ -186,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except FileNotFoundError as exc:
         print(f"smhp {args.command}: {exc}", file=sys.stderr)
-        return EXIT_NOT_PUBLISHED
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

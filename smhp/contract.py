@@ -52,6 +52,7 @@ class SourceContract:
     columns: tuple[ColumnRule, ...]
     record_id: tuple[str, ...]  # raw column names
     raw_columns: tuple[tuple[str, str], ...] = field(default=())  # (name, data_type)
+    warn_after_days: int | None = None  # freshness: dbt's warn_after, in days
 
     @property
     def delivered_columns(self) -> tuple[str, ...]:
@@ -84,6 +85,16 @@ def _column_rule(col: dict) -> ColumnRule:
     )
 
 
+def _warn_after_days(table: dict, source: dict) -> int | None:
+    """The freshness threshold of dbt's ``warn_after`` (table over source), in whole days."""
+    for level in (table, source):
+        warn = level.get("config", {}).get("freshness", {}).get("warn_after")
+        if warn:
+            hours = {"minute": 1 / 60, "hour": 1, "day": 24}[warn["period"]] * warn["count"]
+            return max(1, round(hours / 24))
+    return None
+
+
 @cache
 def load_contract(pipeline_dir: Path = PIPELINE_DIR) -> dict[str, SourceContract]:
     """Every source of the contract, by landing folder name."""
@@ -100,6 +111,7 @@ def load_contract(pipeline_dir: Path = PIPELINE_DIR) -> dict[str, SourceContract
                     columns=rules,
                     record_id=tuple(table["meta"]["contract"]["record_id"]),
                     raw_columns=tuple((c["name"], c["data_type"]) for c in cols),
+                    warn_after_days=_warn_after_days(table, source),
                 )
     if not contracts:
         raise RuntimeError(f"No extract contract found under {pipeline_dir}/models/staging")

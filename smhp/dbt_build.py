@@ -51,6 +51,7 @@ class NodeResult:
     execution_time: float
     failures: int | None
     message: str | None
+    severity: str | None = None  # tests only: "error" or "warning"
 
     @property
     def ok(self) -> bool:
@@ -195,7 +196,14 @@ def _from_run_result(run_result: Any) -> NodeResult:
         execution_time=float(run_result.execution_time or 0.0),
         failures=run_result.failures,
         message=run_result.message,
+        severity=_severity(node),
     )
+
+
+def _severity(node: Any) -> str | None:
+    """A test's configured severity, as the run history names it ("error"/"warning")."""
+    severity = str(getattr(getattr(node, "config", None), "severity", "") or "").lower()
+    return {"error": "error", "warn": "warning"}.get(severity)
 
 
 def _node_finished_callback(on_node: OnNode) -> Callable[[Any], None]:

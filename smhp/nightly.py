@@ -1,40 +1,348 @@
-"""The nightly run: ingest new extracts → dbt build → publish.
+"""The nightly run: ingest → dbt build → quality gates → publish (write–audit–publish).
 
-Everything happens in a candidate copy of the warehouse; only a run whose ingest and
-``dbt build`` both succeed replaces the published file (see ``smhp.publish``). The
-return value says whether it published, for the exit code.
+Everything is written into a candidate copy of the warehouse; only a candidate whose
+ingest, ``dbt build`` (models, data tests, unit tests) and Great Expectations suites
+pass every blocking check replaces the published file (see ``smhp.publish``). Whatever
+happens, the run's record goes into the run history (``smhp.history``); a run that
+publishes no data still republishes the unchanged data with its history, so the
+dashboard shows that the last run was blocked and why.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 
+from smhp.contract import load_contract
+from smhp.faults import pause_point
+from smhp.history import (
+    BLOCKED,
+    FAILED,
+    PUBLISHED,
+    PUBLISHED_WITH_WARNINGS,
+    HistoryStore,
+    RunRecord,
+    write_ops_tables,
+)
 from smhp.ingest import LOADED, REJECTED, REPLACED, SKIPPED, IngestReport, ingest
 from smhp.publish import WarehouseLayout
 from smhp.reporter import Reporter
 from smhp.settings import Settings
 
-STAGES = 3
+STAGES = ("ingest", "dbt build", "quality", "publish")
+
+
+class Blocked(Exception):
+    """A blocking check failed: the candidate must not be published."""
 
 
 @dataclass
 class NightlyResult:
     run_id: str
-    published: bool
-    reason: str | None = None  # why it did not publish
+    outcome: str = FAILED
+    reason: str | None = None  # why it did not publish, or what the warnings were
     snapshot: Path | None = None
     ingest: IngestReport | None = None
-    failed_nodes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def published(self) -> bool:
+        return self.outcome in (PUBLISHED, PUBLISHED_WITH_WARNINGS)
 
 
 def new_run_id(now: datetime) -> str:
     """Sortable and unique per run: snapshot files are named after it."""
     return now.strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class NightlyRun:
+    """One run; each stage is a method, the record collects what the history shows."""
+
+    def __init__(self, settings: Settings, key: bytes, reporter: Reporter, today: date) -> None:
+        self.settings = settings
+        self.key = key
+        self.reporter = reporter
+        self.today = today
+        self.layout = WarehouseLayout(settings.warehouse)
+        self.store = HistoryStore(self.layout.work_dir / "history")
+        self.record = RunRecord(run_id=new_run_id(_utcnow()), started_at=_utcnow())
+        self.result = NightlyResult(run_id=self.record.run_id)
+
+    # --- stages -------------------------------------------------------------------------
+
+    def ingest(self, candidate: Path) -> None:
+        con = duckdb.connect(str(candidate))
+        try:
+            report = ingest(
+                con,
+                self.settings.landing,
+                self.key,
+                self.record.run_id,
+                self.record.started_at,
+                self.today,
+            )
+            self.result.ingest = report
+            self.record.files = _files_by_source(report)
+            self.record.quarantine = _quarantine_by_reason(con, report)
+            self.record.freshness = _freshness(con, self.today)
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        _report_ingest(report, self.reporter)
+        if report.count(REJECTED):
+            self.record.warnings.append(f"{report.count(REJECTED)} file(s) rejected")
+        if report.rows_quarantined:
+            self.record.warnings.append(f"{report.rows_quarantined} row(s) quarantined")
+        stale = [
+            f"{f['source']} ({f['days_since']} d)" if f["days_since"] is not None else f["source"]
+            for f in self.record.freshness
+            if f["status"] == "stale"
+        ]
+        if stale:
+            self.record.warnings.append("stale: " + ", ".join(stale))
+
+    def dbt_build(self, candidate: Path) -> None:
+        from smhp.dbt_build import build  # imports dbt (~3 s): only when a run needs it
+
+        pause_point("dbt")
+        result = build(candidate)
+        counts = Counter(node.resource_type for node in result.nodes)
+        self.reporter.line("  " + ", ".join(f"{n} {t}s" for t, n in sorted(counts.items())))
+        for node in result.nodes:
+            if node.resource_type in ("test", "unit_test"):
+                self.record.checks.append(
+                    {
+                        "kind": "dbt_test" if node.resource_type == "test" else "unit_test",
+                        "suite": "dbt",
+                        "name": node.name,
+                        "severity": node.severity or "error",
+                        "status": node.status,
+                        "observed_value": None
+                        if node.failures is None
+                        else f"{node.failures} failing rows",
+                        "why": None,
+                    }
+                )
+        for node in result.warned:
+            self.reporter.line(f"  WARN {node.resource_type} {node.name}: {node.failures} rows")
+            self.record.warnings.append(f"dbt test {node.name} warned")
+        for node in result.failed:
+            self.reporter.line(f"  FAILED {node.resource_type} {node.name}: {node.status}")
+        if result.error:
+            raise RuntimeError(result.error)
+        broken = [n for n in result.failed if n.resource_type not in ("test", "unit_test")]
+        if broken:
+            raise RuntimeError(f"dbt {broken[0].resource_type} {broken[0].name} {broken[0].status}")
+        if result.failed:
+            first = result.failed[0]
+            raise Blocked(
+                f"dbt {first.resource_type} {first.name} failed"
+                + (f" ({first.failures} failing rows)" if first.failures else "")
+            )
+
+    def quality(self, candidate: Path, worker: object | None) -> None:
+        if worker is None:
+            self.reporter.line("  no expectation suites found: skipped")
+            return
+        results = worker.validate(candidate)  # type: ignore[attr-defined]
+        failed_errors = [r for r in results if not r.success and r.severity == "error"]
+        failed_warnings = [r for r in results if not r.success and r.severity != "error"]
+        for r in results:
+            self.record.checks.append(
+                {
+                    "kind": "expectation",
+                    "suite": r.suite,
+                    "name": r.name,
+                    "severity": r.severity,
+                    "status": "pass"
+                    if r.success
+                    else ("fail" if r.severity == "error" else "warn"),
+                    "observed_value": r.observed_value,
+                    "why": r.why,
+                }
+            )
+        self.reporter.line(
+            f"  {len(results)} expectations: {len(failed_errors)} blocking failed, "
+            f"{len(failed_warnings)} warnings"
+        )
+        for r in failed_errors + failed_warnings:
+            self.reporter.line(
+                f"  {'FAILED' if r in failed_errors else 'WARN'} {r.suite}: {r.name} "
+                f"(observed {r.observed_value}): {r.why}"
+            )
+        self.record.warnings += [f"expectation {r.suite}: {r.name}" for r in failed_warnings]
+        if failed_errors:
+            r = failed_errors[0]
+            raise Blocked(
+                f"expectation {r.suite}: {r.name} failed (observed {r.observed_value}): {r.why}"
+            )
+
+    def publish(self, candidate: Path) -> None:
+        self.record.outcome = PUBLISHED_WITH_WARNINGS if self.record.warnings else PUBLISHED
+        self.record.reason = "; ".join(self.record.warnings) or None
+        self._write_history_into(candidate)
+        self.result.snapshot = self.layout.publish(self.record.run_id, self.settings.keep_snapshots)
+        self.reporter.line(f"  published {self.settings.warehouse} → {self.result.snapshot.name}")
+
+    # --- the run ------------------------------------------------------------------------
+
+    def _write_history_into(self, database: Path) -> None:
+        self.record.ended_at = _utcnow()
+        self.record.stages = dict(self.reporter.timings)
+        con = duckdb.connect(str(database))
+        try:
+            write_ops_tables(con, [*self.store.records(), self.record])
+            con.execute("checkpoint")
+        finally:
+            con.close()
+
+    def _republish_history(self) -> None:
+        """Publish the unchanged data again, with this run's record in its history."""
+        if self.layout.current_snapshot() is None:
+            return
+        try:
+            candidate = self.layout.start_candidate()
+            self._write_history_into(candidate)
+            self.layout.publish(self.record.run_id, self.settings.keep_snapshots)
+        except Exception as exc:  # the JSON record still holds the run
+            self.layout.discard_candidate()
+            self.reporter.line(f"  run history not republished: {type(exc).__name__}: {exc}")
+
+    def run(self) -> NightlyResult:
+        self.settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+        with self.layout.lock():
+            self.reporter.open_log(self.layout.logs_dir / f"{self.record.run_id}.log")
+            self.reporter.line(
+                f"smhp nightly run {self.record.run_id}: "
+                f"{self.settings.landing} → {self.settings.warehouse}"
+            )
+            interrupted = self.store.recover_interrupted(_utcnow())
+            if interrupted:
+                self.reporter.line(f"  note: run {interrupted.run_id} {interrupted.reason}")
+            self.layout.remove_orphans()
+            worker = _start_quality_worker(self.settings.expectations_dir)
+            stage = STAGES[0]
+            try:
+                self.store.mark_running(self.record, "start")
+                candidate = self.layout.start_candidate()
+                steps = (
+                    self.ingest,
+                    self.dbt_build,
+                    lambda c: self.quality(c, worker),
+                    self.publish,
+                )
+                for number, (stage, step) in enumerate(zip(STAGES, steps, strict=True), 1):
+                    self.store.mark_running(self.record, stage)
+                    with self.reporter.stage(number, len(STAGES), stage):
+                        step(candidate)
+            except Blocked as exc:
+                self.record.outcome, self.record.reason = BLOCKED, f"blocked: {exc}"
+            except Exception as exc:
+                self.record.outcome = FAILED
+                self.record.reason = f"failed during {stage}: {type(exc).__name__}: {exc}"
+            finally:
+                if worker is not None:
+                    worker.close()
+            if self.record.outcome in (BLOCKED, FAILED):
+                self.layout.discard_candidate()
+                self._republish_history()
+            self.record.ended_at = _utcnow()
+            self.record.stages = dict(self.reporter.timings)
+            try:
+                self.store.save(self.record)
+                self.store.clear_marker()
+            except OSError as exc:
+                self.reporter.line(f"  run record not saved: {exc}")
+            self.result.outcome, self.result.reason = self.record.outcome, self.record.reason
+            self.result.timings = dict(self.reporter.timings)
+            self.reporter.line(_summary(self.result))
+            self.reporter.close()
+        return self.result
+
+
+def run_nightly(
+    settings: Settings, key: bytes, reporter: Reporter, today: date | None = None
+) -> NightlyResult:
+    """One nightly run against ``settings.landing`` and ``settings.warehouse``."""
+    return NightlyRun(settings, key, reporter, today or date.today()).run()
+
+
+def _start_quality_worker(expectations_dir: Path) -> object | None:
+    """Start importing Great Expectations now, in a subprocess, so it overlaps ingest and dbt."""
+    if not any(expectations_dir.glob("*.json")):
+        return None
+    from smhp.quality import GxWorker
+
+    return GxWorker(expectations_dir)
+
+
+def _files_by_source(report: IngestReport) -> list[dict]:
+    by_source: dict[str, dict] = {}
+    for f in report.files:
+        row = by_source.setdefault(
+            f.source or "(unknown)",
+            {
+                "source": f.source or "(unknown)",
+                "files_loaded": 0,
+                "files_replaced": 0,
+                "files_skipped": 0,
+                "files_rejected": 0,
+                "rows_read": 0,
+                "rows_loaded": 0,
+                "rows_quarantined": 0,
+            },
+        )
+        row[f"files_{f.status}"] += 1
+        for key in ("rows_read", "rows_loaded", "rows_quarantined"):
+            row[key] += getattr(f, key) or 0
+    return sorted(by_source.values(), key=lambda r: r["source"])
+
+
+def _quarantine_by_reason(con: duckdb.DuckDBPyConnection, report: IngestReport) -> list[dict]:
+    ids = [f.file_id for f in report.files if f.status in (LOADED, REPLACED)]
+    if not ids:
+        return []
+    rows = con.execute(
+        "select source, column_name, value_class, rule, count(*) from raw.quarantine"
+        " where list_contains(?, file_id) group by all order by all",
+        [ids],
+    ).fetchall()
+    keys = ("source", "column_name", "value_class", "rule", "rows")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def _freshness(con: duckdb.DuckDBPyConnection, today: date) -> list[dict]:
+    """Days since each source's latest loaded extract, against its dbt warn_after."""
+    latest = dict(
+        con.execute(
+            "select source, max(extract_date) from raw.load_log"
+            " where status in ('loaded', 'replaced') group by source"
+        ).fetchall()
+    )
+    rows = []
+    for name, contract in sorted(load_contract().items()):
+        last = latest.get(name)
+        days = (today - last).days if last else None
+        warn = contract.warn_after_days
+        stale = days is None or (warn is not None and days > warn)
+        rows.append(
+            {
+                "source": name,
+                "last_extract_date": last,
+                "days_since": days,
+                "warn_after_days": warn,
+                "status": "stale" if stale else "fresh",
+            }
+        )
+    return rows
 
 
 def _report_ingest(report: IngestReport, reporter: Reporter) -> None:
@@ -59,85 +367,10 @@ def _report_ingest(report: IngestReport, reporter: Reporter) -> None:
     )
 
 
-def _run_dbt(database: Path, reporter: Reporter) -> list[str]:
-    """Build the dbt project in the candidate; the names of failed nodes (empty: success)."""
-    from smhp.dbt_build import build  # imports dbt (~3 s): only when a run needs it
-
-    result = build(database)
-    by_type: dict[str, int] = {}
-    for node in result.nodes:
-        by_type[node.resource_type] = by_type.get(node.resource_type, 0) + 1
-    reporter.line("  " + ", ".join(f"{n} {t}s" for t, n in sorted(by_type.items())))
-    for node in result.warned:
-        reporter.line(f"  WARN {node.resource_type} {node.name}: {node.failures} rows")
-    failed = [f"{n.resource_type} {n.name}: {n.status}" for n in result.failed]
-    if not result.success and not failed:
-        failed = [result.error or "dbt build failed"]
-    for line in failed:
-        reporter.line(f"  FAILED {line}")
-    return failed
-
-
-def run_nightly(
-    settings: Settings, key: bytes, reporter: Reporter, today: date | None = None
-) -> NightlyResult:
-    """One nightly run against ``settings.landing`` and ``settings.warehouse``."""
-    now = datetime.now(UTC).replace(tzinfo=None)
-    run_id = new_run_id(now)
-    layout = WarehouseLayout(settings.warehouse)
-    result = NightlyResult(run_id=run_id, published=False)
-    today = today or date.today()
-    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    with layout.lock():
-        reporter.open_log(layout.logs_dir / f"{run_id}.log")
-        reporter.line(f"smhp nightly run {run_id}: {settings.landing} → {settings.warehouse}")
-        try:
-            candidate = layout.start_candidate()
-            with reporter.stage(1, STAGES, "ingest"):
-                con = duckdb.connect(str(candidate))
-                try:
-                    result.ingest = ingest(con, settings.landing, key, run_id, now, today)
-                    con.execute("checkpoint")
-                finally:
-                    con.close()
-                _report_ingest(result.ingest, reporter)
-            with reporter.stage(2, STAGES, "dbt build"):
-                result.failed_nodes = _run_dbt(candidate, reporter)
-            if result.failed_nodes:
-                result.reason = f"dbt build failed: {result.failed_nodes[0]}"
-                return result
-            with reporter.stage(3, STAGES, "publish"):
-                _checkpoint(candidate)
-                result.snapshot = layout.publish(run_id, settings.keep_snapshots)
-                result.published = True
-                reporter.line(f"  published {settings.warehouse} → {result.snapshot.name}")
-            return result
-        finally:
-            if not result.published:
-                layout.discard_candidate()
-            result.timings = dict(reporter.timings)
-            reporter.line(_summary(result))
-            reporter.close()
-
-
-def _checkpoint(database: Path) -> None:
-    """Fold any write-ahead log into the file so the renamed file is complete."""
-    con = duckdb.connect(str(database))
-    try:
-        con.execute("checkpoint")
-    finally:
-        con.close()
-
-
 def _summary(result: NightlyResult) -> str:
     timing = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
-    if result.published:
-        warnings = ""
-        if result.ingest and (result.ingest.count(REJECTED) or result.ingest.rows_quarantined):
-            warnings = (
-                f" with warnings: {result.ingest.count(REJECTED)} file(s) rejected, "
-                f"{result.ingest.rows_quarantined} row(s) quarantined"
-            )
-        return f"PUBLISHED{warnings} ({timing})"
-    reason = result.reason or "the run failed"
-    return f"NOT PUBLISHED: {reason}; the previous data stays published ({timing})"
+    if result.outcome == PUBLISHED:
+        return f"PUBLISHED ({timing})"
+    if result.outcome == PUBLISHED_WITH_WARNINGS:
+        return f"PUBLISHED WITH WARNINGS: {result.reason} ({timing})"
+    return f"NOT PUBLISHED: {result.reason}; the previous data stays published ({timing})"

@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from smhp.faults import pause_point
+
 
 class RunInProgress(RuntimeError):
     """Another nightly run holds the lock on this warehouse."""
@@ -89,6 +91,7 @@ class WarehouseLayout:
         snapshot = self.snapshots_dir / f"{run_id}.duckdb"
         _fsync(self.candidate)
         os.replace(self.candidate, snapshot)
+        pause_point("publish")
         link = self.published.with_name(f".{self.published.name}.{run_id}.link")
         link.unlink(missing_ok=True)
         link.symlink_to(os.path.relpath(snapshot, self.published.parent))
@@ -96,6 +99,20 @@ class WarehouseLayout:
         _fsync_dir(self.published.parent)
         self.prune(keep)
         return snapshot
+
+    def remove_orphans(self) -> list[Path]:
+        """Remove snapshots newer than the published one: left by a run killed mid-publish."""
+        current = self.current_snapshot()
+        if not self.snapshots_dir.is_dir():
+            return []
+        orphans = [
+            s
+            for s in self.snapshots_dir.glob("*.duckdb")
+            if current is None or s.name > current.name
+        ]
+        for orphan in orphans:
+            orphan.unlink(missing_ok=True)
+        return orphans
 
     def prune(self, keep: int) -> list[Path]:
         """Remove all but the newest ``keep`` snapshots (never the published one)."""

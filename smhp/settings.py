@@ -22,6 +22,7 @@ DEFAULTS = {
     "SMHP_WAREHOUSE": "var/warehouse.duckdb",
     "SMHP_KEEP_SNAPSHOTS": "3",
     "SMHP_DASHBOARD_PORT": "8501",
+    "SMHP_EXPECTATIONS_DIR": str(REPO_ROOT / "expectations"),
 }
 
 
@@ -35,6 +36,7 @@ class Settings:
     warehouse: Path
     keep_snapshots: int
     dashboard_port: int
+    expectations_dir: Path
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -58,6 +60,7 @@ class Settings:
             warehouse=Path(pick("warehouse", "SMHP_WAREHOUSE")),
             keep_snapshots=keep,
             dashboard_port=port,
+            expectations_dir=Path(pick("expectations_dir", "SMHP_EXPECTATIONS_DIR")),
         )
 
 
