@@ -108,6 +108,7 @@ def build(
     dbt_vars: Mapping[str, Any] | None = None,
     quiet: bool = True,
     target_path: Path | None = None,
+    log_path: Path | None = None,
 ) -> DbtBuildResult:
     """Run ``dbt build`` (seeds, models, data tests, unit tests) into ``database``.
 
@@ -120,7 +121,9 @@ def build(
     ``dbt_vars`` overrides project vars (e.g. ``{"reliable_change_threshold": 5}``).
     ``quiet`` keeps dbt's console output to errors; the full log is in
     ``pipeline/logs/dbt.log``. ``target_path`` moves dbt's artifacts out of
-    ``pipeline/target`` (e.g. for builds running side by side).
+    ``pipeline/target`` (e.g. for builds running side by side) and ``log_path`` moves
+    ``pipeline/logs``: the nightly run keeps both beside the warehouse, so that a service
+    account needs write access there only, never to the code.
 
     Speed: dbt reuses its parsed project (partial parsing, ~1.3 s saved) only when the
     profile is unchanged, and the profile includes the database path: building into the
@@ -144,6 +147,8 @@ def build(
         args.append("--quiet")
     if target_path is not None:
         args += ["--target-path", str(Path(target_path).resolve())]
+    if log_path is not None:
+        args += ["--log-path", str(Path(log_path).resolve())]
     if select:
         args += ["--select", *select]
     if exclude_resource_types:

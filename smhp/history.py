@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -192,7 +192,9 @@ def write_ops_tables(con: duckdb.DuckDBPyConnection, records: list[RunRecord]) -
         rows = [row for record in records for row in record.rows(table)]
         if not rows:
             continue
-        data = pa.table({name: [row.get(name) for row in rows] for name in columns})
+        # Records read back from JSON hold dates as text: give arrow one type per column
+        # (text for dates) and let the cast below restore the SQL type.
+        data = pa.table({name: [_plain(row.get(name)) for row in rows] for name in columns})
         con.register("_ops_rows", data)
         try:
             select = ", ".join(
@@ -201,6 +203,14 @@ def write_ops_tables(con: duckdb.DuckDBPyConnection, records: list[RunRecord]) -
             con.execute(f"insert into ops.{table} select {select} from _ops_rows")
         finally:
             con.unregister("_ops_rows")
+
+
+def _plain(value: object) -> object:
+    return (
+        value.isoformat(sep=" ")
+        if isinstance(value, datetime)
+        else (value.isoformat() if isinstance(value, date) else value)
+    )
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -113,7 +113,8 @@ class NightlyRun:
         from smhp.dbt_build import build  # imports dbt (~3 s): only when a run needs it
 
         pause_point("dbt")
-        result = build(candidate)
+        dbt_dir = self.layout.work_dir / "dbt"
+        result = build(candidate, target_path=dbt_dir / "target", log_path=dbt_dir / "logs")
         counts = Counter(node.resource_type for node in result.nodes)
         self.reporter.line("  " + ", ".join(f"{n} {t}s" for t, n in sorted(counts.items())))
         for node in result.nodes:

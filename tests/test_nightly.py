@@ -406,7 +406,7 @@ def published(tmp_path_factory) -> tuple[Path, Path, subprocess.CompletedProcess
     landing, warehouse = base / "landing", base / "var" / "warehouse.duckdb"
     write_fixture(landing)
     done = smhp("nightly", "--landing", str(landing), "--warehouse", str(warehouse))
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 3, done.stderr  # published with warnings: 2024 data is stale
     return landing, warehouse, done
 
 
@@ -440,7 +440,7 @@ def test_metrics_monthly_has_exactly_the_spec_columns(published):
 
 def test_progress_and_summary_are_shown(published):
     _, _, done = published
-    for stage in ("[1/3] ingest", "[2/3] dbt build", "[3/3] publish", "PUBLISHED"):
+    for stage in ("[1/4] ingest", "[2/4] dbt build", "[3/4] quality", "[4/4] publish", "PUBLISHED"):
         assert stage in done.stderr
 
 
@@ -522,7 +522,7 @@ def test_rerun_with_nothing_new_changes_nothing(published):
     facts_before = table_dump(warehouse, "select * from marts.fct_referrals order by all")
     log_before = table_dump(warehouse, "select count(*) from raw.load_log")
     done = smhp("nightly", "--landing", str(landing), "--warehouse", str(warehouse))
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 3, done.stderr  # published with warnings: 2024 data is stale
     assert table_dump(warehouse, query) == before
     assert table_dump(warehouse, "select * from marts.fct_referrals order by all") == facts_before
     assert table_dump(warehouse, "select count(*) from raw.load_log") == log_before
@@ -569,7 +569,7 @@ def test_corrected_redelivery_replaces_what_the_earlier_version_contributed(publ
         ],
     )
     done = smhp("nightly", "--landing", str(landing), "--warehouse", str(warehouse))
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 3, done.stderr  # published with warnings: 2024 data is stale
     assert "replaced referrals/referrals_2024-03-20.csv" in done.stderr
     got = metrics(warehouse)
     assert got[("2024-03-01", "UOL", "referral_median_wait_days")] == 41.5
@@ -581,12 +581,18 @@ def test_corrected_redelivery_replaces_what_the_earlier_version_contributed(publ
 
 def test_failed_run_leaves_the_published_data_in_place(published, tmp_path):
     _, warehouse, _ = published
-    snapshot = os.path.realpath(warehouse)
     before = metrics(warehouse)
+    log_before = table_dump(warehouse, "select * from raw.load_log order by file_id")
     done = smhp("nightly", "--landing", str(tmp_path / "missing"), "--warehouse", str(warehouse))
     assert done.returncode == 1
     assert "NOT PUBLISHED" in done.stderr and "missing" in done.stderr
-    assert os.path.realpath(warehouse) == snapshot and metrics(warehouse) == before
+    assert metrics(warehouse) == before
+    assert table_dump(warehouse, "select * from raw.load_log order by file_id") == log_before
+    # The data stays; the run history (republished with it) says what happened.
+    (outcome, reason), *_ = table_dump(warehouse, "select outcome, reason from ops.runs order by run_id desc")
+    assert outcome == "failed" and reason.startswith("failed during ingest: FileNotFoundError")
+    status = smhp("status", "--warehouse", str(warehouse))
+    assert "failed during ingest" in status.stdout and "Source freshness" in status.stdout
 
 
 def test_reader_holding_the_warehouse_does_not_block_a_run(published):
@@ -601,7 +607,7 @@ def test_reader_holding_the_warehouse_does_not_block_a_run(published):
             [referral("R9", 9, referred_on="2024-03-21", updated_at="2024-03-21 09:00:00")],
         )
         done = smhp("nightly", "--landing", str(landing), "--warehouse", str(warehouse))
-        assert done.returncode == 0, done.stderr
+        assert done.returncode == 3, done.stderr  # published with warnings: 2024 data is stale
         assert reader.execute("select count(*) from raw.load_log").fetchone() == old
     finally:
         reader.close()
