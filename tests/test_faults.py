@@ -4,6 +4,7 @@ case the published warehouse stays complete and opens, and the next run recovers
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -250,3 +251,50 @@ def test_unwritable_warehouse_folder_gives_a_clear_error(tmp_path: Path):
         assert list(folder.iterdir()) == []
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_failed_blocking_expectation_blocks_publishing_and_says_why(published, tmp_path):
+    landing, warehouse = published
+    suites = tmp_path / "expectations"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "expectations", suites)
+    (suites / "blocking_referral_volume.sql").write_text(
+        "select referral_id from marts.fct_referrals\n"
+    )
+    (suites / "blocking_referral_volume.json").write_text(
+        json.dumps(
+            {
+                "name": "blocking_referral_volume",
+                "expectations": [
+                    {
+                        "type": "expect_table_row_count_to_be_between",
+                        "kwargs": {"min_value": 1000},
+                        "meta": {
+                            "severity": "error",
+                            "why": "far fewer referrals than the partnership ever has",
+                        },
+                    }
+                ],
+            }
+        )
+    )
+    add_new_referral(landing)
+    env = dict(ENV, SMHP_EXPECTATIONS_DIR=str(suites))
+    done = nightly(landing, warehouse, env=env)
+    assert done.returncode == 4, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("NOT PUBLISHED: blocked: expectation blocking_referral_volume")
+    assert "far fewer referrals" in last
+    assert referrals_count(warehouse) == 2  # the new referral is not published
+    outcome, reason = latest_run(warehouse)[-1]
+    assert outcome == "blocked" and "far fewer referrals" in reason
+    status = subprocess.run(
+        [SMHP, "status", "--warehouse", str(warehouse)],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=60,
+    )
+    assert "blocked" in status.stdout and "blocking_referral_volume" in status.stdout
+    done = nightly(landing, warehouse)  # the suite fixed (here: removed): the next run publishes
+    assert done.returncode == WARNINGS, done.stderr
+    assert referrals_count(warehouse) == 3
