@@ -39,6 +39,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from string import Template
 from typing import IO, Any
 
 from smhp.settings import REPO_ROOT
@@ -129,9 +130,7 @@ def load_suites(expectations_dir: Path = EXPECTATIONS_DIR) -> list[Suite]:
             spec = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise QualityError(f"{path.name}: not a readable JSON suite: {exc}") from None
-        sql_path = path.with_suffix(".sql")
-        if not sql_path.is_file():
-            raise QualityError(f"{path.name}: no {sql_path.name} to build its data frame")
+        sql = _frame_sql(folder, path, spec)
         if spec.get("name") != path.stem:
             raise QualityError(f"{path.name}: its name must be {path.stem!r}")
         expectations = spec.get("expectations")
@@ -149,8 +148,36 @@ def load_suites(expectations_dir: Path = EXPECTATIONS_DIR) -> list[Suite]:
                 raise QualityError(f"{path.name}: expectation {number} needs meta.why")
             if not isinstance(exp.get("type"), str) or not isinstance(exp.get("kwargs"), dict):
                 raise QualityError(f"{path.name}: expectation {number} needs type and kwargs")
-        suites.append(Suite(path.stem, spec, sql_path.read_text(encoding="utf-8")))
+        suites.append(Suite(path.stem, spec, sql))
     return suites
+
+
+def _frame_sql(folder: Path, path: Path, spec: dict[str, Any]) -> str:
+    """The suite's ``<suite>.sql``, or its shared template filled from ``meta.frame``.
+
+    The five ``incoming_<source>`` suites profile their sources with one query
+    (``_incoming.sql``), filled with the source, the code columns whose vanishing is
+    watched and the optional column whose fill rate is watched.
+    """
+    sql_path = path.with_suffix(".sql")
+    frame = (spec.get("meta") or {}).get("frame")
+    if frame is None:
+        if not sql_path.is_file():
+            raise QualityError(f"{path.name}: no {sql_path.name} to build its data frame")
+        return sql_path.read_text(encoding="utf-8")
+    try:
+        template = (folder / frame["template"]).read_text(encoding="utf-8")
+        codes = "    union all\n".join(
+            f"    select '{col}' as col, {col} as code, is_recent from window_rows\n"
+            for col in frame["code_columns"]
+        )
+        return Template(template).substitute(
+            source=frame["source"],
+            codes=codes.rstrip("\n"),
+            filled_column=frame.get("filled_column") or "null",
+        )
+    except (OSError, KeyError, ValueError) as exc:
+        raise QualityError(f"{path.name}: meta.frame cannot build its query: {exc!r}") from None
 
 
 def expectation_name(expectation: Mapping[str, Any]) -> str:

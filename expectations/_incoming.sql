@@ -1,6 +1,7 @@
--- The frame of the suite incoming_referrals.json: ONE row profiling what has been delivered
--- by the referrals provider (GP practices, university teams, liaison service),
--- after the contract checks of the ingest (raw.referrals holds only valid rows).
+-- The frame of every incoming_<source> suite: ONE row profiling what a source has delivered,
+-- after the contract checks of the ingest (raw.<source> holds only valid rows). A template:
+-- smhp/quality.py fills its placeholders (source, filled_column, codes) from the suite's
+-- meta.frame (incoming_<source>.json), so the five sources share one query.
 --
 -- Every measure is computed here so that the suite stays a list of bounds. A measure is
 -- NULL where there is too little data to judge: GX ignores NULLs, so the check passes.
@@ -19,10 +20,10 @@ files as (  -- the files whose rows may be in raw; superseded = replaced by a co
         exists (select 1 from raw.load_log as s where s.replaces_file_id = l.file_id)
             as superseded
     from raw.load_log as l
-    where l.source = 'referrals' and l.status in ('loaded', 'replaced')
+    where l.source = '${source}' and l.status in ('loaded', 'replaced')
 ),
 rows_per_file as (
-    select _file_id as file_id, count(*) as n from raw.referrals group by _file_id
+    select _file_id as file_id, count(*) as n from raw.${source} group by _file_id
 ),
 accounting as (  -- rows read = loaded + quarantined, and raw holds exactly what was loaded
     select
@@ -43,13 +44,13 @@ orphans as (  -- raw rows of no loaded file
 ),
 bad_keys as (  -- student_key must be the 64-hex HMAC, never a delivered student_ref
     select count(*) as n
-    from raw.referrals
+    from raw.${source}
     where student_key is null or not regexp_full_match(student_key, '[0-9a-f]{64}')
 ),
 night_rows as (  -- every extract night with a file, and the rows it holds now
     select n.night, count(x._extract_date) as n_rows
     from (select distinct extract_date as night from files) as n
-    left join raw.referrals as x on x._extract_date = n.night
+    left join raw.${source} as x on x._extract_date = n.night
     group by n.night
 ),
 ranked as (
@@ -63,23 +64,19 @@ baseline as (  -- the 8 extract nights before L
 ),
 window_rows as (
     select x.*, x._extract_date > latest.night - 28 as is_recent
-    from raw.referrals as x, latest
+    from raw.${source} as x, latest
     where x._extract_date > latest.night - 118
 ),
 windows as (
     select
         count(*) filter (where is_recent) as recent_rows,
         count(*) filter (where not is_recent) as previous_rows,
-        count(first_appointment_on) filter (where is_recent) as recent_filled,
-        count(first_appointment_on) filter (where not is_recent) as previous_filled
+        count(${filled_column}) filter (where is_recent) as recent_filled,
+        count(${filled_column}) filter (where not is_recent) as previous_filled
     from window_rows
 ),
 codes as (
-    select 'institution_code' as col, institution_code as code, is_recent from window_rows
-    union all
-    select 'source', source, is_recent from window_rows
-    union all
-    select 'service_code', service_code, is_recent from window_rows
+${codes}
 ),
 code_counts as (
     select
@@ -104,31 +101,9 @@ quarantine as (  -- files of the last 28 days
     select sum(f.rows_read) as rows_read, sum(f.rows_quarantined) as rows_quarantined
     from files as f, latest
     where f.extract_date > latest.night - 28 and not f.superseded
-),
-wait_month as (  -- the latest complete month of first appointments
-    select case
-        when extract(day from latest.night + 1) = 1 then date_trunc('month', latest.night)
-        else date_trunc('month', latest.night) - interval 1 month
-    end::date as month
-    from latest
-),
-waits as (  -- winning versions (the mart), by month of first appointment
-    select
-        median(r.wait_days) filter (where r.first_appointment_month = m.month)
-            as latest_median,
-        count(r.wait_days) filter (where r.first_appointment_month = m.month) as latest_n,
-        median(r.wait_days) filter (
-            where r.first_appointment_month >= m.month - interval 12 month
-                and r.first_appointment_month < m.month
-        ) as previous_median,
-        count(r.wait_days) filter (
-            where r.first_appointment_month >= m.month - interval 12 month
-                and r.first_appointment_month < m.month
-        ) as previous_n
-    from marts.fct_referrals as r, wait_month as m
 )
 select
-    'referrals ' || coalesce(strftime(latest.night, '%Y-%m-%d'), 'no extract yet')
+    '${source} ' || coalesce(strftime(latest.night, '%Y-%m-%d'), 'no extract yet')
         as row_label,
     accounting.files_unbalanced::bigint as files_unbalanced,
     (accounting.rows_off + orphans.n)::bigint as rows_not_matching_load_log,
@@ -146,16 +121,10 @@ select
     case when quarantine.rows_read >= 50
         then quarantine.rows_quarantined / quarantine.rows_read
     end::double as quarantined_share_28d,
-    -- share of rows with first_appointment_on filled: last 28 days / the 90 days before
+    -- share of rows with ${filled_column} filled: last 28 days / the 90 days before
     case when windows.recent_rows >= 30 and windows.previous_rows >= 30
             and windows.previous_filled / windows.previous_rows >= 0.05
         then (windows.recent_filled / windows.recent_rows)
             / (windows.previous_filled / windows.previous_rows)
-    end::double as first_appointment_filled_ratio,
-    waits.latest_median::double as median_wait_days_latest_month,
-    waits.previous_median::double as median_wait_days_previous_12_months,
-    -- median wait of the latest complete month / median over the 12 months before
-    case when waits.latest_n >= 10 and waits.previous_n >= 30 and waits.previous_median > 0
-        then waits.latest_median / waits.previous_median
-    end::double as median_wait_ratio
-from accounting, orphans, bad_keys, latest, baseline, windows, vanished, quarantine, waits
+    end::double as filled_ratio
+from accounting, orphans, bad_keys, latest, baseline, windows, vanished, quarantine
