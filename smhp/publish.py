@@ -72,6 +72,7 @@ class WarehouseLayout:
 
     def start_candidate(self) -> Path:
         """A fresh candidate: a copy of the published snapshot, or an empty file."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
         self.discard_candidate()
         current = self.current_snapshot()
         if current is not None:
