@@ -189,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="dashboard port (default: 8501)")
     p.add_argument("--no-dashboard", action="store_true", help="stop after publishing")
     p.set_defaults(func=cmd_demo)
+
+    from smhp.users_cli import register as register_users
+
+    register_users(sub)
     return parser
 
 

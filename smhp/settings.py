@@ -23,6 +23,15 @@ DEFAULTS = {
     "SMHP_KEEP_SNAPSHOTS": "3",
     "SMHP_DASHBOARD_PORT": "8501",
     "SMHP_EXPECTATIONS_DIR": str(REPO_ROOT / "expectations"),
+    # Sign-in and access (docs/access.md). The users file and the audit log hold personal
+    # data of staff: keep them outside the published warehouse, readable by the app only.
+    "SMHP_USERS_FILE": "var/users.json",
+    "SMHP_AUDIT_DB": "var/audit.sqlite3",
+    "SMHP_ACCESS_CONFIG": "config/access.toml",
+    "SMHP_LOCKOUT_FAILURES": "5",
+    "SMHP_LOCKOUT_MINUTES": "15",
+    "SMHP_SESSION_IDLE_MINUTES": "30",
+    "SMHP_SESSION_MAX_HOURS": "8",
 }
 
 
@@ -37,6 +46,13 @@ class Settings:
     keep_snapshots: int
     dashboard_port: int
     expectations_dir: Path
+    users_file: Path
+    audit_db: Path
+    access_config: Path
+    lockout_failures: int
+    lockout_minutes: int
+    session_idle_minutes: int
+    session_max_hours: int
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -46,21 +62,29 @@ class Settings:
             value = overrides.get(name)
             return str(value) if value is not None else os.environ.get(env, DEFAULTS[env])
 
-        try:
-            keep = int(pick("keep_snapshots", "SMHP_KEEP_SNAPSHOTS"))
-            port = int(pick("dashboard_port", "SMHP_DASHBOARD_PORT"))
-        except ValueError as exc:
-            raise SettingsError(
-                f"SMHP_KEEP_SNAPSHOTS and SMHP_DASHBOARD_PORT are numbers: {exc}"
-            ) from None
-        if keep < 1:
-            raise SettingsError("SMHP_KEEP_SNAPSHOTS must be at least 1")
+        def number(name: str, env: str, minimum: int) -> int:
+            text = pick(name, env)
+            try:
+                value = int(text)
+            except ValueError:
+                raise SettingsError(f"{env} must be a whole number, not {text!r}") from None
+            if value < minimum:
+                raise SettingsError(f"{env} must be at least {minimum}")
+            return value
+
         return cls(
             landing=Path(pick("landing", "SMHP_LANDING")),
             warehouse=Path(pick("warehouse", "SMHP_WAREHOUSE")),
-            keep_snapshots=keep,
-            dashboard_port=port,
+            keep_snapshots=number("keep_snapshots", "SMHP_KEEP_SNAPSHOTS", 1),
+            dashboard_port=number("dashboard_port", "SMHP_DASHBOARD_PORT", 0),
             expectations_dir=Path(pick("expectations_dir", "SMHP_EXPECTATIONS_DIR")),
+            users_file=Path(pick("users_file", "SMHP_USERS_FILE")),
+            audit_db=Path(pick("audit_db", "SMHP_AUDIT_DB")),
+            access_config=Path(pick("access_config", "SMHP_ACCESS_CONFIG")),
+            lockout_failures=number("lockout_failures", "SMHP_LOCKOUT_FAILURES", 1),
+            lockout_minutes=number("lockout_minutes", "SMHP_LOCKOUT_MINUTES", 1),
+            session_idle_minutes=number("session_idle_minutes", "SMHP_SESSION_IDLE_MINUTES", 1),
+            session_max_hours=number("session_max_hours", "SMHP_SESSION_MAX_HOURS", 1),
         )
 
 

@@ -1,0 +1,58 @@
+"""Who may see what: roles, their pages and data scope, sessions, single sign-on.
+
+Pure Python, no Streamlit: the dashboard imports from here and keeps the results in its
+session. Sign-in with the local users file is ``smhp.users``; the audit log is
+``smhp.audit``. ``docs/access.md`` describes the whole flow.
+"""
+
+from smhp.access.identity import (
+    AccessConfig,
+    AccessConfigError,
+    Grant,
+    identity_access,
+    load_access_config,
+    parse_access_config,
+)
+from smhp.access.lockout import LockoutPolicy, locked_until
+from smhp.access.roles import (
+    ADMIN,
+    BOARD,
+    DENY,
+    FUNDER,
+    PAGES,
+    ROLES,
+    SERVICE_MANAGER,
+    Access,
+    ScopeSpec,
+    check_grant,
+    known_institutions,
+    pages_for,
+    scope_for,
+)
+from smhp.access.session import Session, SessionPolicy
+
+__all__ = [
+    "ADMIN",
+    "BOARD",
+    "DENY",
+    "FUNDER",
+    "PAGES",
+    "ROLES",
+    "SERVICE_MANAGER",
+    "Access",
+    "AccessConfig",
+    "AccessConfigError",
+    "Grant",
+    "LockoutPolicy",
+    "ScopeSpec",
+    "Session",
+    "SessionPolicy",
+    "check_grant",
+    "identity_access",
+    "known_institutions",
+    "load_access_config",
+    "locked_until",
+    "pages_for",
+    "parse_access_config",
+    "scope_for",
+]

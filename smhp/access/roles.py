@@ -1,0 +1,142 @@
+"""Roles: which pages a viewer gets and what the data scope behind them allows.
+
+This is the one place that decides access; the dashboard asks ``pages_for`` and
+``scope_for`` and never tests a role name itself, so a new role or a changed rule is a
+change here only. Everything denies by default: a role this module does not know gets
+no pages and a scope with no institutions, disclosure control on and no record-level
+data, so a typo in a users file or the access config can never widen access.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+
+from smhp.settings import SEEDS_DIR
+
+BOARD = "board"
+SERVICE_MANAGER = "service_manager"
+FUNDER = "funder"
+ADMIN = "admin"
+ROLES: tuple[str, ...] = (BOARD, SERVICE_MANAGER, FUNDER, ADMIN)
+
+#: Page ids the dashboard maps to its views (``dashboard/navigation.py``).
+OVERVIEW, SERVICE, FUNDER_PAGE, EQUITY, QUALITY, ADMIN_PAGE = (
+    "overview",
+    "service",
+    "funder",
+    "equity",
+    "quality",
+    "admin",
+)
+PAGES: tuple[str, ...] = (OVERVIEW, SERVICE, FUNDER_PAGE, EQUITY, QUALITY, ADMIN_PAGE)
+
+# The first page of each tuple is the viewer's landing page. The board sees every
+# metrics page but not the user administration (separation of duties: user admin is
+# the admin role's job). The admin sees no metrics, only users/audit and data quality.
+_PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
+    BOARD: (OVERVIEW, SERVICE, FUNDER_PAGE, EQUITY, QUALITY),
+    SERVICE_MANAGER: (SERVICE,),
+    FUNDER: (FUNDER_PAGE, EQUITY),
+    ADMIN: (ADMIN_PAGE, QUALITY),
+}
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who the viewer is and what they were granted: the result of any sign-in.
+
+    ``institutions`` matters for service managers only (their institutions); for the
+    other roles it is ``None``. A service manager with ``None`` or ``()`` sees nothing:
+    ``None`` never means "all" for that role.
+    """
+
+    role: str
+    institutions: tuple[str, ...] | None
+    username: str
+
+    def __post_init__(self) -> None:
+        if self.institutions is not None and not isinstance(self.institutions, tuple):
+            object.__setattr__(self, "institutions", tuple(self.institutions))
+
+
+@dataclass(frozen=True)
+class ScopeSpec:
+    """The viewer's data scope, as plain values the dashboard turns into its ``Scope``.
+
+    ``institutions``: ``None`` = every institution (and the partnership's ``ALL`` rows),
+    a tuple = only these. ``disclosure_control``: figures pass through the NHS rule
+    (``smhp.disclosure``) first. ``record_level``: pseudonymous record rows (worklists)
+    may be shown.
+    """
+
+    institutions: tuple[str, ...] | None
+    disclosure_control: bool
+    record_level: bool
+
+
+#: What an unknown or broken role gets: nothing.
+DENY = ScopeSpec(institutions=(), disclosure_control=True, record_level=False)
+
+
+def pages_for(role: str) -> tuple[str, ...]:
+    """The page ids ``role`` may open, landing page first; ``()`` for an unknown role."""
+    return _PAGES_BY_ROLE.get(role, ())
+
+
+def scope_for(access: Access) -> ScopeSpec:
+    """The data scope of ``access``; ``DENY`` for anything not explicitly granted."""
+    if access.role == BOARD:
+        return ScopeSpec(institutions=None, disclosure_control=False, record_level=True)
+    if access.role == SERVICE_MANAGER:
+        return ScopeSpec(
+            institutions=tuple(access.institutions or ()),
+            disclosure_control=False,
+            record_level=True,
+        )
+    if access.role == FUNDER:
+        # Funders compare institutions on the equity page, but only through disclosure
+        # control and never at record level (the data-sharing agreement).
+        return ScopeSpec(institutions=None, disclosure_control=True, record_level=False)
+    if access.role == ADMIN:
+        # The quality page is operational (loads, quarantine counts) and the same for
+        # every scope; disclosure on and no records in case a figure is ever added there.
+        return ScopeSpec(institutions=None, disclosure_control=True, record_level=False)
+    return DENY
+
+
+@cache
+def known_institutions() -> frozenset[str]:
+    """The institution codes of the partnership (``seeds/institutions.csv``).
+
+    Users and the access config are checked against them so that a typo such as
+    ``UoL`` is an error when it is written, not a manager who silently sees nothing.
+    """
+    with (SEEDS_DIR / "institutions.csv").open(newline="", encoding="utf-8") as handle:
+        return frozenset(row["institution_code"] for row in csv.DictReader(handle))
+
+
+def check_grant(role: str, institutions: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """Validate a role and its institutions; return the institutions to store.
+
+    Raises ``ValueError`` with a message a person can act on. Service managers need at
+    least one known institution; the other roles take none (they see what their role
+    allows, so a list there would only mislead a reader of the file).
+    """
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    codes = tuple(dict.fromkeys(institutions or ()))  # de-duplicated, order kept
+    if role != SERVICE_MANAGER:
+        if codes:
+            raise ValueError(f"only a {SERVICE_MANAGER} has institutions, not a {role}")
+        return None
+    if not codes:
+        raise ValueError(f"a {SERVICE_MANAGER} needs at least one institution")
+    unknown = [code for code in codes if code not in known_institutions()]
+    if unknown:
+        raise ValueError(
+            f"unknown institution code(s) {', '.join(unknown)}: "
+            f"use {', '.join(sorted(known_institutions()))}"
+        )
+    return codes

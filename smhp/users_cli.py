@@ -1,0 +1,223 @@
+"""``smhp users``: add, remove, list users of the local sign-in, set passwords, unlock.
+
+A password never appears on the command line (it would sit in the shell history and in
+``ps`` output for everyone on the machine): it is asked at a terminal prompt, twice, or
+read from the first line of standard input with ``--password-stdin`` (for scripts:
+``printf '%s\\n' "$PW" | smhp users add …``). Every change is recorded in the audit log
+with the operating-system account that made it.
+
+Exit codes: 0 done, 1 the operation failed (no such user, already exists, invalid
+value, weak password), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from smhp import audit
+from smhp.access.lockout import LockoutPolicy
+from smhp.access.roles import ROLES
+from smhp.settings import Settings
+from smhp.users import (
+    User,
+    UserError,
+    add_user,
+    find_user,
+    list_users,
+    lock_state,
+    normalise_username,
+    remove_user,
+    set_password,
+)
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(users_file=args.users_file, audit_db=args.audit_db)
+
+
+def _operator() -> str:
+    """The OS account running the command: who made the change, for the audit log."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UserError("no terminal to ask for the password: pipe it in with --password-stdin")
+    password = getpass.getpass("New password: ")
+    if getpass.getpass("Repeat it: ") != password:
+        raise UserError("the two passwords differ; nothing changed")
+    return password
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    user = User(
+        args.username,
+        args.role,
+        tuple(args.institution) or None,
+        display_name=args.display_name,
+        email=args.email,
+    )
+    user = add_user(settings.users_file, user, _read_password(args))
+    audit.AuditLog(settings.audit_db).record(
+        audit.USER_ADDED,
+        user.username,
+        {"role": user.role, "institutions": user.institutions, "by": _operator()},
+    )
+    print(f"added {user.username} ({_grant_text(user)})")
+    return EXIT_OK
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    remove_user(settings.users_file, args.username)
+    name = normalise_username(args.username)
+    audit.AuditLog(settings.audit_db).record(audit.USER_REMOVED, name, {"by": _operator()})
+    print(f"removed {name}")
+    return EXIT_OK
+
+
+def cmd_set_password(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if find_user(settings.users_file, args.username) is None:
+        raise UserError(f"no user {args.username}")
+    set_password(settings.users_file, args.username, _read_password(args))
+    name = normalise_username(args.username)
+    audit.AuditLog(settings.audit_db).record(audit.PASSWORD_SET, name, {"by": _operator()})
+    print(f"password set for {name}")
+    return EXIT_OK
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    user = find_user(settings.users_file, args.username)
+    if user is None:
+        raise UserError(f"no user {args.username}")
+    audit.AuditLog(settings.audit_db).record(
+        audit.USER_UNLOCKED, user.username, {"by": _operator()}
+    )
+    print(f"unlocked {user.username}")
+    return EXIT_OK
+
+
+def _grant_text(user: User) -> str:
+    return user.role + (f": {', '.join(user.institutions)}" if user.institutions else "")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    users = list_users(settings.users_file)
+    if not users:
+        print(f"no users in {settings.users_file}")
+        return EXIT_OK
+    if settings.users_file.stat().st_mode & 0o077:
+        print(
+            f"warning: {settings.users_file} is readable by others: chmod 600 it",
+            file=sys.stderr,
+        )
+    log = audit.AuditLog(settings.audit_db)
+    policy = LockoutPolicy.from_settings(settings)
+    now = datetime.now(UTC)
+    rows = [("username", "role", "institutions", "name", "email", "state")]
+    for user in users:
+        until = lock_state(user.username, now, log, policy)
+        state = f"locked until {until:%Y-%m-%d %H:%M} UTC" if until else "active"
+        rows.append(
+            (
+                user.username,
+                user.role,
+                ",".join(user.institutions or ()) or "-",
+                user.display_name or "-",
+                user.email or "-",
+                state,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return EXIT_OK
+
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _run(func: Command) -> Command:
+    """Wrap a sub-command so a ``UserError`` is one line on stderr and exit code 1."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except UserError as exc:
+            print(f"smhp users {args.users_command}: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+
+    return run
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``users`` command to the ``smhp`` parser's sub-commands."""
+    users = subparsers.add_parser(
+        "users",
+        help="local sign-in users: add, remove, list, set-password, unlock",
+        description="Users of the local sign-in (the users file): add, remove, list, "
+        "set-password, unlock. Passwords are prompted for or read with --password-stdin.",
+    )
+    commands = users.add_subparsers(dest="users_command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--users-file", help="users file (default: $SMHP_USERS_FILE or var/users.json)"
+    )
+    common.add_argument(
+        "--audit-db", help="audit log (default: $SMHP_AUDIT_DB or var/audit.sqlite3)"
+    )
+    password = argparse.ArgumentParser(add_help=False)
+    password.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input (no prompt)",
+    )
+
+    p = commands.add_parser("add", parents=[common, password], help="add a user")
+    p.add_argument("username")
+    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument(
+        "--institution",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="an institution of a service_manager (repeat for several)",
+    )
+    p.add_argument("--display-name", help="name shown in the dashboard")
+    p.add_argument("--email", help="contact email")
+    p.set_defaults(func=_run(cmd_add))
+
+    p = commands.add_parser("remove", parents=[common], help="remove a user")
+    p.add_argument("username")
+    p.set_defaults(func=_run(cmd_remove))
+
+    p = commands.add_parser("list", parents=[common], help="list users (never their hashes)")
+    p.set_defaults(func=_run(cmd_list))
+
+    p = commands.add_parser(
+        "set-password", parents=[common, password], help="set a user's password"
+    )
+    p.add_argument("username")
+    p.set_defaults(func=_run(cmd_set_password))
+
+    p = commands.add_parser("unlock", parents=[common], help="end a user's lock-out now")
+    p.add_argument("username")
+    p.set_defaults(func=_run(cmd_unlock))
