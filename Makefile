@@ -4,6 +4,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := False
+# The browser of the dashboard's end-to-end tests: Debian's, never a downloaded one.
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: setup demo test lint
 
@@ -18,8 +20,12 @@ setup: $(STAMP)
 demo: setup            ## synthetic extracts → nightly → dashboard at http://localhost:8501
 	$(VENV)/bin/smhp demo
 
-test: setup lint       ## every test, for real (dbt, DuckDB files)
+test: setup lint $(CHROMIUM)  ## every test, for real (dbt, DuckDB files, chromium)
 	$(PY) -m pytest
+
+# Installed only when missing (CI: a fresh Debian 12 machine, as root).
+$(CHROMIUM):
+	apt-get update && apt-get install -y chromium chromium-driver
 
 lint: setup
 	$(PY) -m ruff check .

@@ -1,34 +1,64 @@
-"""Cached versions of the ``dashboard.data`` queries, for the Streamlit pages.
+"""Cached versions of the dashboard's queries, for the Streamlit pages.
 
 The cache key includes the resolved snapshot path (``smhp.warehouse.resolve_published``),
 not the published link: each publish run writes a new snapshot file, so a new run gives new
 keys and the pages read fresh data without any explicit invalidation, while reruns of a page
-on the same snapshot cost no query. The scope is part of the key too, so viewers with
-different scopes never share a cached result.
+on the same snapshot cost no query. The scope is part of the key too (every query takes
+it), so viewers with different scopes never share a cached result.
+
+Every query is wrapped the same way, by ``_cached``; a page imports this module, never
+the query modules, so nothing reaches the warehouse uncached.
 """
 
 from __future__ import annotations
 
-import pandas as pd
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
 import streamlit as st
 
 from dashboard import data
-from dashboard.data import AsOf, Scope
+from dashboard.queries import board, equity, funder, quality, service
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def monthly_metrics(snapshot: str, scope: Scope, metrics: tuple[str, ...]) -> pd.DataFrame:
-    """``dashboard.data.monthly_metrics``, cached per snapshot and scope."""
-    return data.monthly_metrics(snapshot, scope, metrics)
+def _cached(query: Callable[P, R]) -> Callable[P, R]:
+    """``query`` cached per argument values (snapshot, scope, filters)."""
+    return st.cache_data(show_spinner=False, max_entries=256)(query)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def as_of(snapshot: str, scope: Scope) -> AsOf:
-    """``dashboard.data.as_of``, cached per snapshot and scope."""
-    return data.as_of(snapshot, scope)
+monthly_metrics = _cached(data.monthly_metrics)
+as_of = _cached(data.as_of)
+institution_joins = _cached(data.institution_joins)
 
+institution_monthly = _cached(board.institution_monthly)
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def institution_joins(snapshot: str, scope: Scope) -> pd.DataFrame:
-    """``dashboard.data.institution_joins``, cached per snapshot and scope."""
-    return data.institution_joins(snapshot, scope)
+referral_funnel = _cached(service.referral_funnel)
+wait_weeks = _cached(service.wait_weeks)
+wait_summary = _cached(service.wait_summary)
+liaison_mix = _cached(service.liaison_mix)
+ucope_pathway = _cached(service.ucope_pathway)
+waiting_by_institution = _cached(service.waiting_by_institution)
+waiting_by_month = _cached(service.waiting_by_month)
+waiting_worklist = _cached(service.waiting_worklist)
+services = _cached(service.services)
+
+impact_totals = _cached(funder.totals)
+impact_by_institution = _cached(funder.by_institution)
+impact_by_year = _cached(funder.by_year)
+standards = _cached(funder.standards)
+
+equity_rates = _cached(equity.rates)
+
+has_run_history = _cached(quality.has_run_history)
+last_run = _cached(quality.last_run)
+stale_sources = _cached(quality.stale_sources)
+recent_runs = _cached(quality.recent_runs)
+run_stages = _cached(quality.run_stages)
+freshness = _cached(quality.freshness)
+rejected_files = _cached(quality.rejected_files)
+quarantine_by_reason = _cached(quality.quarantine_by_reason)
+load_summary = _cached(quality.load_summary)
+latest_checks = _cached(quality.latest_checks)

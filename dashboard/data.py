@@ -1,13 +1,13 @@
-"""Queries behind the dashboard, free of Streamlit so that they can be tested on their own.
+"""The viewer's scope and the core queries, free of Streamlit so they can be tested alone.
 
-Every query function takes the snapshot file to read (see ``smhp.warehouse``) and the
-viewer's ``Scope``. The scope is applied in SQL through bound parameters, so that a later
-role (an institution's staff, the funder) plugs in by building a different ``Scope`` and
-never by editing a query. Each call opens the snapshot read-only, queries and closes: a
-connection held across calls would keep a swapped-out snapshot and lock out nothing else,
-but it would also serve stale data (duckdb issue 15912).
+Every query function of the dashboard (here and in ``dashboard.queries``) takes the
+snapshot file to read (see ``smhp.warehouse``) and the viewer's ``Scope``. The scope is
+applied in SQL through bound parameters, so that a later role (an institution's staff,
+the funder) plugs in by building a different ``Scope`` and never by editing a query. Each
+call opens the snapshot read-only, queries and closes (``read_frame``): a connection held
+across calls would serve a swapped-out snapshot (duckdb issue 15912).
 
-The published numbers come from ``marts.metrics_monthly`` and are never recomputed here.
+The monthly figures come from ``marts.metrics_monthly`` and are never recomputed here.
 A scope of several institutions combines their rows: counts are summed, and a percentage
 is the mean of the institutions' percentages weighted by its base count, which gives the
 exact percentage over the union because every contact, referral and episode belongs to one
@@ -18,7 +18,7 @@ refused for such a scope.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -33,15 +33,75 @@ WAREHOUSE_ENV = "SMHP_WAREHOUSE"
 
 @dataclass(frozen=True)
 class Scope:
-    """What a viewer may see: their institutions (``None`` = all) and whether the NHS
-    disclosure rule applies to what they are shown (everyone but the board)."""
+    """What a viewer may see, and the one argument every query takes to decide it.
+
+    ``institutions``: the institutions whose records the viewer may see (``None`` = all,
+    i.e. the partnership's ``ALL`` rows). ``disclosure_control``: figures go through the
+    NHS disclosure rule (``smhp.disclosure``) before they are shown (everyone but the
+    board). ``record_level``: the viewer may see pseudonymous record-level rows such as
+    the waiting-list worklist (the board and service managers yes, funders no). Sign-in
+    and roles will build a different ``Scope`` instead of changing any query.
+    """
 
     institutions: tuple[str, ...] | None
     disclosure_control: bool
+    record_level: bool = False
+
+    def allows(self, institution: str) -> bool:
+        """Whether the viewer may see ``institution``."""
+        return self.institutions is None or institution in self.institutions
+
+    def narrowed_to(self, institution: str | None) -> Scope:
+        """This scope limited to one of its institutions (``None``: unchanged).
+
+        A page filter narrows the scope rather than adding its own ``where`` clause, so
+        the scope stays the single argument that decides institutions; a filter can never
+        widen what the viewer may see.
+        """
+        if institution is None:
+            return self
+        if not self.allows(institution):
+            raise PermissionError(f"{institution} is not in the viewer's scope.")
+        return replace(self, institutions=(institution,))
+
+    def params(self) -> dict[str, list[str] | None]:
+        """The scope as bound parameters: ``$institutions`` (NULL for all)."""
+        return {"institutions": None if self.institutions is None else list(self.institutions)}
 
 
-BOARD_SCOPE = Scope(institutions=None, disclosure_control=False)
-"""The board's own view: the whole partnership, exact figures."""
+def in_scope(column: str = "institution_code") -> str:
+    """The SQL condition of ``Scope.params()`` on an institution-code column (a constant)."""
+    return f"($institutions is null or list_contains($institutions, {column}))"
+
+
+IN_SCOPE = in_scope()
+"""``in_scope()`` on a table's own ``institution_code`` column."""
+
+BOARD_SCOPE = Scope(institutions=None, disclosure_control=False, record_level=True)
+"""The board's own view: the whole partnership, exact figures, record-level worklists."""
+
+FUNDER_SCOPE = Scope(institutions=None, disclosure_control=True, record_level=False)
+"""A funder's view: the whole partnership, through disclosure control, no records."""
+
+
+def read_frame(
+    snapshot: Path | str, sql: str, params: dict[str, object] | None = None
+) -> pd.DataFrame:
+    """Run one parameterised query on the snapshot, read-only, and close the connection.
+
+    Values only ever reach DuckDB as bound parameters; ``sql`` is a constant of the
+    calling module (identifiers in it come from a fixed allow-list, never from input).
+    """
+    con = open_published(snapshot)
+    try:
+        cursor = con.execute(sql, params or {})
+        dates = [d[0] for d in cursor.description or () if str(d[1]) == "DATE"]
+        frame = cursor.df()
+    finally:
+        con.close()
+    for column in dates:  # pandas would make them timestamps at midnight
+        frame[column] = [None if pd.isna(v) else pd.Timestamp(v).date() for v in frame[column]]
+    return frame
 
 
 def warehouse_path() -> Path:
@@ -92,7 +152,7 @@ def _rows_for(con: duckdb.DuckDBPyConnection, scope: Scope, metrics: list[str]) 
           and list_contains($metrics, metric)
         order by month, metric
         """,
-        {"institutions": list(scope.institutions), "metrics": metrics},
+        {**scope.params(), "metrics": metrics},
     ).df()
 
 
@@ -224,7 +284,7 @@ def as_of(snapshot: Path | str, scope: Scope) -> AsOf:
             where case when $institutions is null then institution_code = 'ALL'
                        else list_contains($institutions, institution_code) end
             """,
-            {"institutions": None if scope.institutions is None else list(scope.institutions)},
+            scope.params(),
         ).fetchone()
     finally:
         con.close()
@@ -235,18 +295,13 @@ def as_of(snapshot: Path | str, scope: Scope) -> AsOf:
 
 def institution_joins(snapshot: Path | str, scope: Scope) -> pd.DataFrame:
     """The scope's institutions and their joining dates (for annotation, never a filter)."""
-    con = open_published(snapshot)
-    try:
-        frame = con.execute(
-            """
-            select institution_code, institution_name, joined_on
-            from marts.dim_institutions
-            where $institutions is null or list_contains($institutions, institution_code)
-            order by joined_on, institution_code
-            """,
-            {"institutions": None if scope.institutions is None else list(scope.institutions)},
-        ).df()
-    finally:
-        con.close()
-    frame["joined_on"] = pd.to_datetime(frame["joined_on"]).dt.date
-    return frame
+    return read_frame(
+        snapshot,
+        f"""
+        select institution_code, institution_name, joined_on
+        from marts.dim_institutions
+        where {IN_SCOPE}
+        order by joined_on, institution_code
+        """,
+        scope.params(),
+    )

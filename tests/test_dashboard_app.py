@@ -1,178 +1,139 @@
-"""The partnership overview page, run headless with Streamlit's AppTest on a tiny warehouse."""
+"""The dashboard as a whole (Streamlit AppTest): the board overview on a hand-made
+warehouse, the banner, and what happens with a missing, unreadable, stale or empty
+warehouse."""
 
 from __future__ import annotations
 
-import json
 import os
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
-from streamlit.testing.v1 import AppTest
+from dashboard_warehouse import (
+    copy_warehouse,
+    empty_copy,
+    figures,
+    run_page,
+    tables,
+    tiles,
+    tiny_warehouse,
+)
 
 from dashboard.data import Scope
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
-
-_SCHEMA = """
-create schema marts;
-create table marts.metrics_monthly (
-    month date, institution_code varchar, metric varchar, value double);
-create table marts.fct_liaison_contacts (presented_on date);
-create table marts.fct_case_discussions (discussed_on date);
-create table marts.fct_referrals (referred_on date, first_appointment_on date);
-create table marts.fct_ucope_episodes (referred_on date, assessed_on date, discharged_on date);
-create table marts.dim_institutions (
-    institution_code varchar, institution_name varchar, joined_on date);
-insert into marts.dim_institutions values
-    ('UOL',  'University of Liverpool',          '2019-06-01'),
-    ('LJMU', 'Liverpool John Moores University', '2019-06-01'),
-    ('HOPE', 'Liverpool Hope University',        '2024-02-01');  -- joins inside the chart
--- The latest event is on 5 March 2024: March is incomplete, February is the headline month.
-insert into marts.fct_liaison_contacts values ('2024-03-05');
-insert into marts.fct_referrals values ('2024-02-28', '2024-03-01');
-"""
-
-# (month, institution, metric, value). ALL is its own computation, not a sum; it is kept
-# consistent with the institution rows here so the scoped test can be checked by hand.
-_ALL = [
-    ("2024-01-01", "liaison_contacts", 40),
-    ("2024-01-01", "liaison_informed_72h_pct", 87.5),  # 35 of 40
-    ("2024-01-01", "referrals_received", 120),
-    ("2024-01-01", "referral_completed_waits", 100),
-    ("2024-01-01", "referral_seen_6wk_pct", 80.0),
-    ("2024-01-01", "ucope_assessed", 10),
-    ("2024-01-01", "ucope_assessed_14d_pct", 70.0),
-    ("2024-02-01", "liaison_contacts", 46),
-    ("2024-02-01", "liaison_informed_72h_pct", 100 * 40 / 46),  # 86.96
-    ("2024-02-01", "referrals_received", 110),
-    ("2024-02-01", "referral_completed_waits", 96),
-    ("2024-02-01", "referral_seen_6wk_pct", 75.0),
-    ("2024-02-01", "ucope_assessed", 5),  # base under 8
-    ("2024-02-01", "ucope_assessed_14d_pct", 60.0),  # 3 of 5
-    ("2024-03-01", "liaison_contacts", 3),  # the incomplete month
-    ("2024-03-01", "liaison_informed_72h_pct", 100.0),
-]
-_INSTITUTIONS = [
-    ("2024-01-01", "UOL", "liaison_contacts", 25),
-    ("2024-01-01", "UOL", "liaison_informed_72h_pct", 80.0),  # 20 of 25
-    ("2024-01-01", "LJMU", "liaison_contacts", 15),
-    ("2024-01-01", "LJMU", "liaison_informed_72h_pct", 100.0),  # 15 of 15
-    ("2024-02-01", "UOL", "liaison_contacts", 30),
-    ("2024-02-01", "UOL", "liaison_informed_72h_pct", 80.0),  # 24 of 30
-    ("2024-02-01", "LJMU", "liaison_contacts", 16),
-    ("2024-02-01", "LJMU", "liaison_informed_72h_pct", 100.0),  # 16 of 16
-]
-
-
-def build_warehouse(path: Path, referrals_feb: float = 110) -> Path:
-    con = duckdb.connect(str(path))
-    con.execute(_SCHEMA)
-    rows = [(m, "ALL", k, v) for m, k, v in _ALL]
-    rows = [
-        (m, i, k, referrals_feb if (m, i, k) == ("2024-02-01", "ALL", "referrals_received") else v)
-        for m, i, k, v in rows
-    ]
-    con.executemany(
-        "insert into marts.metrics_monthly values (?::date, ?, ?, ?)", rows + _INSTITUTIONS
-    )
-    con.close()
-    return path
+PAGES = ("board", "service", "funder", "equity", "quality")
 
 
 @pytest.fixture
-def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = build_warehouse(tmp_path / "warehouse.duckdb")
+def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tiny_warehouse(tmp_path / "warehouse.duckdb")
     monkeypatch.setenv("SMHP_WAREHOUSE", str(path))
     return path
 
 
-def _run(scope: Scope | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
-    if scope is not None:
-        at.session_state["viewer_scope"] = scope
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def badges(at) -> list[str]:
+    return [m.value for m in at.markdown if "-badge[" in m.value]
 
 
-def _tiles(at: AppTest) -> dict[str, tuple[str, str | None]]:
-    # AppTest reports a metric without a delta as ''.
-    return {m.label: (m.value, m.delta or None) for m in at.metric}
-
-
-def _figure(at: AppTest) -> dict:
-    return json.loads(at.get("plotly_chart")[0].proto.spec)
-
-
-def test_board_overview_shows_the_latest_complete_month(warehouse: Path) -> None:
-    at = _run()
-    assert at.title[0].value == "Partnership overview"
+def test_board_tiles_show_the_latest_complete_month_against_the_month_before(tiny: Path) -> None:
+    at = run_page()
+    assert at.title[0].value == "Board overview"
     banner = at.info[0].value
-    assert "5 March 2024" in banner  # latest event date
-    assert "latest month with data March 2024" in banner
-    assert "**February 2024**" in banner and "January 2024" in banner
-    assert _tiles(at) == {
+    assert "Data as of **5 March 2024** (latest event)" in banner
+    assert "last nightly run: no run history yet" in banner
+    assert at.subheader[0].value == "February 2024 compared with January 2024"
+    assert tiles(at) == {
         "Liaison contacts": ("46", "+6"),
         "Referrals received": ("110", "-10"),
-        "Seen within 6 weeks": ("75.0%", "-5.0 pts"),
-        "U-COPE assessed within 14 days": ("60.0%", "-10.0 pts"),
         # 86.96 - 87.5 = -0.54
         "University informed within 72 hours": ("87.0%", "-0.5 pts"),
+        "Seen within 6 weeks": ("75.0%", "-5.0 pts"),
+        "U-COPE assessed within 14 days": ("60.0%", "-10.0 pts"),
     }
+    assert badges(at) == [
+        ":orange-badge[Below the 90% standard]",
+        ":blue-badge[Meets the 75% standard]",
+        ":orange-badge[Below the 90% standard]",
+    ]
     assert not at.error
 
 
-def test_chart_shows_the_metric_by_month_up_to_the_complete_month(warehouse: Path) -> None:
-    at = _run()
-    fig = _figure(at)
-    assert fig["layout"]["title"]["text"] == "Referrals received by month"
-    assert fig["data"][0]["x"] == ["2024-01-01", "2024-02-01"]  # March is incomplete
-    assert fig["data"][0]["y"] == [120, 110]
-    annotations = [a["text"] for a in fig["layout"].get("annotations", [])]
-    assert annotations == ["HOPE joined"]
+def test_board_spc_chart_plots_the_published_months_up_to_the_complete_month(tiny: Path) -> None:
+    at = run_page()
+    fig = figures(at)["Seen within 6 weeks: common cause"]
+    points = next(t for t in fig["data"] if t["name"] == "Monthly value")
+    assert points["x"] == ["2024-01-01", "2024-02-01"]  # March is incomplete
+    assert points["y"] == [80.0, 75.0]
+    mean = next(t for t in fig["data"] if t["name"] == "Mean")
+    assert mean["y"] == [77.5, 77.5]
+    upper = next(t for t in fig["data"] if t["name"] == "Upper process limit")
+    assert upper["y"][0] == pytest.approx(77.5 + 2.66 * 5)
+    assert next(t for t in fig["data"] if t["name"] == "Target")["y"] == [75.0, 75.0]
+    assert [i["source"][:26] for i in fig["layout"]["images"]] == ["data:image/svg+xml;base64,"] * 2
 
-    at.selectbox(key="overview_chart_metric").select("liaison_contacts").run()
-    fig = _figure(at)
-    assert fig["layout"]["title"]["text"] == "Liaison contacts by month"
+    at.selectbox(key="board_spc_metric").select("liaison_contacts").run()
+    fig = figures(at)["Liaison contacts: common cause"]
     assert fig["data"][0]["y"] == [40, 46]
+    annotations = [a["text"] for a in fig["layout"].get("annotations", [])]
+    assert annotations == ["HOPE joined"]  # joining dates annotate, never filter
 
 
-def test_disclosure_control_applies_to_tiles_and_chart(warehouse: Path) -> None:
-    at = _run(Scope(institutions=None, disclosure_control=True))
-    assert _tiles(at) == {
+def test_board_disclosure_control_applies_to_tiles_and_charts(tiny: Path) -> None:
+    at = run_page(scope=Scope(None, disclosure_control=True))
+    assert tiles(at) == {
         "Liaison contacts": ("45", "+5"),  # 46 -> 45 and 40 -> 40: delta of shown values
         "Referrals received": ("110", "-10"),
+        "University informed within 72 hours": ("87.0%", "-0.5 pts"),
         "Seen within 6 weeks": ("75.0%", "-5.0 pts"),
         "U-COPE assessed within 14 days": ("*", None),  # base 5 < 8
-        "University informed within 72 hours": ("87.0%", "-0.5 pts"),
     }
     assert any("nearest 5" in c.value for c in at.caption)
-    at.selectbox(key="overview_chart_metric").select("ucope_assessed_14d_pct").run()
-    assert _figure(at)["data"][0]["y"] == [70.0, None]  # February's base is under 8: a gap
+    at.selectbox(key="board_spc_metric").select("ucope_assessed_14d_pct").run()
+    fig = figures(at)["U-COPE assessed within 14 days: not enough data"]
+    assert fig["data"][0]["x"] == ["2024-01-01"]  # February's base is under 8: left out
+    numbers = tables(at)["board_spc_ucope_assessed_14d_pct"]
+    assert list(numbers["U-COPE assessed within 14 days"]) == ["70.0", "*"]  # shown as text
 
 
-def test_institution_scope_combines_its_institutions(warehouse: Path) -> None:
-    at = _run(Scope(institutions=("UOL", "LJMU"), disclosure_control=False))
-    tiles = _tiles(at)
+def test_board_institution_scope_combines_its_institutions(tiny: Path) -> None:
+    at = run_page(scope=Scope(("UOL", "LJMU"), disclosure_control=False))
+    shown = tiles(at)
     # Feb: 30 + 16 = 46 contacts; Jan: 25 + 15 = 40
-    assert tiles["Liaison contacts"] == ("46", "+6")
+    assert shown["Liaison contacts"] == ("46", "+6")
     # Feb: (24 + 16) / 46 = 86.96 %; Jan: (20 + 15) / 40 = 87.5 %
-    assert tiles["University informed within 72 hours"] == ("87.0%", "-0.5 pts")
+    assert shown["University informed within 72 hours"] == ("87.0%", "-0.5 pts")
     # no referral rows for these institutions: counts are 0, percentages have no records
-    assert tiles["Referrals received"] == ("0", "+0")
-    assert tiles["Seen within 6 weeks"] == ("—", None)
+    assert shown["Referrals received"] == ("0", "+0")
+    assert shown["Seen within 6 weeks"] == ("—", None)
+    # the median wait cannot be combined over two institutions: not offered
+    assert "referral_median_wait_days" not in at.selectbox(key="board_spc_metric").options
+    compare = tables(at)["board_compare_referrals"]
+    assert set(compare["Institution"]) == {"UOL", "LJMU"}
+
+
+def test_board_small_multiples_per_1000_students(tiny: Path) -> None:
+    at = run_page()
+    at.selectbox(key="board_compare").select("liaison").run()
+    shown = tables(at)["board_compare_liaison"]
+    feb = shown[shown["Month"] == shown["Month"].max()].set_index("Institution")
+    col = "Liaison contacts per 1,000 students"
+    assert feb.loc["UOL", col] == pytest.approx(round(1000 * 30 / 30000, 1))
+    assert feb.loc["LJMU", col] == pytest.approx(round(1000 * 16 / 25000, 1))
+    assert feb.loc["HOPE", col] == 0  # no contacts, a headcount: 0 per 1,000
+    fig = figures(at)["Liaison contacts per 1,000 students, by institution"]
+    assert len(fig["data"]) == 3
 
 
 def test_missing_warehouse_shows_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SMHP_WAREHOUSE", str(tmp_path / "nowhere.duckdb"))
-    at = _run()
+    at = run_page()
     assert len(at.error) == 1
     assert "No published warehouse" in at.error[0].value
     assert "SMHP_WAREHOUSE" in at.error[0].value
-    assert not at.metric
+    assert not at.metric and not at.title
 
 
 def test_unreadable_warehouse_shows_a_clear_error(
@@ -181,22 +142,60 @@ def test_unreadable_warehouse_shows_a_clear_error(
     path = tmp_path / "empty.duckdb"
     duckdb.connect(str(path)).close()  # a database without the marts
     monkeypatch.setenv("SMHP_WAREHOUSE", str(path))
-    at = _run()
+    at = run_page()
     assert len(at.error) == 1
     assert "could not be read" in at.error[0].value
+
+
+def test_a_stale_warehouse_is_a_warning_on_every_page(tiny: Path) -> None:
+    week_ago = time.time() - 7 * 24 * 3600
+    os.utime(tiny, (week_ago, week_ago))
+    for page in ("board", "quality"):
+        at = run_page(page)
+        assert "nothing has been published for 7 days" in at.warning[0].value
 
 
 def test_a_new_published_snapshot_is_not_served_from_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = build_warehouse(tmp_path / "run-1.duckdb")
-    second = build_warehouse(tmp_path / "run-2.duckdb", referrals_feb=130)
+    first = tiny_warehouse(tmp_path / "run-1.duckdb")
+    second = tiny_warehouse(tmp_path / "run-2.duckdb", referrals_feb=130)
     link = tmp_path / "warehouse.duckdb"
     link.symlink_to(first)
     monkeypatch.setenv("SMHP_WAREHOUSE", str(link))
-    assert _tiles(_run())["Referrals received"] == ("110", "-10")
+    assert tiles(run_page())["Referrals received"] == ("110", "-10")
 
     tmp = tmp_path / "warehouse.duckdb.new"
     tmp.symlink_to(second)
     os.replace(tmp, link)  # what publishing does: swap the link atomically
-    assert _tiles(_run())["Referrals received"] == ("130", "+10")
+    assert tiles(run_page())["Referrals received"] == ("130", "+10")
+
+
+@pytest.fixture(scope="module")
+def emptied(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return empty_copy(demo_warehouse, tmp_path_factory.mktemp("empty"))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_explains_an_empty_warehouse(
+    page: str, emptied: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMHP_WAREHOUSE", str(emptied))
+    at = run_page(page)  # no exception
+    assert not at.error
+    if page != "quality":
+        assert any("No data for this filter" in i.value for i in at.info), page
+
+
+def test_a_warehouse_missing_a_table_is_a_clear_error_on_its_page(
+    demo_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = copy_warehouse(demo_warehouse, tmp_path)
+    con = duckdb.connect(str(path))
+    con.execute("drop table marts.dim_student_profiles")  # an older build, say
+    con.close()
+    monkeypatch.setenv("SMHP_WAREHOUSE", str(path))
+    at = run_page("equity")
+    assert "could not be read" in at.error[0].value
+    assert "dim_student_profiles" in at.error[0].value
+    assert run_page("board").title[0].value == "Board overview"  # other pages still work

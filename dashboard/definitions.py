@@ -1,0 +1,155 @@
+"""The definitions shown one click away from every chart and table.
+
+Metric definitions are read from the project's documented copy of the metric spec,
+``pipeline/models/marts/_metrics.md`` (the same text dbt docs publish), so that the page,
+the dbt documentation and the SQL can never disagree: there is no second copy to forget.
+The few figures the pages derive from the fact tables (funnels, wait bands, equity
+rates, the worklist) are defined here, in terms of the same fact-table flags, because
+they are views of the facts rather than published metrics.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+from smhp.settings import PIPELINE_DIR
+
+METRICS_DOC = PIPELINE_DIR / "models" / "marts" / "_metrics.md"
+
+_BLOCK = re.compile(r"{%\s*docs\s+(\w+)\s*%}(.*?){%\s*enddocs\s*%}", re.S)
+_MONTH_OF = re.compile(r"month of\s+`(\w+)`")
+_ROW = re.compile(r"^\|\s*`(\w+)`\s*\|(.*)\|\s*$", re.M)
+
+
+@cache
+def metric_definitions(path: Path = METRICS_DOC) -> dict[str, str]:
+    """Each metric's definition as one Markdown line, from the spec's tables.
+
+    A family's table has either a "month of" column or names the month-of column once
+    above the table; both become "(month of `x`)" in the line.
+    """
+    out: dict[str, str] = {}
+    for _name, body in _BLOCK.findall(path.read_text(encoding="utf-8")):
+        family_month = _MONTH_OF.search(body.split("|", 1)[0])
+        for metric, rest in _ROW.findall(body):
+            cells = [c.strip() for c in rest.split("|")]
+            month_of = cells[0] if len(cells) == 2 else None
+            if month_of is None and family_month:
+                month_of = f"`{family_month.group(1)}`"
+            where = f" (month of {month_of})" if month_of else ""
+            out[metric] = f"**`{metric}`**{where}: {cells[-1]}"
+    return out
+
+
+def metric(name: str) -> str:
+    """The spec's definition of one metric (a KeyError names an undocumented metric)."""
+    return metric_definitions()[name]
+
+
+COUNT_RULE = (
+    "A month with no row for a count had none (0); a percentage or median with no row had "
+    "no records to measure (a gap)."
+)
+
+SPC = (
+    "**Statistical process control** (NHS *Making Data Count*): the centre line is the "
+    "mean of the months shown; the process limits are the mean ± 2.66 × the mean moving "
+    "range (the average month-to-month change). A point is marked as special cause when "
+    "it is outside the limits, part of a run of 7 or more on one side of the mean, or "
+    "part of 6 or more rising or falling. Blue marks improvement, orange concern, purple a "
+    "change that is neither better nor worse; grey is common-cause variation. The "
+    "variation icon describes the latest month; the assurance icon compares the limits "
+    "with the target."
+)
+
+PER_1000 = (
+    "**Per 1,000 students**: 1000 × the count of the month / the institution's students "
+    "enrolled in the month's academic year (seed `institution_populations`). Referrals "
+    "use the published `referrals_per_1000_students`; liaison contacts and U-COPE "
+    "referrals the same formula on their published counts."
+)
+
+REFERRAL_FUNNEL = (
+    "**Referral funnel**: the referrals received in the period (`referred_on` in the "
+    "period, `fct_referrals`), how many of them have had a first appointment "
+    "(`first_appointment_on` set, by the data's as-of date) and where each one stands now "
+    "(`outcome`: seen, did not attend, declined, signposted, withdrawn, waiting)."
+)
+
+WAIT_BANDS = (
+    "**Waits**: referrals whose first appointment falls in the period (the month-of rule "
+    "of `referral_seen_6wk_pct`), by whole weeks waited, rounded up (`wait_days` / 7): "
+    "a wait of up to 42 days (6 weeks, the `seen_within_6wk` flag) is within 6 weeks, up "
+    "to 126 days within 18 weeks."
+)
+
+LIAISON_MIX = (
+    "**Liaison outcome mix**: liaison contacts presented in the period "
+    "(`presented_on`, `fct_liaison_contacts`) by the setting the student presented in and "
+    "what the liaison service did (`outcome`)."
+)
+
+UCOPE_PATHWAY = (
+    "**U-COPE pathway**: the episodes referred in the period (`referred_on`, "
+    "`fct_ucope_episodes`) followed through the pathway to date: assessed (`assessed_on` "
+    "set), of those within 14 days (`assessed_within_14d`), discharged (`discharged_on` "
+    "set), of those completed (`is_completed`), and of the discharges with both CORE-10 "
+    "scores, those with reliable improvement (`reliable_improvement`: a fall of at least 6 "
+    "points)."
+)
+
+WAITING_LIST = (
+    "**Still waiting past 6 weeks**: referrals with no first appointment and not closed "
+    "(`first_appointment_on` and `closed_on` empty), referred more than 42 days before "
+    "the data's as-of date. Days waiting = as-of date − `referred_on`. The student is "
+    "shown by the first 8 characters of the pseudonymous `student_key`."
+)
+
+EQUITY = (
+    "**Rate per 1,000 profiled students**: 1000 × the distinct students of the band "
+    "referred (or referred to U-COPE) in the period / the profiled students of the band. "
+    "Profiled students are the rows of `dim_student_profiles` (one per student and "
+    "institution, their current band) at the institutions shown; a referral counts in the "
+    "band of the student's profile at the referring institution. Headcounts by band are "
+    "not in the seeds, so the rates compare bands among the students known to the "
+    "services, not the whole student population."
+)
+
+IMPACT = (
+    "**Impact totals** (`smhp impact`): the events whose event date falls in the period, "
+    "inclusive at both ends, with each monthly metric's definition applied to the whole "
+    "period: students are distinct over the period (never a sum of months), the median "
+    "wait is over every first appointment in the period. Reach: the institutions with "
+    "any liaison, U-COPE, referral or case-discussion event in the period, and their "
+    "students enrolled in the academic year containing the period's end."
+)
+
+FRESHNESS = (
+    "**Freshness**: the latest extract date loaded for each source and the days since "
+    "(from the run history's `ops.freshness` when present, otherwise from `raw.load_log`)."
+)
+
+QUARANTINE = (
+    "**Quarantined rows**: rows that broke a contract rule, one line per broken rule "
+    "(`raw.quarantine`), by source, column, rule and the class of the value (never the "
+    "value itself)."
+)
+
+REJECTED = (
+    "**Rejected files**: files that broke the contract as a whole (`raw.load_log`, "
+    "status `rejected`), with the reason; the other files of the night still loaded."
+)
+
+RUNS = (
+    "**Nightly runs** (`ops.runs`, `ops.run_stages`): when each run started, how it ended "
+    "(published, published with warnings, blocked by a quality gate, failed) and the "
+    "seconds spent in each stage."
+)
+
+CHECKS = (
+    "**Checks of the last run** (`ops.run_checks`): dbt data tests, dbt unit tests and "
+    "data expectations, with their severity, status and, for a failure, what was "
+    "observed and why it matters."
+)

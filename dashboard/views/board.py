@@ -1,0 +1,277 @@
+"""Board overview: "Are we improving, and where do we need to act?"
+
+Headline tiles for the latest *complete* month (a month still being delivered would look
+like a sudden drop) against the month before and against the standards; a Making Data
+Count summary and SPC chart of the key metrics; small multiples comparing institutions,
+per 1,000 students where counts differ in scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from dashboard import cached, charts, definitions, ui
+from dashboard.catalog import BOARD_KEY_METRICS as KEY_METRICS
+from dashboard.catalog import BOARD_TILES as TILES
+from dashboard.catalog import MetricInfo, info, with_bases
+from dashboard.context import PageContext, current
+from dashboard.disclose import Rate, Statistic, disclose, numbers, round_shown
+from dashboard.icons import assurance_icon, variation_icon
+from dashboard.series import (
+    month_label,
+    months_between,
+    previous_month,
+    shown_series,
+    spc_of,
+    spc_table,
+    window_start,
+)
+from dashboard.spc import RECOMMENDED_POINTS
+
+WINDOWS = {"24": "Last 24 months", "36": "Last 36 months", "all": "All months"}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A small-multiples measure: a published metric, or a count per 1,000 students."""
+
+    label: str
+    metric: str | None  # None: the count per 1,000 students, derived
+    count: str  # the count it comes from (rate) or its base (percentage)
+    kind: str  # "rate" or "pct"
+
+
+COMPARISONS = {
+    "referrals": Comparison(
+        "Referrals per 1,000 students", "referrals_per_1000_students", "referrals_received", "rate"
+    ),
+    "liaison": Comparison("Liaison contacts per 1,000 students", None, "liaison_contacts", "rate"),
+    "ucope": Comparison("U-COPE referrals per 1,000 students", None, "ucope_referrals", "rate"),
+    "seen_6wk": Comparison(
+        "Seen within 6 weeks (%)", "referral_seen_6wk_pct", "referral_completed_waits", "pct"
+    ),
+    "ucope_14d": Comparison(
+        "U-COPE assessed within 14 days (%)", "ucope_assessed_14d_pct", "ucope_assessed", "pct"
+    ),
+    "informed_72h": Comparison(
+        "University informed within 72 hours (%)",
+        "liaison_informed_72h_pct",
+        "liaison_contacts",
+        "pct",
+    ),
+}
+
+
+def _key_metrics(ctx: PageContext) -> tuple[str, ...]:
+    # A median cannot be combined from several institutions' rows (dashboard.data).
+    single = ctx.scope.institutions is None or len(ctx.scope.institutions) == 1
+    return tuple(m for m in KEY_METRICS if single or info(m).kind != "median")
+
+
+def _tiles(values: pd.DataFrame, month: date, apply: bool) -> None:
+    st.subheader(f"{month_label(month)} compared with {month_label(previous_month(month))}")
+    for column, metric in zip(st.columns(len(TILES)), TILES, strict=True):
+        mi = info(metric)
+        now = shown_series(values, mi, [month], apply)["value"].iloc[0]
+        before = shown_series(values, mi, [previous_month(month)], apply)["value"].iloc[0]
+        delta = None
+        if not isinstance(now, str | type(None)) and not isinstance(before, str | type(None)):
+            change = float(now) - float(before)
+            delta = f"{change:+,.0f}" if mi.kind == "count" else f"{change:+.1f} pts"
+        ui.tile(
+            column,
+            mi.label,
+            mi.format(now),
+            delta=delta,
+            delta_color="off" if mi.direction.value == "neither" else "normal",
+            help=definitions.metric(metric),
+        )
+        if mi.target is not None:
+            _standard_badge(column, mi, now)
+
+
+def _standard_badge(column: DeltaGenerator, mi: MetricInfo, now: object) -> None:
+    if not isinstance(now, int | float):
+        column.badge(f"Standard {mi.target:.0f}%: not measurable", color="gray")
+    elif now >= (mi.target or 0):
+        column.badge(f"Meets the {mi.target:.0f}% standard", color="blue")
+    else:
+        column.badge(f"Below the {mi.target:.0f}% standard", color="orange")
+
+
+def _summary(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> None:
+    apply = ctx.scope.disclosure_control
+    rows = []
+    for metric in _key_metrics(ctx):
+        mi = info(metric)
+        series = shown_series(values, mi, months, apply)
+        analysed, result = spc_of(series, mi)
+        latest = series["value"].iloc[-1] if not series.empty else None
+        rows.append(
+            {
+                "Metric": mi.label,
+                "Latest month": mi.format(latest),
+                "Mean": None if result.mean is None else round(result.mean, 1),
+                "Lower limit": None if result.lower is None else round(result.lower, 1),
+                "Upper limit": None if result.upper is None else round(result.upper, 1),
+                "Target": "—" if mi.target is None else f"{mi.target:.0f}",
+                "Variation icon": variation_icon(result.variation),
+                "Variation": result.variation.value,
+                "Assurance icon": assurance_icon(result.assurance),
+                "Assurance": result.assurance.value,
+            }
+        )
+    ui.table(
+        pd.DataFrame(rows),
+        key="board_spc_summary",
+        title=f"Key metrics, {month_label(months[0])} to {month_label(months[-1])}",
+        definitions=[definitions.SPC, *(definitions.metric(m) for m in _key_metrics(ctx))],
+        column_config={
+            "Variation icon": st.column_config.ImageColumn(" ", width="small"),
+            "Assurance icon": st.column_config.ImageColumn("  ", width="small"),
+        },
+        not_in_csv=("Variation icon", "Assurance icon"),
+    )
+
+
+def _spc_chart(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> None:
+    metrics = _key_metrics(ctx)
+    chosen = st.selectbox(
+        "SPC chart of",
+        metrics,
+        index=metrics.index("referral_seen_6wk_pct"),
+        format_func=lambda m: info(m).label,
+        key="board_spc_metric",
+    )
+    mi = info(chosen)
+    series = shown_series(values, mi, months, ctx.scope.disclosure_control)
+    analysed, result = spc_of(series, mi)
+    if not analysed:
+        ui.no_data(
+            f"{mi.label} has no value in {month_label(months[0])} to {month_label(months[-1])}."
+        )
+        return
+    fig = charts.spc_chart(
+        [m.isoformat() for m in analysed],
+        result,
+        title=f"{mi.label}: {result.variation.value}",
+        y_title=mi.unit,
+        target=mi.target,
+        percent=mi.kind == "pct",
+    )
+    _mark_joins(fig, ctx, analysed)
+    notes = [f"Variation: {result.variation.value}. Assurance: {result.assurance.value}."]
+    if mi.target_note:
+        notes.append(mi.target_note)
+    if len(analysed) < RECOMMENDED_POINTS:
+        notes.append(
+            f"Only {len(analysed)} months have a value: limits from fewer than "
+            f"{RECOMMENDED_POINTS} points are unreliable."
+        )
+    shown = spc_table(series, analysed, result).rename(
+        columns={
+            "month": "Month",
+            "value": mi.label,
+            "mean": "Mean",
+            "lower_limit": "Lower process limit",
+            "upper_limit": "Upper process limit",
+            "special_cause": "Special cause",
+        }
+    )
+    shown.insert(5, "Target", mi.target)
+    ui.figure(
+        fig,
+        shown,
+        key=f"board_spc_{chosen}",
+        definitions=[definitions.metric(chosen), definitions.SPC, definitions.COUNT_RULE],
+        notes=notes,
+    )
+
+
+def _mark_joins(fig: go.Figure, ctx: PageContext, months: list[date]) -> None:
+    """Joining dates are annotations, never filters (metric spec)."""
+    joins = cached.institution_joins(ctx.snapshot, ctx.scope)
+    marks: dict[str, list[str]] = {}
+    for row in joins.itertuples():
+        joined = row.joined_on.replace(day=1)
+        if months and months[0] < joined <= months[-1]:
+            marks.setdefault(joined.isoformat(), []).append(row.institution_code)
+    charts.add_vertical_marks(fig, {x: ", ".join(c) + " joined" for x, c in marks.items()})
+
+
+def _comparison(ctx: PageContext, months: list[date]) -> None:
+    key = st.selectbox(
+        "Compare institutions on",
+        list(COMPARISONS),
+        format_func=lambda k: COMPARISONS[k].label,
+        key="board_compare",
+    )
+    comp = COMPARISONS[key]
+    exact = cached.institution_monthly(
+        ctx.snapshot, ctx.scope, comp.metric, comp.count, months[0], months[-1]
+    )
+    if exact.empty:
+        ui.no_data("no institution rows in these months.")
+        return
+    rule = Rate("value", "count") if comp.kind == "rate" else Statistic("value", "count")
+    shown = disclose(exact, [rule], ctx.scope.disclosure_control)
+    shown = round_shown(shown, {"value": 1})
+    if all(v is None for v in numbers(shown["value"])):
+        ui.no_data(f"{comp.label} has no value in these months.")
+        return
+    names = dict(zip(shown["institution_code"], shown["institution_name"], strict=False))
+    fig = charts.small_multiples(
+        shown,
+        panel="institution_code",
+        x="month",
+        y="value",
+        title=f"{comp.label}, by institution",
+        y_title="Per 1,000" if comp.kind == "rate" else "Percent",
+        panel_titles={c: f"{c} — {n}" for c, n in names.items()},
+    )
+    table = shown[["month", "institution_code", "value"]].rename(
+        columns={"month": "Month", "institution_code": "Institution", "value": comp.label}
+    )
+    defs = [definitions.PER_1000] if comp.kind == "rate" else []
+    defs.append(definitions.metric(comp.metric or comp.count))
+    ui.figure(fig, table, key=f"board_compare_{key}", definitions=defs)
+
+
+def render(ctx: PageContext) -> None:
+    """Draw the board overview for the context's scope."""
+    ui.header("Board overview", "Are we improving, and where do we need to act?")
+    month = ctx.as_of.complete_month
+    metrics = with_bases(tuple(sorted(set(TILES) | set(_key_metrics(ctx)))))
+    values = cached.monthly_metrics(ctx.snapshot, ctx.scope, metrics)
+    if month is None or values.empty:
+        ui.no_data("the published warehouse holds no monthly figures for this view yet.")
+        return
+    _tiles(values, month, ctx.scope.disclosure_control)
+    window = st.radio(
+        "Months shown",
+        list(WINDOWS),
+        format_func=WINDOWS.__getitem__,
+        horizontal=True,
+        key="board_window",
+    )
+    earliest = min(values["month"])
+    first = earliest if window == "all" else max(earliest, window_start(month, int(window)))
+    if first > month:
+        ui.no_data("no complete month has figures for this view yet.")
+        return
+    months = months_between(first, month)
+    _summary(ctx, values, months)
+    st.subheader("Statistical process control")
+    _spc_chart(ctx, values, months)
+    st.subheader("Institutions side by side")
+    _comparison(ctx, months)
+    ui.disclosure_footnote(ctx.scope.disclosure_control)
+
+
+render(current())

@@ -1,0 +1,113 @@
+"""Equity of access: "Are all groups of students reaching support?"
+
+Referral and U-COPE rates per 1,000 profiled students by level of study, year of study
+and domicile (``dashboard.queries.equity`` explains the denominator), through disclosure
+control where the viewer's scope says so.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import cached, charts, definitions, ui
+from dashboard.context import PageContext, current
+from dashboard.disclose import Count, Rate, disclose, round_shown
+from dashboard.queries.equity import BAND_LABELS, DIMENSIONS, NO_PROFILE
+from dashboard.series import month_end, window_start
+from dashboard.theme import IMPROVEMENT, NEITHER
+
+COLUMNS = {
+    "band": "Band",
+    "profiled_students": "Profiled students",
+    "referred_students": "Students referred",
+    "referral_rate": "Referred per 1,000",
+    "ucope_students": "Students referred to U-COPE",
+    "ucope_rate": "U-COPE per 1,000",
+}
+
+
+def _band(dimension: str, band: str) -> str:
+    if band == NO_PROFILE:
+        return band
+    if dimension == "year_of_study":
+        return f"Year {band}"
+    return BAND_LABELS.get(band, band)
+
+
+def render(ctx: PageContext) -> None:
+    """Draw the equity-of-access page for the context's scope."""
+    ui.header("Equity of access", "Are all groups of students reaching support?")
+    last = ctx.as_of.complete_month
+    if last is None:
+        ui.no_data("the published warehouse holds no events yet.")
+        return
+    cols = st.columns([2, 2, 3])
+    with cols[0]:
+        institution = ui.institution_filter("equity_institution", ctx.scope, ctx.institutions)
+    with cols[1]:
+        period = ui.date_range(
+            "equity_period",
+            (window_start(last, 12), month_end(last)),
+            (window_start(last, 240), ctx.as_of_date or month_end(last)),
+        )
+    with cols[2]:
+        dimension = st.radio(
+            "Compare by",
+            list(DIMENSIONS),
+            format_func=DIMENSIONS.__getitem__,
+            horizontal=True,
+            key="equity_dimension",
+        )
+    if period is None:
+        return
+    start, end = period
+    scope = ctx.scope.narrowed_to(institution)
+    exact = cached.equity_rates(ctx.snapshot, scope, start, end, dimension)
+    if exact.empty or exact["profiled_students"].sum() == 0:
+        ui.no_data("no profiled students at the institutions chosen.")
+        return
+    shown = disclose(
+        exact,
+        [
+            Rate("referral_rate", "referred_students"),
+            Rate("ucope_rate", "ucope_students"),
+            Count("profiled_students"),
+            Count("referred_students"),
+            Count("ucope_students"),
+        ],
+        scope.disclosure_control,
+    )
+    shown = round_shown(shown, {"referral_rate": 1, "ucope_rate": 1})
+    shown["band"] = [_band(dimension, b) for b in shown["band"]]
+    table = shown[list(COLUMNS)].rename(columns=COLUMNS)
+    long = table[table["Band"] != NO_PROFILE].melt(
+        id_vars="Band",
+        value_vars=["Referred per 1,000", "U-COPE per 1,000"],
+        var_name="Measure",
+        value_name="Per 1,000 profiled students",
+    )
+    fig = charts.bars(
+        long,
+        "Band",
+        "Per 1,000 profiled students",
+        color="Measure",
+        grouped=True,
+        title=f"Students referred per 1,000 profiled students, by {DIMENSIONS[dimension].lower()}",
+        x_title=DIMENSIONS[dimension],
+        y_title="Per 1,000 profiled students",
+        colours={"Referred per 1,000": IMPROVEMENT, "U-COPE per 1,000": NEITHER},
+    )
+    ui.figure(
+        fig,
+        table,
+        key=f"equity_{dimension}",
+        definitions=[definitions.EQUITY],
+        notes=[
+            "Denominator: the students of each band known to the services (their profile), "
+            "not the whole student population: headcounts by band are not available."
+        ],
+    )
+    ui.disclosure_footnote(scope.disclosure_control)
+
+
+render(current())

@@ -1,0 +1,224 @@
+"""Funder impact summary: "What did the money achieve?"
+
+The ``smhp impact`` totals for a chosen period (default: the funded project period),
+the service standards met over it, the reach of the partnership and the trend by
+academic year. This is the view meant to leave the board, so everything on it goes
+through disclosure control (``smhp.disclosure``) whoever opens it; only the
+partnership-wide totals over the whole funded period are exact, as the metric spec
+allows ("partnership-wide totals over the whole period").
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import cached, charts, definitions, ui
+from dashboard.catalog import NHS_6WK_NOTE
+from dashboard.context import PageContext, current
+from dashboard.data import Scope
+from dashboard.disclose import Count, Statistic, disclose, round_shown
+from dashboard.queries.funder import FUNDED_PERIOD, exact_allowed, with_scope_of
+from dashboard.theme import TARGET
+from smhp.disclosure import FOOTNOTE, apply_to_impact
+from smhp.impact import ImpactTotals
+
+HEADLINES = (
+    ("liaison_students", "Students supported by the liaison service", "{:,.0f}"),
+    ("ucope_students", "Students supported by U-COPE", "{:,.0f}"),
+    ("referrals_received", "Referrals received", "{:,.0f}"),
+    ("referral_median_wait_days", "Median wait for a first appointment", "{:.1f} days"),
+    ("referral_seen_6wk_pct", "Seen within 6 weeks", "{:.1f}%"),
+    ("institutions", "Institutions reached", "{:,.0f}"),
+    ("students_enrolled", "Students enrolled at those institutions", "{:,.0f}"),
+)
+
+
+def _headlines(totals: ImpactTotals, exact: bool) -> None:
+    shown = apply_to_impact(totals, exact_all=exact)
+    rows = [(label, shown[key]) for key, label, _ in HEADLINES]
+    for columns, chunk in ((st.columns(5), HEADLINES[:5]), (st.columns(5), HEADLINES[5:])):
+        for column, (key, label, pattern) in zip(columns, chunk, strict=False):
+            value = shown[key]
+            ui.tile(column, label, ui.fmt(value, pattern), help=_headline_help(key, totals))
+    values = [round(v, 1) if isinstance(v, float) else v for _, v in rows]
+    table = pd.DataFrame(
+        {
+            "Measure": [label for label, _ in rows],
+            # object: counts stay whole (429, not 429.0) beside 16.0 days and *
+            "Value": pd.Series(values, dtype=object),
+        }
+    )
+    st.caption(
+        ("Exact partnership-wide totals over the whole funded period. " if exact else "")
+        + f"Students enrolled: headcounts of academic year {totals.academic_year}."
+    )
+    ui.table(
+        table,
+        key="funder_totals",
+        title="Totals for the period",
+        definitions=[
+            definitions.IMPACT,
+            definitions.metric("liaison_students"),
+            definitions.metric("ucope_students"),
+            definitions.metric("referral_median_wait_days"),
+            definitions.metric("referral_seen_6wk_pct"),
+        ],
+    )
+
+
+def _headline_help(key: str, totals: ImpactTotals) -> str:
+    if key in ("institutions", "students_enrolled"):
+        return definitions.IMPACT
+    if key in ("referral_median_wait_days", "referral_seen_6wk_pct"):
+        return f"Over {totals.referral_completed_waits:,} first appointments in the period."
+    return definitions.IMPACT
+
+
+def _standards(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
+    exact = cached.standards(ctx.snapshot, scope, start, end)
+    if int(exact["base"].sum()) == 0:
+        ui.no_data("nothing was measured against the standards in this period.")
+        return
+    shown = disclose(
+        exact, [Count("base"), Count("met"), Statistic("pct", "base")], scope.disclosure_control
+    )
+    shown = round_shown(shown, {"pct": 1})
+    table = shown[["label", "base", "met", "pct", "target"]].rename(
+        columns={
+            "label": "Standard",
+            "base": "Measured",
+            "met": "Met the standard",
+            "pct": "Percent",
+            "target": "Target (%)",
+        }
+    )
+    fig = charts.bars(
+        table,
+        "Standard",
+        "Percent",
+        horizontal=True,
+        title="Share meeting each service standard",
+        x_title="Percent",
+        y_title=None,
+    )
+    fig.add_scatter(
+        x=list(table["Target (%)"]),
+        y=list(table["Standard"]),
+        mode="markers",
+        name="Target",
+        marker={"symbol": "line-ns", "size": 34, "line": {"width": 4, "color": TARGET}},
+    )
+    fig.update_layout(showlegend=True)
+    fig.update_xaxes(range=[0, 100])
+    ui.figure(
+        fig,
+        table,
+        key="funder_standards",
+        definitions=[
+            definitions.metric("referral_seen_6wk_pct"),
+            definitions.WAIT_BANDS,
+            definitions.metric("ucope_assessed_14d_pct"),
+            definitions.metric("liaison_informed_72h_pct"),
+        ],
+        notes=[NHS_6WK_NOTE + " 18 weeks: 95% (the same standard)."],
+    )
+
+
+def _disclosed_totals(rows: list[tuple[str, ImpactTotals]], label: str) -> pd.DataFrame:
+    """Labelled impact totals, each through ``apply_to_impact`` (never exact: a part)."""
+    out = pd.DataFrame(
+        [
+            {label: name, **{k: v for k, v in apply_to_impact(t, exact_all=False).items()}}
+            for name, t in rows
+        ]
+    )[[label, *(k for k, _, _ in HEADLINES)]]
+    return round_shown(out, {"referral_median_wait_days": 1, "referral_seen_6wk_pct": 1})
+
+
+_HEADERS = {key: label for key, label, _ in HEADLINES}
+
+
+def _trend(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
+    years = [
+        (y if (t.start.month, t.start.day) == (8, 1) else f"{y} (from {t.start:%d %b %Y})", t)
+        for y, t in cached.impact_by_year(ctx.snapshot, scope, start, end)
+    ]
+    shown = _disclosed_totals(years, "Academic year")
+    long = shown.melt(
+        id_vars="Academic year",
+        value_vars=["liaison_students", "ucope_students"],
+        var_name="Service",
+        value_name="Students",
+    )
+    long["Service"] = long["Service"].map(
+        {"liaison_students": "Liaison", "ucope_students": "U-COPE"}
+    )
+    fig = charts.bars(
+        long,
+        "Academic year",
+        "Students",
+        color="Service",
+        grouped=True,
+        title="Students supported each academic year",
+        x_title="Academic year",
+        y_title="Students",
+    )
+    ui.figure(
+        fig,
+        shown.rename(columns=_HEADERS),
+        key="funder_trend",
+        definitions=[definitions.IMPACT],
+        notes=[
+            "Students are distinct within each year: a student supported in two years "
+            "counts in both."
+        ],
+    )
+
+
+def _by_institution(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
+    rows = cached.impact_by_institution(ctx.snapshot, scope, start, end)
+    shown = _disclosed_totals([(t.institution or "", t) for t in rows], "Institution")
+    shown = shown.drop(columns=["institutions"])
+    ui.table(
+        shown.rename(columns=_HEADERS),
+        key="funder_institutions",
+        title="By institution",
+        definitions=[definitions.IMPACT],
+    )
+
+
+def render(ctx: PageContext) -> None:
+    """Draw the funder impact summary for the context's scope."""
+    ui.header("Funder impact summary", "What did the money achieve?")
+    cols = st.columns([2, 3])
+    with cols[0]:
+        institution = ui.institution_filter("funder_institution", ctx.scope, ctx.institutions)
+    with cols[1]:
+        period = ui.date_range(
+            "funder_period", FUNDED_PERIOD, (date(2000, 1, 1), ctx.as_of_date or FUNDED_PERIOD[1])
+        )
+    if period is None:
+        return
+    start, end = period
+    st.markdown(f"**{ui.period_label(start, end)}**")
+    scope = with_scope_of(ctx.scope, institution)
+    if scope.institutions is not None and len(scope.institutions) > 1:
+        st.info("Totals are for the whole partnership or one institution: choose one above.")
+        _by_institution(ctx, scope, start, end)
+    else:
+        totals = cached.impact_totals(ctx.snapshot, scope, start, end)
+        _headlines(totals, exact_allowed(scope, start, end))
+        st.header("Service standards")
+        _standards(ctx, scope, start, end)
+        st.header("Trend")
+        _trend(ctx, scope, start, end)
+        if scope.institutions is None:
+            st.header("Institutions")
+            _by_institution(ctx, scope, start, end)
+    st.caption(FOOTNOTE)
+
+
+render(current())

@@ -1,0 +1,391 @@
+"""Service manager: "What is happening at my institution?"
+
+Filters (institution, period, service) narrow the viewer's scope; the sections follow a
+student's path: referrals and what became of them, how long they waited, the liaison
+service's work, the U-COPE pathway, and who is still waiting past 6 weeks, drilled down
+from the partnership to an institution, a month and a pseudonymous worklist.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import cached, charts, definitions, ui
+from dashboard.catalog import NHS_6WK_NOTE
+from dashboard.context import PageContext, current
+from dashboard.data import Scope
+from dashboard.disclose import Count, Statistic, disclose, round_shown
+from dashboard.queries.service import LONGEST_WEEK_SHOWN
+from dashboard.series import month_end, month_label, window_start
+from dashboard.theme import CONCERN, IMPROVEMENT, NEUTRAL, OKABE_ITO
+
+OUTCOME_LABELS = {
+    "seen": "Seen",
+    "did_not_attend": "Did not attend",
+    "declined": "Declined",
+    "signposted": "Signposted",
+    "withdrawn": "Withdrawn",
+    "waiting": "Still waiting",
+}
+LIAISON_OUTCOMES = {
+    "brief_intervention": "Brief intervention",
+    "signposting": "Signposting",
+    "referral": "Referral",
+}
+SETTINGS = {
+    "emergency_department": "Emergency department",
+    "crisis_line": "Crisis line",
+    "urgent_gp": "Urgent GP",
+    "nhs_111": "NHS 111",
+    "other": "Other",
+}
+FUNNEL_COLOURS = {
+    "Received": NEUTRAL,
+    "First appointment": IMPROVEMENT,
+    "Seen": OKABE_ITO[2],
+    "Did not attend": CONCERN,
+    "Declined": OKABE_ITO[3],
+    "Signposted": OKABE_ITO[4],
+    "Withdrawn": OKABE_ITO[5],
+    "Still waiting": "#444444",
+}
+ALL_MONTHS = "all"
+Services = tuple[str, ...] | None
+
+
+def _label(mapping: dict[str, str], code: str) -> str:
+    return mapping.get(code, code.replace("_", " ").capitalize())
+
+
+def _funnel(ctx: PageContext, scope: Scope, start: date, end: date, services: Services) -> None:
+    exact = cached.referral_funnel(ctx.snapshot, scope, start, end, services)
+    if exact["referrals"].iloc[0] == 0:
+        ui.no_data("no referrals were received in this period.")
+        return
+    shown = disclose(exact, [Count("referrals")], scope.disclosure_control)
+    shown["category"] = [
+        _label(OUTCOME_LABELS, c) if s == "Outcome" else c
+        for s, c in zip(shown["stage"], shown["category"], strict=True)
+    ]
+    shown = shown.rename(
+        columns={"stage": "Stage", "category": "Category", "referrals": "Referrals"}
+    )
+    fig = charts.bars(
+        shown,
+        "Stage",
+        "Referrals",
+        color="Category",
+        horizontal=True,
+        title="What happened to the referrals received",
+        x_title="Referrals",
+        y_title=None,
+        colours=FUNNEL_COLOURS,
+    )
+    ui.figure(fig, shown, key="service_funnel", definitions=[definitions.REFERRAL_FUNNEL])
+
+
+def _waits(ctx: PageContext, scope: Scope, start: date, end: date, services: Services) -> None:
+    apply = scope.disclosure_control
+    summary = cached.wait_summary(ctx.snapshot, scope, start, end, services)
+    base = summary["first_appointments"] or 0.0
+    shown_summary = disclose(
+        pd.DataFrame([summary]),
+        [
+            Count("first_appointments"),
+            Statistic("median_wait_days", "first_appointments"),
+            Statistic("within_6wk_pct", "first_appointments"),
+            Statistic("within_18wk_pct", "first_appointments"),
+        ],
+        apply,
+    ).iloc[0]
+    cols = st.columns(4)
+    ui.tile(cols[0], "First appointments", ui.fmt(shown_summary["first_appointments"], "{:,.0f}"))
+    ui.tile(cols[1], "Median wait", ui.fmt(shown_summary["median_wait_days"], "{:.1f} days"))
+    ui.tile(cols[2], "Seen within 6 weeks", ui.fmt(shown_summary["within_6wk_pct"], "{:.1f}%"))
+    ui.tile(cols[3], "Seen within 18 weeks", ui.fmt(shown_summary["within_18wk_pct"], "{:.1f}%"))
+    if base == 0:
+        ui.no_data("no first appointments fell in this period.")
+        return
+    exact = cached.wait_weeks(ctx.snapshot, scope, start, end, services)
+    shown = disclose(exact, [Count("referrals")], apply)
+    shown["Weeks waited"] = [
+        f"over {LONGEST_WEEK_SHOWN}" if w > LONGEST_WEEK_SHOWN else str(w) for w in shown["weeks"]
+    ]
+    shown["Band"] = [
+        "Within 6 weeks" if a else "6 to 18 weeks" if b else "Over 18 weeks"
+        for a, b in zip(shown["within_6wk"], shown["within_18wk"], strict=True)
+    ]
+    shown = shown.rename(columns={"referrals": "Referrals"})[["Weeks waited", "Band", "Referrals"]]
+    fig = charts.bars(
+        shown,
+        "Weeks waited",
+        "Referrals",
+        color="Band",
+        title="Weeks waited for a first appointment",
+        x_title="Weeks waited (rounded up)",
+        y_title="Referrals",
+        colours={
+            "Within 6 weeks": IMPROVEMENT,
+            "6 to 18 weeks": NEUTRAL,
+            "Over 18 weeks": CONCERN,
+        },
+    )
+    # Every week has a bar (0 to the cap), so bar i sits at i: a mark after bar 6 is 6.5.
+    charts.add_vertical_marks(fig, {6.5: "6 weeks", 18.5: "18 weeks"})
+    ui.figure(
+        fig,
+        shown,
+        key="service_waits",
+        definitions=[definitions.WAIT_BANDS, definitions.metric("referral_seen_6wk_pct")],
+        notes=[NHS_6WK_NOTE],
+    )
+
+
+def _liaison(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
+    exact = cached.liaison_mix(ctx.snapshot, scope, start, end)
+    if exact.empty:
+        ui.no_data("no liaison contacts were presented in this period.")
+        return
+    shown = disclose(exact, [Count("contacts")], scope.disclosure_control)
+    shown["setting"] = [_label(SETTINGS, s) for s in shown["setting"]]
+    shown["outcome"] = [_label(LIAISON_OUTCOMES, o) for o in shown["outcome"]]
+    shown = shown.rename(
+        columns={"setting": "Setting", "outcome": "Outcome", "contacts": "Contacts"}
+    )
+    fig = charts.bars(
+        shown,
+        "Setting",
+        "Contacts",
+        color="Outcome",
+        horizontal=True,
+        title="Liaison contacts by setting and outcome",
+        x_title="Contacts",
+        y_title=None,
+    )
+    ui.figure(fig, shown, key="service_liaison", definitions=[definitions.LIAISON_MIX])
+
+
+def _ucope(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
+    path = cached.ucope_pathway(ctx.snapshot, scope, start, end)
+    if path["referred"] == 0:
+        ui.no_data("no U-COPE episodes were referred in this period.")
+        return
+    exact = pd.DataFrame([path])
+    exact["completion_pct"] = (
+        100.0 * exact["completed"] / exact["discharged"] if path["discharged"] else None
+    )
+    exact["improvement_pct"] = (
+        100.0 * exact["reliable_improvement"] / exact["with_both_scores"]
+        if path["with_both_scores"]
+        else None
+    )
+    counts = [c for c in path if c != "referred"] + ["referred"]
+    shown = disclose(
+        exact,
+        [
+            *(Count(c) for c in counts),
+            Statistic("completion_pct", "discharged"),
+            Statistic("improvement_pct", "with_both_scores"),
+        ],
+        scope.disclosure_control,
+    )
+    shown = round_shown(shown, {"completion_pct": 1, "improvement_pct": 1}).iloc[0]
+    cols = st.columns(2)
+    ui.tile(cols[0], "Completed, of those discharged", ui.fmt(shown["completion_pct"], "{:.1f}%"))
+    ui.tile(
+        cols[1],
+        "Reliable improvement, of those with both scores",
+        ui.fmt(shown["improvement_pct"], "{:.1f}%"),
+    )
+    stages = pd.DataFrame(
+        {
+            "Stage": ["Referred", "Assessed", "Assessed within 14 days", "Discharged", "Completed"],
+            "Episodes": [
+                shown[k]
+                for k in ("referred", "assessed", "assessed_14d", "discharged", "completed")
+            ],
+        }
+    )
+    fig = charts.bars(
+        stages,
+        "Stage",
+        "Episodes",
+        horizontal=True,
+        title="U-COPE pathway of the episodes referred",
+        x_title="Episodes",
+        y_title=None,
+    )
+    table = pd.concat(
+        [
+            stages,
+            pd.DataFrame(
+                {
+                    "Stage": [
+                        "Completed (% of discharged)",
+                        "Discharged with both CORE-10 scores",
+                        "Reliable improvement",
+                        "Reliable improvement (% of those with both scores)",
+                    ],
+                    "Episodes": [
+                        shown["completion_pct"],
+                        shown["with_both_scores"],
+                        shown["reliable_improvement"],
+                        shown["improvement_pct"],
+                    ],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    ui.figure(
+        fig,
+        table,
+        key="service_ucope",
+        definitions=[
+            definitions.UCOPE_PATHWAY,
+            definitions.metric("ucope_completion_pct"),
+            definitions.metric("ucope_reliable_improvement_pct"),
+        ],
+    )
+
+
+def _waiting(ctx: PageContext, scope: Scope, institution: str | None, services: Services) -> None:
+    as_of = ctx.as_of_date
+    if as_of is None:
+        ui.no_data("the warehouse has no as-of date yet.")
+        return
+    st.caption(
+        f"As of {as_of.day} {as_of:%B %Y}, whatever the period chosen above: a waiting list "
+        "is today's state, not a period's."
+    )
+    apply = scope.disclosure_control
+    if institution is None and (scope.institutions is None or len(scope.institutions) > 1):
+        exact = cached.waiting_by_institution(ctx.snapshot, scope, as_of, services)
+        shown = disclose(exact, [Count("referrals")], apply).rename(
+            columns={
+                "institution_code": "Institution",
+                "institution_name": "Name",
+                "referrals": "Referrals waiting past 6 weeks",
+            }
+        )
+        fig = charts.bars(
+            shown,
+            "Institution",
+            "Referrals waiting past 6 weeks",
+            title="Still waiting past 6 weeks, by institution",
+            x_title="Institution",
+            y_title="Referrals",
+        )
+        ui.figure(
+            fig, shown, key="service_waiting_institutions", definitions=[definitions.WAITING_LIST]
+        )
+        st.caption("Choose an institution in the filter above to see its months and worklist.")
+        return
+    exact = cached.waiting_by_month(ctx.snapshot, scope, as_of, services)
+    if exact.empty:
+        ui.no_data("nobody is waiting past 6 weeks here.")
+        return
+    where = institution or "my institutions"
+    shown = disclose(exact, [Count("referrals")], apply)
+    shown["Month referred"] = [month_label(m) for m in shown["month"]]
+    shown = shown.rename(columns={"referrals": "Referrals waiting past 6 weeks"})
+    fig = charts.bars(
+        shown,
+        "Month referred",
+        "Referrals waiting past 6 weeks",
+        title=f"Still waiting past 6 weeks at {where}, by month referred",
+        x_title="Month referred",
+        y_title="Referrals",
+    )
+    ui.figure(
+        fig,
+        shown[["Month referred", "Referrals waiting past 6 weeks"]],
+        key="service_waiting_months",
+        definitions=[definitions.WAITING_LIST],
+    )
+    _worklist(ctx, scope, as_of, services, list(exact["month"]))
+
+
+def _worklist(
+    ctx: PageContext, scope: Scope, as_of: date, services: Services, months: list[date]
+) -> None:
+    if not scope.record_level:
+        st.info("Record-level data is not part of your view: the worklist is not shown.")
+        return
+    options = [ALL_MONTHS, *(m.isoformat() for m in months)]
+    chosen = st.selectbox(
+        "Worklist for month referred",
+        options,
+        format_func=lambda o: (
+            "All months" if o == ALL_MONTHS else month_label(date.fromisoformat(o))
+        ),
+        key="service_worklist_month",
+    )
+    month = None if chosen == ALL_MONTHS else date.fromisoformat(chosen)
+    rows = cached.waiting_worklist(ctx.snapshot, scope, as_of, services, month)
+    shown = rows.rename(
+        columns={
+            "referral_id": "Referral",
+            "student": "Student (pseudonym)",
+            "institution": "Institution",
+            "service": "Service",
+            "referred_on": "Referred on",
+            "days_waiting": "Days waiting",
+        }
+    )
+    ui.table(
+        shown,
+        key="service_worklist",
+        title="Worklist: still waiting past 6 weeks",
+        definitions=[definitions.WAITING_LIST],
+    )
+
+
+def render(ctx: PageContext) -> None:
+    """Draw the service manager page for the context's scope."""
+    ui.header("Service manager", "What is happening at my institution?")
+    last = ctx.as_of.complete_month
+    if last is None:
+        ui.no_data("the published warehouse holds no events yet.")
+        return
+    end = month_end(last)
+    service_names = cached.services(ctx.snapshot)
+    cols = st.columns([2, 2, 3])
+    with cols[0]:
+        institution = ui.institution_filter("service_institution", ctx.scope, ctx.institutions)
+    with cols[1]:
+        period = ui.date_range(
+            "service_period",
+            (window_start(last, 12), end),
+            (date(2000, 1, 1), ctx.as_of_date or end),
+        )
+    with cols[2]:
+        picked = st.multiselect(
+            "Services (referrals only)",
+            list(service_names),
+            format_func=service_names.__getitem__,
+            placeholder="All services",
+            key="service_services",
+        )
+    if period is None:
+        return
+    start, end = period
+    scope = ctx.scope.narrowed_to(institution)
+    services = tuple(sorted(picked)) or None
+    st.header("Referrals")
+    _funnel(ctx, scope, start, end, services)
+    st.header("Waiting times")
+    _waits(ctx, scope, start, end, services)
+    st.header("Liaison service")
+    _liaison(ctx, scope, start, end)
+    st.header("U-COPE pathway")
+    _ucope(ctx, scope, start, end)
+    st.header("Still waiting past 6 weeks")
+    _waiting(ctx, scope, institution, services)
+    ui.disclosure_footnote(scope.disclosure_control)
+
+
+render(current())

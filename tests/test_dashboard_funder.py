@@ -1,0 +1,115 @@
+"""The funder impact summary on the demo warehouse: the published figures of the funded
+project (429 and 299), and disclosure control on everything that is not a
+partnership-wide total over the whole funded period."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from dashboard_warehouse import query, run_page, tables, tiles
+
+from smhp.disclosure import FOOTNOTE, apply_to_impact
+from smhp.impact import impact_totals
+from smhp.warehouse import open_published
+
+FUNDED = (date(2019, 6, 1), date(2022, 7, 31))
+
+
+@pytest.fixture(autouse=True)
+def serve_demo(demo_warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMHP_WAREHOUSE", str(demo_warehouse))
+
+
+def impact(demo: Path, start: date, end: date, institution: str | None = None):
+    con = open_published(demo)
+    try:
+        return impact_totals(con, start, end, institution)
+    finally:
+        con.close()
+
+
+def text(cell: object) -> str:
+    """A table cell as text: a column with a ``*`` in it is shown as text (``1,234``)."""
+    return str(cell).replace(",", "")
+
+
+def test_the_funded_period_gives_the_published_figures_exactly(demo_warehouse: Path) -> None:
+    at = run_page("funder")
+    assert at.date_input(key="funder_period").value == FUNDED
+    shown = tiles(at)
+    assert shown["Students supported by the liaison service"][0] == "429"
+    assert shown["Students supported by U-COPE"][0] == "299"
+    exact = impact(demo_warehouse, *FUNDED)
+    assert shown["Referrals received"][0] == f"{exact.referrals_received:,}"
+    assert shown["Institutions reached"][0] == str(exact.institutions)
+    assert shown["Students enrolled at those institutions"][0] == f"{exact.students_enrolled:,}"
+    assert any("Exact partnership-wide totals" in c.value for c in at.caption)
+    assert any(c.value == FOOTNOTE for c in at.caption)
+    totals = tables(at)["funder_totals"].set_index("Measure")["Value"]
+    assert totals["Students supported by U-COPE"] == 299
+
+
+def test_a_shorter_period_is_rounded_like_any_part_of_the_whole(demo_warehouse: Path) -> None:
+    at = run_page("funder")
+    period = (date(2020, 8, 1), date(2021, 7, 31))
+    at.date_input(key="funder_period").set_value(period).run()
+    expected = apply_to_impact(impact(demo_warehouse, *period), exact_all=False)
+    shown = tiles(at)
+    assert shown["Students supported by the liaison service"][0] == (
+        f"{expected['liaison_students']:,}"
+    )
+    assert shown["Students supported by U-COPE"][0] == f"{expected['ucope_students']:,}"
+    assert expected["ucope_students"] % 5 == 0
+    assert not any("Exact partnership-wide" in c.value for c in at.caption)
+
+
+def test_an_institution_is_always_disclosed(demo_warehouse: Path) -> None:
+    at = run_page("funder")
+    at.selectbox(key="funder_institution").select("UOL").run()
+    expected = apply_to_impact(impact(demo_warehouse, *FUNDED, "UOL"), exact_all=False)
+    shown = tiles(at)
+    assert shown["Students supported by U-COPE"][0] == f"{expected['ucope_students']:,}"
+    assert shown["Median wait for a first appointment"][0] == (
+        f"{expected['referral_median_wait_days']:.1f} days"
+    )
+
+
+def test_trend_and_institutions_go_through_disclosure_control(demo_warehouse: Path) -> None:
+    at = run_page("funder")
+    trend = tables(at)["funder_trend"].set_index("Academic year")
+    year = apply_to_impact(
+        impact(demo_warehouse, date(2020, 8, 1), date(2021, 7, 31)), exact_all=False
+    )
+    assert trend.loc["2020/21", "Students supported by U-COPE"] == year["ucope_students"]
+    assert "2018/19 (from 01 Jun 2019)" in trend.index
+    by_institution = tables(at)["funder_institutions"].set_index("Institution")
+    uol = apply_to_impact(impact(demo_warehouse, *FUNDED, "UOL"), exact_all=False)
+    assert text(by_institution.loc["UOL", "Students supported by the liaison service"]) == (
+        text(uol["liaison_students"])
+    )
+    assert text(by_institution.loc["LSTM", "Referrals received"]) == "0"  # not yet a partner
+
+
+def test_standards_over_the_period_equal_the_fact_flags(demo_warehouse: Path) -> None:
+    at = run_page("funder")
+    standards = tables(at)["funder_standards"].set_index("Standard")
+    exact = query(
+        demo_warehouse,
+        """select count(*) as n, count(*) filter (where assessed_within_14d) as met
+           from marts.fct_ucope_episodes where assessed_on between $s and $e""",
+        {"s": FUNDED[0], "e": FUNDED[1]},
+    ).iloc[0]
+    row = standards.loc["U-COPE assessed within 14 days"]
+    assert float(row["Percent"]) == round(100 * exact["met"] / exact["n"], 1)
+    assert float(row["Target (%)"]) == 90.0
+
+
+def test_a_period_without_activity_explains_itself() -> None:
+    at = run_page("funder")
+    at.date_input(key="funder_period").set_value((date(2019, 6, 1), date(2019, 7, 31))).run()
+    shown = tiles(at)
+    assert shown["Students supported by the liaison service"][0] == "0"
+    assert shown["Median wait for a first appointment"][0] == "—"
+    assert any(i.value.startswith("No data for this filter") for i in at.info)

@@ -1,0 +1,149 @@
+"""The dashboard's pure parts: scope, disclosure of tables, definitions, banner, series."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from dashboard import banner, definitions, navigation
+from dashboard.catalog import METRICS, info
+from dashboard.data import BOARD_SCOPE, FUNDER_SCOPE, AsOf, Scope
+from dashboard.disclose import Count, Rate, Statistic, disclose, numbers, round_shown
+from dashboard.queries.funder import academic_year_slices, exact_allowed, with_scope_of
+from dashboard.queries.quality import LastRun
+from dashboard.series import month_end, months_between, shown_series, window_start
+
+
+def test_scope_narrows_but_never_widens() -> None:
+    uol = Scope(("UOL", "LJMU"), disclosure_control=False, record_level=True)
+    assert uol.narrowed_to("UOL").institutions == ("UOL",)
+    assert uol.narrowed_to(None) is uol
+    with pytest.raises(PermissionError):
+        uol.narrowed_to("HOPE")
+    assert BOARD_SCOPE.narrowed_to("HOPE").params() == {"institutions": ["HOPE"]}
+    assert BOARD_SCOPE.params() == {"institutions": None}
+    assert BOARD_SCOPE.record_level and not FUNDER_SCOPE.record_level
+    assert FUNDER_SCOPE.disclosure_control and not BOARD_SCOPE.disclosure_control
+
+
+def test_the_funder_view_is_always_disclosed_and_never_record_level() -> None:
+    scope = with_scope_of(BOARD_SCOPE, "UOL")
+    assert scope == Scope(("UOL",), disclosure_control=True, record_level=False)
+
+
+def test_disclose_judges_bases_before_rounding() -> None:
+    exact = pd.DataFrame(
+        {
+            "n": [0, 3, 8, 12, 13],
+            "base": [0, 7, 8, 12, 13],
+            "pct": [None, 50.0, 62.5, 75.0, 76.9],
+            "rate": [0.0, 1.2, 3.1, 4.0, 4.4],
+        }
+    )
+    shown = disclose(exact, [Count("n"), Statistic("pct", "base"), Rate("rate", "n")], apply=True)
+    assert list(shown["n"]) == [0, "*", 10, 10, 15]
+    assert list(shown["pct"]) == [None, "*", 62.5, 75.0, 76.9]
+    assert list(shown["rate"]) == [0.0, "*", 3.1, 4.0, 4.4]
+    assert disclose(exact, [Count("n")], apply=False).equals(exact)
+    assert numbers(shown["n"]) == [0.0, None, 10.0, 10.0, 15.0]
+
+
+def test_a_statistic_without_a_published_base_is_hidden() -> None:
+    shown = disclose(pd.DataFrame({"pct": [50.0]}), [Statistic("pct", None)], apply=True)
+    assert list(shown["pct"]) == ["*"]
+
+
+def test_round_shown_leaves_suppressed_values_alone() -> None:
+    out = round_shown(pd.DataFrame({"v": [1.26, "*", None]}), {"v": 1})
+    assert list(out["v"]) == [1.3, "*", None]
+
+
+def test_every_catalogued_metric_has_the_specs_definition() -> None:
+    defs = definitions.metric_definitions()
+    assert set(METRICS) <= set(defs)
+    assert defs["liaison_contacts"].startswith("**`liaison_contacts`** (month of `presented_at`)")
+    assert "(month of `first_appointment_on`)" in defs["referral_seen_6wk_pct"]
+    assert "at most 42 days" in defs["referral_seen_6wk_pct"]
+
+
+def test_every_base_is_a_count() -> None:
+    for metric in METRICS.values():
+        if metric.base:
+            assert info(metric.base).kind == "count", metric.metric
+
+
+def test_shown_series_treats_missing_counts_as_zero_and_missing_rates_as_gaps() -> None:
+    values = pd.DataFrame(
+        {
+            "month": [date(2024, 1, 1), date(2024, 1, 1), date(2024, 2, 1), date(2024, 2, 1)],
+            "metric": ["referral_seen_6wk_pct", "referral_completed_waits"] * 2,
+            "value": [80.04, 100, 60.0, 5],
+        }
+    )
+    months = months_between(date(2024, 1, 15), date(2024, 3, 31))
+    assert months == [date(2024, 1, 1), date(2024, 2, 1), date(2024, 3, 1)]
+    pct = info("referral_seen_6wk_pct")
+    assert list(shown_series(values, pct, months, apply=False)["value"]) == [80.0, 60.0, None]
+    assert list(shown_series(values, pct, months, apply=True)["value"]) == [80.0, "*", None]
+    count = info("referral_completed_waits")
+    assert list(shown_series(values, count, months, apply=False)["value"]) == [100, 5, 0]
+
+
+def test_month_helpers() -> None:
+    assert window_start(date(2026, 9, 1), 24) == date(2024, 10, 1)
+    assert window_start(date(2026, 1, 1), 1) == date(2026, 1, 1)
+    assert window_start(date(2026, 1, 1), 2) == date(2025, 12, 1)
+    assert month_end(date(2024, 2, 1)) == date(2024, 2, 29)
+
+
+def test_academic_year_slices_cut_the_period_on_1_august() -> None:
+    assert academic_year_slices(date(2019, 6, 1), date(2020, 9, 30)) == [
+        ("2018/19", date(2019, 6, 1), date(2019, 7, 31)),
+        ("2019/20", date(2019, 8, 1), date(2020, 7, 31)),
+        ("2020/21", date(2020, 8, 1), date(2020, 9, 30)),
+    ]
+
+
+def test_exact_totals_only_partnership_wide_over_the_whole_funded_period() -> None:
+    everyone = with_scope_of(BOARD_SCOPE, None)
+    assert exact_allowed(everyone, date(2019, 6, 1), date(2022, 7, 31))
+    assert exact_allowed(everyone, date(2019, 1, 1), date(2023, 7, 31))
+    assert not exact_allowed(everyone, date(2020, 6, 1), date(2022, 7, 31))
+    assert not exact_allowed(with_scope_of(BOARD_SCOPE, "UOL"), date(2019, 6, 1), date(2022, 7, 31))
+
+
+def test_every_page_is_in_the_navigation_once() -> None:
+    specs = navigation.specs_for(BOARD_SCOPE)
+    assert [s.url_path for s in specs] == ["board", "service", "funder", "equity", "quality"]
+    for spec in specs:
+        assert (navigation.VIEWS / spec.script).is_file()
+
+
+_AS_OF = AsOf(date(2026, 10, 30), date(2026, 10, 30), date(2026, 10, 1), date(2026, 9, 1))
+_NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def test_banner_shows_the_as_of_date_and_the_last_run() -> None:
+    run = LastRun(
+        "r1", datetime(2026, 11, 24, 1, 0), datetime(2026, 11, 24, 1, 5), "published", None
+    )
+    shown = banner.build(_AS_OF, _NOW - timedelta(hours=8), run, _NOW)
+    assert not shown.warning
+    assert "Data as of **30 October 2026**" in shown.text
+    assert "last nightly run 24 November 2026 01:05: **published**" in shown.text
+    shown = banner.build(_AS_OF, _NOW - timedelta(hours=8), None, _NOW)
+    assert "no run history yet" in shown.text and not shown.warning
+
+
+def test_banner_warns_when_stale_or_when_the_last_run_did_not_publish() -> None:
+    old = banner.build(_AS_OF, _NOW - timedelta(days=5), None, _NOW)
+    assert old.warning and "nothing has been published for 5 days" in old.text
+    blocked = LastRun("r2", _NOW.replace(tzinfo=None), None, "blocked", "3 expectations failed")
+    shown = banner.build(_AS_OF, _NOW - timedelta(hours=1), blocked, _NOW)
+    assert (
+        shown.warning and "did not publish" in shown.text and "3 expectations failed" in shown.text
+    )
+    stale = banner.build(_AS_OF, _NOW, None, _NOW, [("referrals", 25)])
+    assert stale.warning and "referrals (25 days)" in stale.text
