@@ -101,7 +101,14 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def _serve_dashboard(settings: Settings) -> int:
-    env = dict(os.environ, SMHP_WAREHOUSE=str(settings.warehouse.resolve()))
+    """Run the Streamlit app with the settings it reads, as absolute paths."""
+    env = dict(
+        os.environ,
+        SMHP_WAREHOUSE=str(settings.warehouse.resolve()),
+        SMHP_USERS_FILE=str(settings.users_file.resolve()),
+        SMHP_AUDIT_DB=str(settings.audit_db.resolve()),
+        SMHP_ACCESS_CONFIG=str(settings.access_config.resolve()),
+    )
     print(f"Dashboard at http://localhost:{settings.dashboard_port} (Ctrl+C to stop)", flush=True)
     command = [
         sys.executable,
@@ -147,9 +154,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if not result.published:
             return EXIT_FAILED
     reporter.line(f"Demo warehouse: {settings.warehouse}")
+    _print_demo_users(settings)
     if args.no_dashboard:
         return EXIT_OK
     return _serve_dashboard(settings)
+
+
+def _print_demo_users(settings: Settings) -> None:
+    """Create the demo's users, one per role, and show how to sign in as each."""
+    from smhp.users import create_demo_users
+
+    users = create_demo_users(settings.users_file)
+    print("\nDemo sign-ins (demo only; the dashboard asks for one of these):", flush=True)
+    for username, password, role, institutions in users:
+        where = ", ".join(institutions or ()) or ("no data" if role == "admin" else "all")
+        print(f"  {username:<18} {password:<30} {role} ({where})", flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
