@@ -1,11 +1,21 @@
 """The SMHP dashboard: ``smhp dashboard`` (``streamlit run dashboard/app.py``).
 
-The entry point of every rerun: it resolves the published warehouse (``$SMHP_WAREHOUSE``,
-default ``var/warehouse.duckdb``) to its current snapshot, works out the viewer's scope
-and the data's as-of dates, draws the banner, then runs the page chosen in the
-navigation (``dashboard.navigation``). The snapshot path keys the query cache, so a new
-nightly run shows up on the next rerun. A missing or unreadable warehouse is a clear
-message, never a traceback.
+The entry point of every rerun, in this order:
+
+1. **Who is this?** ``dashboard.auth``: the signed-in session, touched and checked
+   (expired, or its access changed: signed out), or the sign-in page and nothing else.
+2. **Which page?** Every page is registered, only the viewer's (``pages_for(role)``)
+   visible in the menu; a page outside the role (a URL typed by hand) gets the refusal
+   alone, recorded in the audit log, before anything else is drawn.
+3. **The data.** The published warehouse (``$SMHP_WAREHOUSE``, default
+   ``var/warehouse.duckdb``) resolved to its current snapshot, the data's as-of dates for
+   the viewer's scope, the banner; then the page runs with a ``PageContext`` holding the
+   scope derived from the session on this rerun. The snapshot path and the scope key the
+   query cache, so a new nightly run shows up on the next rerun and viewers with
+   different scopes never share a result.
+4. **The audit log.** A page view is recorded when the page or its filters change.
+
+A missing or unreadable warehouse is a clear message, never a traceback.
 """
 
 from __future__ import annotations
@@ -23,8 +33,9 @@ if _ROOT not in sys.path:
 import duckdb  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from dashboard import banner, cached, context, navigation  # noqa: E402
-from dashboard.data import WAREHOUSE_ENV, warehouse_path  # noqa: E402
+from dashboard import auth, banner, cached, context, navigation  # noqa: E402
+from dashboard.data import WAREHOUSE_ENV, AsOf, warehouse_path  # noqa: E402
+from smhp.settings import SettingsError  # noqa: E402
 from smhp.warehouse import WarehouseNotFound, resolve_published  # noqa: E402
 
 
@@ -35,7 +46,7 @@ def _unreadable(path: Path, exc: Exception) -> None:
     )
 
 
-def _load(path: Path) -> context.PageContext | None:
+def _load(path: Path, viewer: auth.Viewer, spec: navigation.PageSpec) -> context.PageContext | None:
     """The page context, or ``None`` after showing why there is none."""
     try:
         snapshot = resolve_published(path)
@@ -46,7 +57,7 @@ def _load(path: Path) -> context.PageContext | None:
             "warehouse."
         )
         return None
-    scope = context.viewer_scope()
+    scope = viewer.scope
     try:
         as_of = cached.as_of(str(snapshot), scope)
         joins = cached.institution_joins(str(snapshot), scope)
@@ -60,22 +71,78 @@ def _load(path: Path) -> context.PageContext | None:
         as_of, banner.published_at(os.path.getmtime(snapshot)), last_run, banner.now(), stale
     )
     (st.warning if shown.warning else st.info)(shown.text)
-    return context.PageContext(str(snapshot), scope, as_of, names)
+    return context.PageContext(
+        str(snapshot),
+        scope,
+        as_of,
+        names,
+        spec.page_id,
+        spec.prefix,
+        viewer.pages,
+        viewer.username,
+    )
+
+
+def _account(viewer: auth.Viewer) -> None:
+    """Who is signed in, with which role and institutions, and the sign-out button."""
+    where = ""
+    if viewer.access.institutions:
+        where = ": " + ", ".join(viewer.access.institutions)
+    with st.container(horizontal=True, horizontal_alignment="right", key="account"):
+        st.caption(f"Signed in as **{viewer.display_name}** ({viewer.role_label}{where})")
+        st.button("Sign out", key="sign_out", on_click=auth.sign_out, type="tertiary")
+
+
+def _admin_context(viewer: auth.Viewer, spec: navigation.PageSpec) -> context.PageContext:
+    """The admin page reads the audit log and the users file, no warehouse."""
+    return context.PageContext(
+        "",
+        viewer.scope,
+        AsOf(None, None, None, None),
+        {},
+        spec.page_id,
+        spec.prefix,
+        viewer.pages,
+        viewer.username,
+    )
 
 
 def main() -> None:
-    """Resolve the context, draw the banner, run the chosen page."""
+    """Sign in, choose the page, check it is the viewer's, draw the banner, run it."""
     st.set_page_config(page_title="SMHP dashboard", layout="wide")
-    path = warehouse_path()
-    ctx = _load(path)
-    if ctx is None:
+    try:
+        auth.settings()
+    except SettingsError as exc:
+        auth.settings_error(exc)
         return
-    page = st.navigation(navigation.pages_for(ctx.scope), position="top")
+    try:
+        viewer = auth.current_viewer() or auth.sign_in_page()
+    except auth.AccessConfigError as exc:
+        st.error(f"Single sign-on is not set up correctly: {exc}")
+        return
+    if viewer is None:
+        return
+    page = st.navigation(navigation.register(viewer.pages), position="top")
+    spec = navigation.spec_of(page)
+    _account(viewer)
+    if not viewer.pages:
+        auth.no_pages(viewer)
+        return
+    if spec.page_id not in viewer.pages:
+        auth.refuse(viewer, spec.page_id)  # the refusal alone, recorded; stops here
+    if spec.page_id == "admin":
+        ctx = _admin_context(viewer, spec)
+    else:
+        path = warehouse_path()
+        ctx = _load(path, viewer, spec)
+        if ctx is None:
+            return
     context.publish(ctx)
     try:
         page.run()
     except duckdb.Error as exc:
-        _unreadable(path, exc)
+        _unreadable(warehouse_path(), exc)
+    auth.guarded(lambda: auth.record_page_view(viewer, spec.page_id, spec.prefix))
 
 
 main()

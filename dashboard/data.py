@@ -1,11 +1,19 @@
 """The viewer's scope and the core queries, free of Streamlit so they can be tested alone.
 
 Every query function of the dashboard (here and in ``dashboard.queries``) takes the
-snapshot file to read (see ``smhp.warehouse``) and the viewer's ``Scope``. The scope is
-applied in SQL through bound parameters, so that a later role (an institution's staff,
-the funder) plugs in by building a different ``Scope`` and never by editing a query. Each
-call opens the snapshot read-only, queries and closes (``read_frame``): a connection held
-across calls would serve a swapped-out snapshot (duckdb issue 15912).
+snapshot file to read (see ``smhp.warehouse``) and the viewer's ``Scope``, and returns
+what that scope may see and nothing more:
+
+- **institutions** are applied in SQL through bound parameters (a filter narrows the
+  scope, ``Scope.narrowed_to``, and can never widen it);
+- **disclosure control**, where the scope says so, is applied by the query function
+  itself before it returns (counts to the nearest 5, 1-7 as ``*``, statistics on small
+  bases hidden; ``dashboard.disclose``), judged on the exact values, which never leave
+  the function: a page, its chart and its CSV download only ever see the shown numbers;
+- **record-level** rows (the worklist) are refused to a scope without ``record_level``.
+
+Each call opens the snapshot read-only, queries and closes (``read_frame``): a
+connection held across calls would serve a swapped-out snapshot (duckdb issue 15912).
 
 The monthly figures come from ``marts.metrics_monthly`` and are never recomputed here.
 A scope of several institutions combines their rows: counts are summed, and a percentage
@@ -25,6 +33,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from dashboard.catalog import info, with_bases
+from dashboard.disclose import shown_metric
 from smhp.settings import Settings
 from smhp.warehouse import open_published
 
@@ -39,8 +49,9 @@ class Scope:
     i.e. the partnership's ``ALL`` rows). ``disclosure_control``: figures go through the
     NHS disclosure rule (``smhp.disclosure``) before they are shown (everyone but the
     board). ``record_level``: the viewer may see pseudonymous record-level rows such as
-    the waiting-list worklist (the board and service managers yes, funders no). Sign-in
-    and roles will build a different ``Scope`` instead of changing any query.
+    the waiting-list worklist (the board and service managers yes, funders no). The
+    dashboard builds it from the signed-in viewer's role on every rerun
+    (``dashboard.auth.viewer_scope``: ``smhp.access.scope_for``), never from input.
     """
 
     institutions: tuple[str, ...] | None
@@ -51,17 +62,23 @@ class Scope:
         """Whether the viewer may see ``institution``."""
         return self.institutions is None or institution in self.institutions
 
+    @property
+    def is_empty(self) -> bool:
+        """Whether the scope allows no institution at all (every query returns nothing)."""
+        return self.institutions is not None and not self.institutions
+
     def narrowed_to(self, institution: str | None) -> Scope:
         """This scope limited to one of its institutions (``None``: unchanged).
 
         A page filter narrows the scope rather than adding its own ``where`` clause, so
         the scope stays the single argument that decides institutions; a filter can never
-        widen what the viewer may see.
+        widen what the viewer may see. A filter naming an institution outside the scope
+        (a tampered widget value) gives the empty scope: nothing, never more.
         """
         if institution is None:
             return self
         if not self.allows(institution):
-            raise PermissionError(f"{institution} is not in the viewer's scope.")
+            return replace(self, institutions=())
         return replace(self, institutions=(institution,))
 
     def params(self) -> dict[str, list[str] | None]:
@@ -157,12 +174,42 @@ def _rows_for(con: duckdb.DuckDBPyConnection, scope: Scope, metrics: list[str]) 
 
 
 def monthly_metrics(snapshot: Path | str, scope: Scope, metrics: tuple[str, ...]) -> pd.DataFrame:
-    """The published monthly values of ``metrics`` for the scope: columns month, metric, value.
+    """The monthly values of ``metrics`` as the scope may see them: columns month, metric,
+    value.
 
     ``month`` is a ``datetime.date``. Rows keep the table's convention: a missing count row
-    means 0, a missing percentage means an empty denominator.
+    means 0, a missing percentage means an empty denominator. Under the scope's disclosure
+    control each value is already controlled here, on the exact value of its base in the
+    same month (a number, or ``*``): a page never sees the exact figure.
     """
-    single = scope.institutions is None or len(scope.institutions) == 1
+    wanted = tuple(metrics)
+    if scope.disclosure_control:
+        wanted = with_bases(wanted)  # disclosure judges each value on its exact base
+    exact = _exact_monthly(snapshot, scope, wanted)
+    if not scope.disclosure_control:
+        return exact
+    return _disclosed_monthly(exact, metrics)
+
+
+def _disclosed_monthly(exact: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
+    values = {
+        (m, k): v for m, k, v in zip(exact["month"], exact["metric"], exact["value"], strict=True)
+    }
+    rows = []
+    for month, metric, value in zip(exact["month"], exact["metric"], exact["value"], strict=True):
+        if metric not in metrics:
+            continue
+        mi = info(metric)
+        base = values.get((month, mi.base), 0.0) if mi.base else None
+        rows.append((month, metric, shown_metric(mi, value, base, True)))
+    out = pd.DataFrame(rows, columns=["month", "metric", "value"])
+    out["value"] = pd.Series(list(out["value"]), index=out.index, dtype=object)
+    return out
+
+
+def _exact_monthly(snapshot: Path | str, scope: Scope, metrics: tuple[str, ...]) -> pd.DataFrame:
+    """The published monthly values of ``metrics`` for the scope, exact."""
+    single = scope.institutions is None or len(scope.institutions) <= 1  # () = nothing
     if not single:
         unsupported = [m for m in metrics if m not in COUNT_METRICS and m not in PERCENT_BASES]
         if unsupported:

@@ -153,3 +153,17 @@ CHECKS = (
     "data expectations, with their severity, status and, for a failure, what was "
     "observed and why it matters."
 )
+
+ADMIN_USERS = (
+    "**Local users** are the accounts of the users file (`SMHP_USERS_FILE`), managed with "
+    "`smhp users`; the file holds argon2id hashes, never passwords, and none is shown "
+    "here. *Failed sign-ins since the last success* and *Locked until* come from the "
+    "audit log, which is where the lock-out state lives. People who sign in with "
+    "Microsoft are not listed: their role comes from the single sign-on mapping."
+)
+ADMIN_AUDIT = (
+    "**The audit log** (`SMHP_AUDIT_DB`) records every sign-in and failed sign-in, "
+    "sign-out, expired session, refused page, page view (when the page or its filters "
+    "change) and download, with who and when; it is append-only and hash-chained. "
+    "Passwords and anything like an NHS number are never stored in it."
+)

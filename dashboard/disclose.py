@@ -1,12 +1,13 @@
 """Disclosure control applied to whole tables, on top of ``smhp.disclosure``.
 
-Every page builds an exact table first, then declares how each column is controlled:
-a ``Count``, a ``Statistic`` (percentage or median) with the count it is computed over, or
-a ``Rate`` with the count it is derived from. ``disclose`` applies those rules with the
-*exact* counts (a base is judged before it is rounded, as the rule requires) and returns
-the table as it may be shown: numbers, or ``*`` where suppressed. The chart, the table and
-the CSV download are then all drawn from that one shown table, so the download holds
-exactly the numbers on screen.
+Every query function (``dashboard.data``, ``dashboard.queries``) builds an exact table
+first, then declares how each column is controlled: a ``Count``, a ``Statistic``
+(percentage or median) with the count it is computed over, or a ``Rate`` with the count
+it is derived from. ``disclose`` applies those rules, where the viewer's scope says so,
+with the *exact* counts (a base is judged before it is rounded, as the rule requires) and
+the query returns the table as it may be shown: numbers, or ``*`` where suppressed. A page
+never sees the exact table; its chart, its table and its CSV download are all drawn from
+that one shown table, so the download holds exactly the numbers on screen.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Monthly series as a viewer may see them, and their SPC analysis, as pure functions.
 
 A month with no row in ``metrics_monthly`` is 0 for a count and "no records" (a gap) for a
-percentage or median (metric spec). Under disclosure control each month is controlled on
-its exact base before anything is drawn or analysed, so an SPC chart of a disclosed view
-is the chart of the shown numbers and reveals nothing the table does not.
+percentage or median (metric spec). Under disclosure control each month was controlled on
+its exact base by the query (``dashboard.data.monthly_metrics``) before anything is drawn
+or analysed, so an SPC chart of a disclosed view is the chart of the shown numbers and
+reveals nothing the table does not.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import date
 import pandas as pd
 
 from dashboard.catalog import MetricInfo
-from dashboard.disclose import numbers, round_shown, shown_metric
+from dashboard.disclose import numbers, round_shown
 from dashboard.spc import SpcResult, analyse
 
 
@@ -44,24 +45,27 @@ def month_label(month: date) -> str:
     return f"{month:%B %Y}"
 
 
-def exact_value(values: pd.DataFrame, metric: str, month: date) -> float | None:
-    """A metric's published value for a month, ``None`` where it has no row."""
+def value_of(values: pd.DataFrame, metric: str, month: date) -> object:
+    """A metric's value for a month as the query returned it (a number or ``*``),
+    ``None`` where it has no row."""
     hit = values[(values["metric"] == metric) & (values["month"] == month)]["value"]
-    return None if hit.empty else float(hit.iloc[0])
+    if hit.empty:
+        return None
+    value = hit.iloc[0]
+    return value if isinstance(value, str) else float(value)
 
 
-def shown_series(
-    values: pd.DataFrame, info: MetricInfo, months: list[date], apply: bool
-) -> pd.DataFrame:
+def shown_series(values: pd.DataFrame, info: MetricInfo, months: list[date]) -> pd.DataFrame:
     """The metric month by month as shown: columns ``month`` and ``value`` (a number,
-    ``*`` or ``None``), percentages and medians rounded to 1 decimal."""
+    ``*`` or ``None``; a count without a row is 0), percentages and medians rounded to 1
+    decimal. ``values`` is ``monthly_metrics`` of the viewer's scope, already disclosed
+    where the scope says so."""
     rows = []
     for month in months:
-        value = exact_value(values, info.metric, month)
-        base = exact_value(values, info.base, month) if info.base else None
-        if info.base and base is None:
-            base = 0.0  # a missing count row is 0
-        rows.append({"month": month, "value": shown_metric(info, value, base, apply)})
+        value = value_of(values, info.metric, month)
+        if value is None and info.kind == "count":
+            value = 0.0  # a missing count row is 0
+        rows.append({"month": month, "value": value})
     frame = pd.DataFrame(rows, columns=["month", "value"])
     return round_shown(frame, {"value": 0 if info.kind == "count" else 1})
 

@@ -2,9 +2,11 @@
 
 ``figure`` and ``table`` are the only ways a page shows numbers: each draws the chart or
 table, puts the definition and the numbers one click away (an expander) and offers a
-CSV download of exactly the shown table — after disclosure control, so a suppressed view
-downloads as suppressed. ``no_data`` is the one empty state. The filters (institution,
-date range) are shared widgets so that every page filters the same way.
+CSV download of exactly the shown table — the scoped query's result, after disclosure
+control, so a suppressed view downloads as suppressed. Each download is recorded in the
+audit log when clicked (who, page, table, rows, filters). ``no_data`` is the one empty
+state. The filters (institution, date range) are shared widgets so that every page
+filters the same way; the institution filter offers only the viewer's institutions.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from dashboard import auth, context
 from dashboard.data import Scope
 from dashboard.theme import PLOTLY_CONFIG
 from smhp.disclosure import FOOTNOTE
@@ -66,14 +69,26 @@ def _details(
             st.markdown(text)
         if show_table:
             st.dataframe(_displayable(shown), hide_index=True, column_config=column_config)
+    ctx = context.peek()
     right.download_button(
         "Download CSV",
-        shown.drop(columns=list(not_in_csv)).to_csv(index=False).encode("utf-8"),
+        csv_bytes(shown, not_in_csv),
         file_name=f"{key}.csv",
         mime="text/csv",
         key=f"{key}_csv",
-        on_click="ignore",
+        on_click=_downloaded,
+        args=(ctx.page_id if ctx else "", ctx.prefix if ctx else "", key, len(shown)),
     )
+
+
+def csv_bytes(shown: pd.DataFrame, not_in_csv: Sequence[str] = ()) -> bytes:
+    """The CSV download of a shown table: every row and column as shown (icons aside)."""
+    return shown.drop(columns=list(not_in_csv)).to_csv(index=False).encode("utf-8")
+
+
+def _downloaded(page_id: str, prefix: str, table: str, rows: int) -> None:
+    """A download button's ``on_click``: the download goes to the audit log."""
+    auth.guarded(lambda: auth.record_download(page_id, prefix, table, rows))
 
 
 def figure(
@@ -123,9 +138,13 @@ def institution_filter(key: str, scope: Scope, names: dict[str, str]) -> str | N
     """Choose one of the scope's institutions, or all of them (``None``).
 
     ``names`` are the institutions the scope allows (code to name); a viewer with one
-    institution gets no choice to make.
+    institution gets no choice to make. A value put in the session state for this key
+    that is not one of the viewer's institutions is dropped before the widget is drawn
+    (the queries would return nothing for it anyway: ``Scope.narrowed_to``).
     """
     codes = [c for c in names if scope.allows(c)]
+    if key in st.session_state and st.session_state[key] not in (ALL_INSTITUTIONS, *codes):
+        del st.session_state[key]
     if len(codes) == 1 and scope.institutions is not None:
         st.selectbox("Institution", codes, format_func=names.__getitem__, key=key, disabled=True)
         return codes[0]

@@ -23,6 +23,9 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The published demo warehouse (a link to its snapshot), built once per session."""
     demo_dir = tmp_path_factory.mktemp("dashboard-demo") / "demo"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMHP_")}
+    # the demo's users go beside its warehouse, never into the repo's var/
+    env["SMHP_USERS_FILE"] = str(demo_dir / "users.json")
+    env["SMHP_AUDIT_DB"] = str(demo_dir / "audit.sqlite3")
     done = subprocess.run(
         [SMHP, "demo", "--dir", str(demo_dir), "--no-dashboard"],
         capture_output=True,
@@ -32,3 +35,24 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return demo_dir / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="session")
+def demo_users(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A users file with the demo's users (one per role, ``smhp.users.DEMO_USERS``)."""
+    from smhp.users import create_demo_users
+
+    path = tmp_path_factory.mktemp("access") / "users.json"
+    create_demo_users(path)
+    return path
+
+
+@pytest.fixture
+def dashboard_access(demo_users: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The dashboard's sign-in settings for a test: the demo users and a session-wide
+    audit log beside them (returned). Lock-out and expiry tests use files of their own."""
+    audit_db = demo_users.parent / "audit.sqlite3"
+    monkeypatch.setenv("SMHP_USERS_FILE", str(demo_users))
+    monkeypatch.setenv("SMHP_AUDIT_DB", str(audit_db))
+    monkeypatch.delenv("SMHP_ACCESS_CONFIG", raising=False)
+    return audit_db

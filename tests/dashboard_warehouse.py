@@ -6,7 +6,9 @@
   private copy of the session's demo warehouse, changed for one test, so the shared demo
   file is never touched. The run history is written by ``smhp.history`` itself, the
   producer of the ``ops`` schema.
-- ``run_page``: a page run headless with Streamlit's AppTest, failing on any exception.
+- ``run_page``: a page run headless with Streamlit's AppTest, signed in through the
+  sign-in form as a demo user, failing on any exception; ``sign_in`` drives the form;
+  ``force_scope`` gives the viewer a scope no role has (to test a page's disclosure).
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.data import Scope
+from smhp.access import ScopeSpec
 from smhp.history import RunRecord, write_ops_tables
+from smhp.users import demo_password
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 
@@ -185,21 +190,44 @@ def query(path: Path, sql: str, params: dict | None = None) -> pd.DataFrame:
         con.close()
 
 
-def run_page(
-    page: str | None = None, scope: Scope | None = None, state: dict | None = None
-) -> AppTest:
-    """The app run headless on ``page`` (``views/<page>.py``; the default page if None)
-    for ``scope``, with widget values preset in ``state`` (by key)."""
+def sign_in(at: AppTest, username: str, password: str | None = None) -> AppTest:
+    """Sign in through the dashboard's own form, as a viewer does (the demo password of
+    ``username`` unless ``password`` is given)."""
+    at.text_input(key="signin_username").input(username)
+    at.text_input(key="signin_password").input(
+        demo_password(username) if password is None else password
+    )
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    return at
+
+
+def run_page(page: str | None = None, state: dict | None = None, user: str = "board") -> AppTest:
+    """The app run headless, signed in as the demo user ``user`` through the sign-in
+    form, on ``page`` (``views/<page>.py``; the user's landing page if None), with
+    widget values preset in ``state`` (by key).
+
+    Needs the ``dashboard_access`` fixture (the demo users and an audit log); to test a
+    page under a scope no role has, see ``force_scope``."""
     at = AppTest.from_file(APP, default_timeout=60)
-    if scope is not None:
-        at.session_state["viewer_scope"] = scope
     for key, value in (state or {}).items():
         at.session_state[key] = value
     at.run()
+    assert not at.exception, at.exception
+    if any(t.key == "signin_username" for t in at.text_input):
+        sign_in(at, user)
+    assert not at.exception, at.exception
     if page is not None:
         at.switch_page(f"views/{page}.py").run()
     assert not at.exception, at.exception
     return at
+
+
+def force_scope(monkeypatch: pytest.MonkeyPatch, scope: Scope) -> None:
+    """Give every signed-in viewer ``scope`` (for tests of a page under a scope no role
+    has, e.g. the board's page through disclosure control): replaces ``scope_for`` as the
+    dashboard sees it, in this test process only."""
+    spec = ScopeSpec(scope.institutions, scope.disclosure_control, scope.record_level)
+    monkeypatch.setattr("dashboard.auth.scope_for", lambda access: spec)
 
 
 def figures(at: AppTest) -> dict[str, dict]:

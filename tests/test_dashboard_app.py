@@ -14,6 +14,7 @@ from dashboard_warehouse import (
     copy_warehouse,
     empty_copy,
     figures,
+    force_scope,
     run_page,
     tables,
     tiles,
@@ -21,6 +22,8 @@ from dashboard_warehouse import (
 )
 
 from dashboard.data import Scope
+
+pytestmark = pytest.mark.usefixtures("dashboard_access")  # signed in as a demo user
 
 PAGES = ("board", "service", "funder", "equity", "quality")
 
@@ -79,8 +82,11 @@ def test_board_spc_chart_plots_the_published_months_up_to_the_complete_month(tin
     assert annotations == ["HOPE joined"]  # joining dates annotate, never filter
 
 
-def test_board_disclosure_control_applies_to_tiles_and_charts(tiny: Path) -> None:
-    at = run_page(scope=Scope(None, disclosure_control=True))
+def test_board_disclosure_control_applies_to_tiles_and_charts(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    force_scope(monkeypatch, Scope(None, disclosure_control=True))  # no role has it
+    at = run_page()
     assert tiles(at) == {
         "Liaison contacts": ("45", "+5"),  # 46 -> 45 and 40 -> 40: delta of shown values
         "Referrals received": ("110", "-10"),
@@ -96,8 +102,11 @@ def test_board_disclosure_control_applies_to_tiles_and_charts(tiny: Path) -> Non
     assert list(numbers["U-COPE assessed within 14 days"]) == ["70.0", "*"]  # shown as text
 
 
-def test_board_institution_scope_combines_its_institutions(tiny: Path) -> None:
-    at = run_page(scope=Scope(("UOL", "LJMU"), disclosure_control=False))
+def test_board_institution_scope_combines_its_institutions(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    force_scope(monkeypatch, Scope(("UOL", "LJMU"), disclosure_control=False))
+    at = run_page()
     shown = tiles(at)
     # Feb: 30 + 16 = 46 contacts; Jan: 25 + 15 = 40
     assert shown["Liaison contacts"] == ("46", "+6")

@@ -7,10 +7,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from dashboard_warehouse import figures, query, run_page, tables
+from dashboard_warehouse import figures, force_scope, query, run_page, tables
 
 from dashboard.data import Scope
 from smhp.disclosure import suppress_count
+
+pytestmark = pytest.mark.usefixtures("dashboard_access")  # signed in as a demo user
 
 START, END = date(2025, 10, 1), date(2026, 9, 30)
 
@@ -69,9 +71,12 @@ def test_rates_per_1000_profiled_students_equal_the_marts(
     assert referred["y"] == [float(v) for v in shown["Referred per 1,000"]]
 
 
-def test_disclosure_control_where_the_scope_says_so(demo_warehouse: Path) -> None:
+def test_disclosure_control_where_the_scope_says_so(
+    demo_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     period = (date(2026, 9, 1), date(2026, 9, 30))
-    at = run_page("equity", scope=Scope(("LSTM",), disclosure_control=True))
+    force_scope(monkeypatch, Scope(("LSTM",), disclosure_control=True))
+    at = run_page("equity")
     at.date_input(key="equity_period").set_value(period).run()
     shown = tables(at)["equity_study_level"].set_index("Band")
     exact = expected(demo_warehouse, "study_level", *period, inst="LSTM")

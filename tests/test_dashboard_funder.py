@@ -14,6 +14,8 @@ from smhp.disclosure import FOOTNOTE, apply_to_impact
 from smhp.impact import impact_totals
 from smhp.warehouse import open_published
 
+pytestmark = pytest.mark.usefixtures("dashboard_access")  # signed in as a demo user
+
 FUNDED = (date(2019, 6, 1), date(2022, 7, 31))
 
 

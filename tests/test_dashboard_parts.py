@@ -5,23 +5,24 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
-import pytest
 
 from dashboard import banner, definitions, navigation
 from dashboard.catalog import METRICS, info
-from dashboard.data import BOARD_SCOPE, FUNDER_SCOPE, AsOf, Scope
+from dashboard.data import BOARD_SCOPE, FUNDER_SCOPE, AsOf, Scope, _disclosed_monthly
 from dashboard.disclose import Count, Rate, Statistic, disclose, numbers, round_shown
 from dashboard.queries.funder import academic_year_slices, exact_allowed, with_scope_of
 from dashboard.queries.quality import LastRun
 from dashboard.series import month_end, months_between, shown_series, window_start
+from smhp.access import PAGES, pages_for
 
 
 def test_scope_narrows_but_never_widens() -> None:
     uol = Scope(("UOL", "LJMU"), disclosure_control=False, record_level=True)
     assert uol.narrowed_to("UOL").institutions == ("UOL",)
     assert uol.narrowed_to(None) is uol
-    with pytest.raises(PermissionError):
-        uol.narrowed_to("HOPE")
+    # a filter naming an institution outside the scope (a tampered widget) gets nothing
+    assert uol.narrowed_to("HOPE").institutions == ()
+    assert uol.narrowed_to("HOPE").is_empty and not uol.is_empty
     assert BOARD_SCOPE.narrowed_to("HOPE").params() == {"institutions": ["HOPE"]}
     assert BOARD_SCOPE.params() == {"institutions": None}
     assert BOARD_SCOPE.record_level and not FUNDER_SCOPE.record_level
@@ -85,10 +86,13 @@ def test_shown_series_treats_missing_counts_as_zero_and_missing_rates_as_gaps() 
     months = months_between(date(2024, 1, 15), date(2024, 3, 31))
     assert months == [date(2024, 1, 1), date(2024, 2, 1), date(2024, 3, 1)]
     pct = info("referral_seen_6wk_pct")
-    assert list(shown_series(values, pct, months, apply=False)["value"]) == [80.0, 60.0, None]
-    assert list(shown_series(values, pct, months, apply=True)["value"]) == [80.0, "*", None]
+    assert list(shown_series(values, pct, months)["value"]) == [80.0, 60.0, None]
     count = info("referral_completed_waits")
-    assert list(shown_series(values, count, months, apply=False)["value"]) == [100, 5, 0]
+    assert list(shown_series(values, count, months)["value"]) == [100, 5, 0]
+    # what monthly_metrics returns under disclosure control: judged on the exact base
+    disclosed = _disclosed_monthly(values, ("referral_seen_6wk_pct", "referral_completed_waits"))
+    assert list(shown_series(disclosed, pct, months)["value"]) == [80.0, "*", None]
+    assert list(shown_series(disclosed, count, months)["value"]) == [100, "*", 0]
 
 
 def test_month_helpers() -> None:
@@ -114,11 +118,15 @@ def test_exact_totals_only_partnership_wide_over_the_whole_funded_period() -> No
     assert not exact_allowed(with_scope_of(BOARD_SCOPE, "UOL"), date(2019, 6, 1), date(2022, 7, 31))
 
 
-def test_every_page_is_in_the_navigation_once() -> None:
-    specs = navigation.specs_for(BOARD_SCOPE)
-    assert [s.url_path for s in specs] == ["board", "service", "funder", "equity", "quality"]
-    for spec in specs:
+def test_every_page_of_the_access_rules_has_one_script() -> None:
+    assert [s.page_id for s in navigation.PAGES] == list(PAGES)  # smhp.access.PAGES
+    assert len({s.url_path for s in navigation.PAGES}) == len(navigation.PAGES)
+    assert len({s.title for s in navigation.PAGES}) == len(navigation.PAGES)
+    for spec in navigation.PAGES:
         assert (navigation.VIEWS / spec.script).is_file()
+    specs = navigation.specs_for(pages_for("board"))
+    assert [s.url_path for s in specs] == ["board", "service", "funder", "equity", "quality"]
+    assert navigation.specs_for(pages_for("someone")) == []
 
 
 _AS_OF = AsOf(date(2026, 10, 30), date(2026, 10, 30), date(2026, 10, 1), date(2026, 9, 1))

@@ -18,6 +18,8 @@ from dashboard_warehouse import (
 
 from smhp.history import RunRecord
 
+pytestmark = pytest.mark.usefixtures("dashboard_access")  # signed in as a demo user
+
 
 def serve(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
     monkeypatch.setenv("SMHP_WAREHOUSE", str(path))

@@ -8,10 +8,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from dashboard_warehouse import figures, query, run_page, tables, tiles
+from dashboard_warehouse import figures, force_scope, query, run_page, tables, tiles
 
 from dashboard.data import FUNDER_SCOPE
 from smhp.disclosure import round_to_5
+
+pytestmark = pytest.mark.usefixtures("dashboard_access")  # signed in as a demo user
 
 START, END = date(2025, 10, 1), date(2026, 9, 30)  # the default: 12 months to September 2026
 AS_OF = date(2026, 10, 30)  # the demo's latest extract
@@ -192,8 +194,11 @@ def test_drill_down_from_partnership_to_institution_to_month_to_worklist(
     assert all(f"{d:%B %Y}" == latest for d in month["Referred on"])
 
 
-def test_a_scope_without_record_level_data_gets_no_worklist(demo_warehouse: Path) -> None:
-    at = run_page("service", scope=FUNDER_SCOPE)
+def test_a_scope_without_record_level_data_gets_no_worklist(
+    demo_warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    force_scope(monkeypatch, FUNDER_SCOPE)  # the board's pages, the funder's scope
+    at = run_page("service")
     at.selectbox(key="service_institution").select("UOL").run()
     assert "service_worklist" not in tables(at)
     assert any("Record-level data is not part of your view" in i.value for i in at.info)

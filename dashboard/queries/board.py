@@ -11,6 +11,7 @@ import pandas as pd
 
 from dashboard.catalog import info
 from dashboard.data import IN_SCOPE, Scope, read_frame
+from dashboard.disclose import Count, Rate, Statistic, disclose
 
 # Every (month, institution) of the window, so that a month without a row is 0 for a count
 # and a gap for a percentage, instead of silently missing from an institution's panel.
@@ -62,6 +63,9 @@ def institution_monthly(
     ``metric=None`` asks for a count per 1,000 students, derived here from the published
     count exactly as ``referrals_per_1000_students`` is (1000 × count / students; no
     headcount, no rate).
+
+    Under the scope's disclosure control the value is shown only where its count may be
+    (a rate) or its base is 8 or more (a percentage), and the count is controlled too.
     """
     frame = read_frame(
         snapshot,
@@ -80,4 +84,6 @@ def institution_monthly(
             0.0 if pd.isna(v) and c == 0 and known else v
             for v, c, known in zip(frame["value"], frame["count"], has_headcount, strict=True)
         ]
-    return frame
+    is_rate = metric is None or info(metric).kind == "rate"
+    rule = Rate("value", "count") if is_rate else Statistic("value", "count")
+    return disclose(frame, [rule, Count("count")], scope.disclosure_control)

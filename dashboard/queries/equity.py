@@ -11,6 +11,9 @@ Numerator: distinct (student, institution) pairs with a referral (or a U-COPE ep
 referred in the period, in the band of the student's profile at that institution. A
 referral whose student has no profile there is counted in the band "No profile", which
 has no rate (no denominator).
+
+Under the scope's disclosure control the counts are controlled and a rate is shown only
+where its count may be, here, on the exact counts, before the page gets them.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from dashboard.data import IN_SCOPE, Scope, read_frame
+from dashboard.disclose import Count, Rate, disclose
 
 DIMENSIONS: dict[str, str] = {
     "study_level": "Level of study",
@@ -100,4 +104,14 @@ def rates(
             None if d == 0 else 1000.0 * n / d
             for n, d in zip(frame[count], frame["profiled_students"], strict=True)
         ]
-    return frame
+    return disclose(
+        frame,
+        [
+            Rate("referral_rate", "referred_students"),
+            Rate("ucope_rate", "ucope_students"),
+            Count("profiled_students"),
+            Count("referred_students"),
+            Count("ucope_students"),
+        ],
+        scope.disclosure_control,
+    )

@@ -4,7 +4,12 @@ institution and by academic year, and the share of each service standard met.
 The totals are ``smhp.impact.impact_totals`` itself, never a copy of its SQL, so that the
 page and ``smhp impact`` give the same figures (429 and 299 for the funded project on
 the demo data). ``impact_totals`` answers for one institution or the whole partnership,
-so a scope of several institutions (none exists yet) gets its institutions one by one.
+so a scope of several institutions gets its institutions one by one.
+
+Disclosure control is applied here, before anything is returned, wherever the scope
+says so (the funder page always does: ``with_scope_of``): ``smhp.disclosure.apply_to_impact``
+on each set of totals, exact only for partnership-wide totals over the whole funded
+period (``exact_allowed``), and the count rule on the standards' counts.
 """
 
 from __future__ import annotations
@@ -12,17 +17,24 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from dashboard.catalog import WAIT_18WK_TARGET, info
 from dashboard.data import IN_SCOPE, Scope, read_frame
+from dashboard.disclose import Count, Statistic, disclose
 from dashboard.queries.service import WEEKS_18_DAYS
+from smhp.disclosure import apply_to_impact
 from smhp.impact import ImpactTotals, academic_year, impact_totals
 from smhp.warehouse import open_published
 
 FUNDED_PERIOD = (date(2019, 6, 1), date(2022, 7, 31))
 """The funded project period, the page's default."""
+
+
+Shown = dict[str, Any]
+"""Impact totals as the scope may see them: ``ImpactTotals.to_dict()``, disclosed."""
 
 
 def _institution(scope: Scope) -> str | None:
@@ -34,28 +46,43 @@ def _institution(scope: Scope) -> str | None:
     raise ValueError("Impact totals are for the whole partnership or one institution.")
 
 
-def totals(snapshot: Path | str, scope: Scope, start: date, end: date) -> ImpactTotals:
-    """The impact totals of the scope (all institutions or one) over the period."""
+def _nothing(start: date, end: date) -> ImpactTotals:
+    """The totals of the empty scope: nothing (never the partnership's)."""
+    return ImpactTotals(start, end, "", 0, 0, 0, 0, None, None, 0, 0, academic_year(end))
+
+
+def _shown(totals: ImpactTotals, scope: Scope, exact_all: bool) -> Shown:
+    if not scope.disclosure_control:
+        return totals.to_dict()
+    return apply_to_impact(totals, exact_all=exact_all and totals.institution is None)
+
+
+def totals(snapshot: Path | str, scope: Scope, start: date, end: date) -> Shown:
+    """The impact totals of the scope (all institutions or one) over the period, as the
+    scope may see them (exact only partnership-wide over the whole funded period)."""
+    if scope.is_empty:
+        return _shown(_nothing(start, end), scope, False)
     con = open_published(snapshot)
     try:
-        return impact_totals(con, start, end, _institution(scope))
+        exact = impact_totals(con, start, end, _institution(scope))
     finally:
         con.close()
+    return _shown(exact, scope, exact_allowed(scope, start, end))
 
 
-def by_institution(
-    snapshot: Path | str, scope: Scope, start: date, end: date
-) -> list[ImpactTotals]:
-    """The impact totals of each institution of the scope over the period."""
+def by_institution(snapshot: Path | str, scope: Scope, start: date, end: date) -> list[Shown]:
+    """The impact totals of each institution of the scope over the period (a part of the
+    partnership: always disclosed under the scope's disclosure control)."""
     con = open_published(snapshot)
     try:
         codes = con.execute(
             f"select institution_code from marts.dim_institutions where {IN_SCOPE} order by 1",
             scope.params(),
         ).fetchall()
-        return [impact_totals(con, start, end, code) for (code,) in codes]
+        exact = [impact_totals(con, start, end, code) for (code,) in codes]
     finally:
         con.close()
+    return [_shown(t, scope, False) for t in exact]
 
 
 def academic_year_slices(start: date, end: date) -> list[tuple[str, date, date]]:
@@ -71,20 +98,20 @@ def academic_year_slices(start: date, end: date) -> list[tuple[str, date, date]]
     return slices
 
 
-def by_year(
-    snapshot: Path | str, scope: Scope, start: date, end: date
-) -> list[tuple[str, ImpactTotals]]:
+def by_year(snapshot: Path | str, scope: Scope, start: date, end: date) -> list[tuple[str, Shown]]:
     """The impact totals of each academic year (or part of one) within the period, with
-    the same definitions as the whole period (students distinct within each year)."""
+    the same definitions as the whole period (students distinct within each year); a
+    year is a part of the whole: always disclosed under the scope's disclosure control."""
+    slices = academic_year_slices(start, end)
+    if scope.is_empty:
+        return [(y, _shown(_nothing(a, b), scope, False)) for y, a, b in slices]
     institution = _institution(scope)
     con = open_published(snapshot)
     try:
-        return [
-            (year, impact_totals(con, first, last, institution))
-            for year, first, last in academic_year_slices(start, end)
-        ]
+        exact = [(y, impact_totals(con, a, b, institution)) for y, a, b in slices]
     finally:
         con.close()
+    return [(year, _shown(t, scope, False)) for year, t in exact]
 
 
 _STANDARDS_SQL = f"""
@@ -119,7 +146,9 @@ _STANDARD_LABELS = {
 
 def standards(snapshot: Path | str, scope: Scope, start: date, end: date) -> pd.DataFrame:
     """Each service standard over the period: its base (records measured, by the month-of
-    rule of its monthly metric), how many met it, the percentage and the target."""
+    rule of its monthly metric), how many met it, the percentage and the target; under
+    the scope's disclosure control, the counts rounded and the percentage hidden on a
+    base under 8."""
     frame = read_frame(
         snapshot,
         _STANDARDS_SQL,
@@ -133,7 +162,9 @@ def standards(snapshot: Path | str, scope: Scope, start: date, end: date) -> pd.
         WAIT_18WK_TARGET if s == "referral_seen_18wk_pct" else info(s).target
         for s in frame["standard"]
     ]
-    return frame
+    return disclose(
+        frame, [Count("base"), Count("met"), Statistic("pct", "base")], scope.disclosure_control
+    )
 
 
 def exact_allowed(scope: Scope, start: date, end: date) -> bool:

@@ -7,6 +7,10 @@ to referrals only — liaison contacts and U-COPE episodes are not referrals to 
 Thresholds come from the fact tables' flags (``seen_within_6wk``,
 ``assessed_within_14d``, ``reliable_improvement``) so that each is defined once, in dbt;
 the 18-week mark has no flag and is ``WEEKS_18_DAYS`` here.
+
+Every function returns the figures as the scope may see them: under its disclosure
+control, counts are controlled and statistics hidden on small bases here, on the exact
+values, before they reach the page.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from dashboard.data import IN_SCOPE, Scope, in_scope, read_frame
+from dashboard.disclose import Count, Statistic, disclose
 
 WEEKS_18_DAYS = 126
 """18 weeks in days, inclusive like the 42 days of the 6-week flag."""
@@ -62,7 +67,8 @@ def referral_funnel(
         ("First appointment", "First appointment", int(row["first_appointment"])),
     ]
     rows += [("Outcome", outcome, int(row[outcome])) for outcome in OUTCOMES]
-    return pd.DataFrame(rows, columns=["stage", "category", "referrals"])
+    exact = pd.DataFrame(rows, columns=["stage", "category", "referrals"])
+    return disclose(exact, [Count("referrals")], scope.disclosure_control)
 
 
 def wait_weeks(
@@ -76,7 +82,7 @@ def wait_weeks(
     up (0 = seen the same day; ``LONGEST_WEEK_SHOWN + 1`` = longer), every week listed:
     ``weeks``, ``referrals`` and whether the week is within 6 / 18 weeks (rounding up
     makes week 6 end at exactly 42 days, the ``seen_within_6wk`` mark)."""
-    return read_frame(
+    exact = read_frame(
         snapshot,
         f"""
         with waits as (
@@ -94,6 +100,7 @@ def wait_weeks(
         """,
         _params(scope, services, start=start, end=end, cap=LONGEST_WEEK_SHOWN, w18=WEEKS_18_DAYS),
     )
+    return disclose(exact, [Count("referrals")], scope.disclosure_control)
 
 
 def wait_summary(
@@ -102,7 +109,7 @@ def wait_summary(
     start: date,
     end: date,
     services: tuple[str, ...] | None,
-) -> dict[str, float | None]:
+) -> dict[str, float | str | None]:
     """First appointments in the period, their median wait and the shares within 6 and
     18 weeks (percent; ``None`` without first appointments)."""
     row = read_frame(
@@ -121,12 +128,26 @@ def wait_summary(
         """,
         _params(scope, services, start=start, end=end, w18=WEEKS_18_DAYS),
     ).iloc[0]
-    return {k: None if pd.isna(v) else float(v) for k, v in row.items()}
+    exact = pd.DataFrame([{k: None if pd.isna(v) else float(v) for k, v in row.items()}])
+    shown = disclose(
+        exact,
+        [
+            Count("first_appointments"),
+            Statistic("median_wait_days", "first_appointments"),
+            Statistic("within_6wk_pct", "first_appointments"),
+            Statistic("within_18wk_pct", "first_appointments"),
+        ],
+        scope.disclosure_control,
+    )
+    return {
+        k: (None if v is None or (isinstance(v, float) and pd.isna(v)) else v)
+        for k, v in shown.iloc[0].items()
+    }
 
 
 def liaison_mix(snapshot: Path | str, scope: Scope, start: date, end: date) -> pd.DataFrame:
     """Liaison contacts presented in the period by ``setting`` and ``outcome``."""
-    return read_frame(
+    exact = read_frame(
         snapshot,
         f"""
         select setting, outcome, count(*) as contacts
@@ -136,10 +157,26 @@ def liaison_mix(snapshot: Path | str, scope: Scope, start: date, end: date) -> p
         """,
         {**scope.params(), "start": start, "end": end},
     )
+    return disclose(exact, [Count("contacts")], scope.disclosure_control)
 
 
-def ucope_pathway(snapshot: Path | str, scope: Scope, start: date, end: date) -> dict[str, int]:
-    """The U-COPE episodes referred in the period, followed through the pathway to date."""
+UCOPE_COUNTS = (
+    "referred",
+    "assessed",
+    "assessed_14d",
+    "discharged",
+    "completed",
+    "with_both_scores",
+    "reliable_improvement",
+)
+
+
+def ucope_pathway(
+    snapshot: Path | str, scope: Scope, start: date, end: date
+) -> dict[str, int | float | str | None]:
+    """The U-COPE episodes referred in the period, followed through the pathway to date:
+    the counts of ``UCOPE_COUNTS``, completion among discharges (``completion_pct``) and
+    reliable improvement among discharges with both scores (``improvement_pct``)."""
     row = read_frame(
         snapshot,
         f"""
@@ -158,7 +195,29 @@ def ucope_pathway(snapshot: Path | str, scope: Scope, start: date, end: date) ->
         """,
         {**scope.params(), "start": start, "end": end},
     ).iloc[0]
-    return {k: int(v) for k, v in row.items()}
+    counts = {k: int(v) for k, v in row.items()}
+    exact = pd.DataFrame([counts])
+    exact["completion_pct"] = (
+        100.0 * counts["completed"] / counts["discharged"] if counts["discharged"] else None
+    )
+    exact["improvement_pct"] = (
+        100.0 * counts["reliable_improvement"] / counts["with_both_scores"]
+        if counts["with_both_scores"]
+        else None
+    )
+    shown = disclose(
+        exact,
+        [
+            *(Count(c) for c in UCOPE_COUNTS),
+            Statistic("completion_pct", "discharged"),
+            Statistic("improvement_pct", "with_both_scores"),
+        ],
+        scope.disclosure_control,
+    ).iloc[0]
+    return {
+        k: (None if v is None or (isinstance(v, float) and pd.isna(v)) else v)
+        for k, v in shown.items()
+    }
 
 
 _WAITING = f"""
@@ -174,7 +233,7 @@ def waiting_by_institution(
 ) -> pd.DataFrame:
     """Referrals still waiting past 6 weeks on ``as_of``, per institution of the scope
     (0 where none)."""
-    return read_frame(
+    exact = read_frame(
         snapshot,
         f"""
         with waiting as (select institution_code, count(*) as referrals {_WAITING} group by 1)
@@ -185,17 +244,19 @@ def waiting_by_institution(
         """,
         _params(scope, services, as_of=as_of, past=WAITING_PAST_DAYS),
     )
+    return disclose(exact, [Count("referrals")], scope.disclosure_control)
 
 
 def waiting_by_month(
     snapshot: Path | str, scope: Scope, as_of: date, services: tuple[str, ...] | None
 ) -> pd.DataFrame:
     """Referrals still waiting past 6 weeks on ``as_of``, by month referred."""
-    return read_frame(
+    exact = read_frame(
         snapshot,
         f"select referral_month as month, count(*) as referrals {_WAITING} group by 1 order by 1",
         _params(scope, services, as_of=as_of, past=WAITING_PAST_DAYS),
     )
+    return disclose(exact, [Count("referrals")], scope.disclosure_control)
 
 
 def waiting_worklist(

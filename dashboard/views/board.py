@@ -21,7 +21,7 @@ from dashboard.catalog import BOARD_KEY_METRICS as KEY_METRICS
 from dashboard.catalog import BOARD_TILES as TILES
 from dashboard.catalog import MetricInfo, info, with_bases
 from dashboard.context import PageContext, current
-from dashboard.disclose import Rate, Statistic, disclose, numbers, round_shown
+from dashboard.disclose import numbers, round_shown
 from dashboard.icons import assurance_icon, variation_icon
 from dashboard.series import (
     month_label,
@@ -74,12 +74,12 @@ def _key_metrics(ctx: PageContext) -> tuple[str, ...]:
     return tuple(m for m in KEY_METRICS if single or info(m).kind != "median")
 
 
-def _tiles(values: pd.DataFrame, month: date, apply: bool) -> None:
+def _tiles(values: pd.DataFrame, month: date) -> None:
     st.subheader(f"{month_label(month)} compared with {month_label(previous_month(month))}")
     for column, metric in zip(st.columns(len(TILES)), TILES, strict=True):
         mi = info(metric)
-        now = shown_series(values, mi, [month], apply)["value"].iloc[0]
-        before = shown_series(values, mi, [previous_month(month)], apply)["value"].iloc[0]
+        now = shown_series(values, mi, [month])["value"].iloc[0]
+        before = shown_series(values, mi, [previous_month(month)])["value"].iloc[0]
         delta = None
         if not isinstance(now, str | type(None)) and not isinstance(before, str | type(None)):
             change = float(now) - float(before)
@@ -106,11 +106,10 @@ def _standard_badge(column: DeltaGenerator, mi: MetricInfo, now: object) -> None
 
 
 def _summary(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> None:
-    apply = ctx.scope.disclosure_control
     rows = []
     for metric in _key_metrics(ctx):
         mi = info(metric)
-        series = shown_series(values, mi, months, apply)
+        series = shown_series(values, mi, months)
         analysed, result = spc_of(series, mi)
         latest = series["value"].iloc[-1] if not series.empty else None
         rows.append(
@@ -150,7 +149,7 @@ def _spc_chart(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> No
         key="board_spc_metric",
     )
     mi = info(chosen)
-    series = shown_series(values, mi, months, ctx.scope.disclosure_control)
+    series = shown_series(values, mi, months)
     analysed, result = spc_of(series, mi)
     if not analysed:
         ui.no_data(
@@ -213,14 +212,12 @@ def _comparison(ctx: PageContext, months: list[date]) -> None:
         key="board_compare",
     )
     comp = COMPARISONS[key]
-    exact = cached.institution_monthly(
+    shown = cached.institution_monthly(
         ctx.snapshot, ctx.scope, comp.metric, comp.count, months[0], months[-1]
     )
-    if exact.empty:
+    if shown.empty:
         ui.no_data("no institution rows in these months.")
         return
-    rule = Rate("value", "count") if comp.kind == "rate" else Statistic("value", "count")
-    shown = disclose(exact, [rule], ctx.scope.disclosure_control)
     shown = round_shown(shown, {"value": 1})
     if all(v is None for v in numbers(shown["value"])):
         ui.no_data(f"{comp.label} has no value in these months.")
@@ -252,7 +249,7 @@ def render(ctx: PageContext) -> None:
     if month is None or values.empty:
         ui.no_data("the published warehouse holds no monthly figures for this view yet.")
         return
-    _tiles(values, month, ctx.scope.disclosure_control)
+    _tiles(values, month)
     window = st.radio(
         "Months shown",
         list(WINDOWS),
@@ -274,4 +271,4 @@ def render(ctx: PageContext) -> None:
     ui.disclosure_footnote(ctx.scope.disclosure_control)
 
 
-render(current())
+render(current("overview"))

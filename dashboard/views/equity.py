@@ -2,7 +2,8 @@
 
 Referral and U-COPE rates per 1,000 profiled students by level of study, year of study
 and domicile (``dashboard.queries.equity`` explains the denominator), through disclosure
-control where the viewer's scope says so.
+control where the viewer's scope says so (applied by the query: the page only ever gets
+the numbers it may show).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import streamlit as st
 
 from dashboard import cached, charts, definitions, ui
 from dashboard.context import PageContext, current
-from dashboard.disclose import Count, Rate, disclose, round_shown
+from dashboard.disclose import round_shown
 from dashboard.queries.equity import BAND_LABELS, DIMENSIONS, NO_PROFILE
 from dashboard.series import month_end, window_start
 from dashboard.theme import IMPROVEMENT, NEITHER
@@ -62,21 +63,10 @@ def render(ctx: PageContext) -> None:
         return
     start, end = period
     scope = ctx.scope.narrowed_to(institution)
-    exact = cached.equity_rates(ctx.snapshot, scope, start, end, dimension)
-    if exact.empty or exact["profiled_students"].sum() == 0:
+    shown = cached.equity_rates(ctx.snapshot, scope, start, end, dimension)
+    if shown.empty or all(n == 0 for n in shown["profiled_students"]):
         ui.no_data("no profiled students at the institutions chosen.")
         return
-    shown = disclose(
-        exact,
-        [
-            Rate("referral_rate", "referred_students"),
-            Rate("ucope_rate", "ucope_students"),
-            Count("profiled_students"),
-            Count("referred_students"),
-            Count("ucope_students"),
-        ],
-        scope.disclosure_control,
-    )
     shown = round_shown(shown, {"referral_rate": 1, "ucope_rate": 1})
     shown["band"] = [_band(dimension, b) for b in shown["band"]]
     table = shown[list(COLUMNS)].rename(columns=COLUMNS)
@@ -110,4 +100,4 @@ def render(ctx: PageContext) -> None:
     ui.disclosure_footnote(scope.disclosure_control)
 
 
-render(current())
+render(current("equity"))

@@ -3,9 +3,10 @@
 The ``smhp impact`` totals for a chosen period (default: the funded project period),
 the service standards met over it, the reach of the partnership and the trend by
 academic year. This is the view meant to leave the board, so everything on it goes
-through disclosure control (``smhp.disclosure``) whoever opens it; only the
-partnership-wide totals over the whole funded period are exact, as the metric spec
-allows ("partnership-wide totals over the whole period").
+through disclosure control (``smhp.disclosure``) whoever opens it: the page asks its
+queries with a disclosed scope (``with_scope_of``) and they return the numbers already
+controlled; only the partnership-wide totals over the whole funded period are exact, as
+the metric spec allows ("partnership-wide totals over the whole period").
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from dashboard import cached, charts, definitions, ui
 from dashboard.catalog import NHS_6WK_NOTE
 from dashboard.context import PageContext, current
 from dashboard.data import Scope
-from dashboard.disclose import Count, Statistic, disclose, round_shown
-from dashboard.queries.funder import FUNDED_PERIOD, exact_allowed, with_scope_of
+from dashboard.disclose import round_shown
+from dashboard.queries.funder import FUNDED_PERIOD, Shown, exact_allowed, with_scope_of
 from dashboard.theme import TARGET
-from smhp.disclosure import FOOTNOTE, apply_to_impact
-from smhp.impact import ImpactTotals
+from smhp.disclosure import FOOTNOTE
 
 HEADLINES = (
     ("liaison_students", "Students supported by the liaison service", "{:,.0f}"),
@@ -36,13 +36,12 @@ HEADLINES = (
 )
 
 
-def _headlines(totals: ImpactTotals, exact: bool) -> None:
-    shown = apply_to_impact(totals, exact_all=exact)
+def _headlines(shown: Shown, exact: bool) -> None:
     rows = [(label, shown[key]) for key, label, _ in HEADLINES]
     for columns, chunk in ((st.columns(5), HEADLINES[:5]), (st.columns(5), HEADLINES[5:])):
         for column, (key, label, pattern) in zip(columns, chunk, strict=False):
             value = shown[key]
-            ui.tile(column, label, ui.fmt(value, pattern), help=_headline_help(key, totals))
+            ui.tile(column, label, ui.fmt(value, pattern), help=_headline_help(key, shown))
     values = [round(v, 1) if isinstance(v, float) else v for _, v in rows]
     table = pd.DataFrame(
         {
@@ -53,7 +52,7 @@ def _headlines(totals: ImpactTotals, exact: bool) -> None:
     )
     st.caption(
         ("Exact partnership-wide totals over the whole funded period. " if exact else "")
-        + f"Students enrolled: headcounts of academic year {totals.academic_year}."
+        + f"Students enrolled: headcounts of academic year {shown['academic_year']}."
     )
     ui.table(
         table,
@@ -69,22 +68,20 @@ def _headlines(totals: ImpactTotals, exact: bool) -> None:
     )
 
 
-def _headline_help(key: str, totals: ImpactTotals) -> str:
-    if key in ("institutions", "students_enrolled"):
-        return definitions.IMPACT
+def _headline_help(key: str, shown: Shown) -> str:
     if key in ("referral_median_wait_days", "referral_seen_6wk_pct"):
-        return f"Over {totals.referral_completed_waits:,} first appointments in the period."
+        base = shown["referral_completed_waits"]
+        if isinstance(base, str):  # suppressed: fewer than 8
+            return "Over fewer than 8 first appointments in the period (shown as *)."
+        return f"Over {base:,} first appointments in the period."
     return definitions.IMPACT
 
 
 def _standards(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
-    exact = cached.standards(ctx.snapshot, scope, start, end)
-    if int(exact["base"].sum()) == 0:
+    shown = cached.standards(ctx.snapshot, scope, start, end)
+    if all(b == 0 for b in shown["base"]):
         ui.no_data("nothing was measured against the standards in this period.")
         return
-    shown = disclose(
-        exact, [Count("base"), Count("met"), Statistic("pct", "base")], scope.disclosure_control
-    )
     shown = round_shown(shown, {"pct": 1})
     table = shown[["label", "base", "met", "pct", "target"]].rename(
         columns={
@@ -127,14 +124,11 @@ def _standards(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
     )
 
 
-def _disclosed_totals(rows: list[tuple[str, ImpactTotals]], label: str) -> pd.DataFrame:
-    """Labelled impact totals, each through ``apply_to_impact`` (never exact: a part)."""
-    out = pd.DataFrame(
-        [
-            {label: name, **{k: v for k, v in apply_to_impact(t, exact_all=False).items()}}
-            for name, t in rows
-        ]
-    )[[label, *(k for k, _, _ in HEADLINES)]]
+def _totals_table(rows: list[tuple[str, Shown]], label: str) -> pd.DataFrame:
+    """Labelled impact totals as the queries returned them (a part: never exact)."""
+    out = pd.DataFrame([{label: name, **t} for name, t in rows])[
+        [label, *(k for k, _, _ in HEADLINES)]
+    ]
     return round_shown(out, {"referral_median_wait_days": 1, "referral_seen_6wk_pct": 1})
 
 
@@ -142,11 +136,13 @@ _HEADERS = {key: label for key, label, _ in HEADLINES}
 
 
 def _trend(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
-    years = [
-        (y if (t.start.month, t.start.day) == (8, 1) else f"{y} (from {t.start:%d %b %Y})", t)
-        for y, t in cached.impact_by_year(ctx.snapshot, scope, start, end)
-    ]
-    shown = _disclosed_totals(years, "Academic year")
+    years = []
+    for year, t in cached.impact_by_year(ctx.snapshot, scope, start, end):
+        first = date.fromisoformat(t["start"])
+        years.append(
+            (year if (first.month, first.day) == (8, 1) else f"{year} (from {first:%d %b %Y})", t)
+        )
+    shown = _totals_table(years, "Academic year")
     long = shown.melt(
         id_vars="Academic year",
         value_vars=["liaison_students", "ucope_students"],
@@ -180,7 +176,7 @@ def _trend(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
 
 def _by_institution(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
     rows = cached.impact_by_institution(ctx.snapshot, scope, start, end)
-    shown = _disclosed_totals([(t.institution or "", t) for t in rows], "Institution")
+    shown = _totals_table([(t["institution"] or "", t) for t in rows], "Institution")
     shown = shown.drop(columns=["institutions"])
     ui.table(
         shown.rename(columns=_HEADERS),
@@ -221,4 +217,4 @@ def render(ctx: PageContext) -> None:
     st.caption(FOOTNOTE)
 
 
-render(current())
+render(current("funder"))

@@ -235,4 +235,4 @@ def render(ctx: PageContext) -> None:
         st.info(NO_HISTORY)
 
 
-render(current())
+render(current("quality"))

@@ -17,7 +17,7 @@ from dashboard import cached, charts, definitions, ui
 from dashboard.catalog import NHS_6WK_NOTE
 from dashboard.context import PageContext, current
 from dashboard.data import Scope
-from dashboard.disclose import Count, Statistic, disclose, round_shown
+from dashboard.disclose import round_shown
 from dashboard.queries.service import LONGEST_WEEK_SHOWN
 from dashboard.series import month_end, month_label, window_start
 from dashboard.theme import CONCERN, IMPROVEMENT, NEUTRAL, OKABE_ITO
@@ -61,11 +61,10 @@ def _label(mapping: dict[str, str], code: str) -> str:
 
 
 def _funnel(ctx: PageContext, scope: Scope, start: date, end: date, services: Services) -> None:
-    exact = cached.referral_funnel(ctx.snapshot, scope, start, end, services)
-    if exact["referrals"].iloc[0] == 0:
+    shown = cached.referral_funnel(ctx.snapshot, scope, start, end, services).copy()
+    if shown["referrals"].iloc[0] == 0:
         ui.no_data("no referrals were received in this period.")
         return
-    shown = disclose(exact, [Count("referrals")], scope.disclosure_control)
     shown["category"] = [
         _label(OUTCOME_LABELS, c) if s == "Outcome" else c
         for s, c in zip(shown["stage"], shown["category"], strict=True)
@@ -88,29 +87,16 @@ def _funnel(ctx: PageContext, scope: Scope, start: date, end: date, services: Se
 
 
 def _waits(ctx: PageContext, scope: Scope, start: date, end: date, services: Services) -> None:
-    apply = scope.disclosure_control
-    summary = cached.wait_summary(ctx.snapshot, scope, start, end, services)
-    base = summary["first_appointments"] or 0.0
-    shown_summary = disclose(
-        pd.DataFrame([summary]),
-        [
-            Count("first_appointments"),
-            Statistic("median_wait_days", "first_appointments"),
-            Statistic("within_6wk_pct", "first_appointments"),
-            Statistic("within_18wk_pct", "first_appointments"),
-        ],
-        apply,
-    ).iloc[0]
+    shown_summary = cached.wait_summary(ctx.snapshot, scope, start, end, services)
     cols = st.columns(4)
     ui.tile(cols[0], "First appointments", ui.fmt(shown_summary["first_appointments"], "{:,.0f}"))
     ui.tile(cols[1], "Median wait", ui.fmt(shown_summary["median_wait_days"], "{:.1f} days"))
     ui.tile(cols[2], "Seen within 6 weeks", ui.fmt(shown_summary["within_6wk_pct"], "{:.1f}%"))
     ui.tile(cols[3], "Seen within 18 weeks", ui.fmt(shown_summary["within_18wk_pct"], "{:.1f}%"))
-    if base == 0:
+    if shown_summary["first_appointments"] in (0, None):
         ui.no_data("no first appointments fell in this period.")
         return
-    exact = cached.wait_weeks(ctx.snapshot, scope, start, end, services)
-    shown = disclose(exact, [Count("referrals")], apply)
+    shown = cached.wait_weeks(ctx.snapshot, scope, start, end, services).copy()
     shown["Weeks waited"] = [
         f"over {LONGEST_WEEK_SHOWN}" if w > LONGEST_WEEK_SHOWN else str(w) for w in shown["weeks"]
     ]
@@ -145,11 +131,10 @@ def _waits(ctx: PageContext, scope: Scope, start: date, end: date, services: Ser
 
 
 def _liaison(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
-    exact = cached.liaison_mix(ctx.snapshot, scope, start, end)
-    if exact.empty:
+    shown = cached.liaison_mix(ctx.snapshot, scope, start, end).copy()
+    if shown.empty:
         ui.no_data("no liaison contacts were presented in this period.")
         return
-    shown = disclose(exact, [Count("contacts")], scope.disclosure_control)
     shown["setting"] = [_label(SETTINGS, s) for s in shown["setting"]]
     shown["outcome"] = [_label(LIAISON_OUTCOMES, o) for o in shown["outcome"]]
     shown = shown.rename(
@@ -173,26 +158,7 @@ def _ucope(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
     if path["referred"] == 0:
         ui.no_data("no U-COPE episodes were referred in this period.")
         return
-    exact = pd.DataFrame([path])
-    exact["completion_pct"] = (
-        100.0 * exact["completed"] / exact["discharged"] if path["discharged"] else None
-    )
-    exact["improvement_pct"] = (
-        100.0 * exact["reliable_improvement"] / exact["with_both_scores"]
-        if path["with_both_scores"]
-        else None
-    )
-    counts = [c for c in path if c != "referred"] + ["referred"]
-    shown = disclose(
-        exact,
-        [
-            *(Count(c) for c in counts),
-            Statistic("completion_pct", "discharged"),
-            Statistic("improvement_pct", "with_both_scores"),
-        ],
-        scope.disclosure_control,
-    )
-    shown = round_shown(shown, {"completion_pct": 1, "improvement_pct": 1}).iloc[0]
+    shown = round_shown(pd.DataFrame([path]), {"completion_pct": 1, "improvement_pct": 1}).iloc[0]
     cols = st.columns(2)
     ui.tile(cols[0], "Completed, of those discharged", ui.fmt(shown["completion_pct"], "{:.1f}%"))
     ui.tile(
@@ -261,10 +227,8 @@ def _waiting(ctx: PageContext, scope: Scope, institution: str | None, services: 
         f"As of {as_of.day} {as_of:%B %Y}, whatever the period chosen above: a waiting list "
         "is today's state, not a period's."
     )
-    apply = scope.disclosure_control
     if institution is None and (scope.institutions is None or len(scope.institutions) > 1):
-        exact = cached.waiting_by_institution(ctx.snapshot, scope, as_of, services)
-        shown = disclose(exact, [Count("referrals")], apply).rename(
+        shown = cached.waiting_by_institution(ctx.snapshot, scope, as_of, services).rename(
             columns={
                 "institution_code": "Institution",
                 "institution_name": "Name",
@@ -284,12 +248,12 @@ def _waiting(ctx: PageContext, scope: Scope, institution: str | None, services: 
         )
         st.caption("Choose an institution in the filter above to see its months and worklist.")
         return
-    exact = cached.waiting_by_month(ctx.snapshot, scope, as_of, services)
-    if exact.empty:
+    shown = cached.waiting_by_month(ctx.snapshot, scope, as_of, services).copy()
+    if shown.empty:
         ui.no_data("nobody is waiting past 6 weeks here.")
         return
     where = institution or "my institutions"
-    shown = disclose(exact, [Count("referrals")], apply)
+    months = list(shown["month"])
     shown["Month referred"] = [month_label(m) for m in shown["month"]]
     shown = shown.rename(columns={"referrals": "Referrals waiting past 6 weeks"})
     fig = charts.bars(
@@ -306,7 +270,7 @@ def _waiting(ctx: PageContext, scope: Scope, institution: str | None, services: 
         key="service_waiting_months",
         definitions=[definitions.WAITING_LIST],
     )
-    _worklist(ctx, scope, as_of, services, list(exact["month"]))
+    _worklist(ctx, scope, as_of, services, months)
 
 
 def _worklist(
@@ -388,4 +352,4 @@ def render(ctx: PageContext) -> None:
     ui.disclosure_footnote(scope.disclosure_control)
 
 
-render(current())
+render(current("service"))

@@ -1,11 +1,14 @@
 """The dashboard end to end in a real browser: `smhp dashboard` on the demo warehouse,
 driven by Debian's chromium through Playwright.
 
-Every page loads without an error (no Streamlit exception box, no JavaScript error, no
-request leaving the machine), a filter change redraws a chart, and a CSV download holds
-the numbers on screen. A full-page screenshot of every page goes to
-``test-artifacts/screenshots/`` (and to ``docs/screenshots/`` with
-``SMHP_UPDATE_SCREENSHOTS=1``).
+A viewer signs in through the real form (the demo users, ``smhp.users.create_demo_users``):
+the board visits every page from the menu, and every page loads without an error (no
+Streamlit exception box, no JavaScript error, no request leaving the machine); a filter
+change redraws a chart; a CSV download holds the numbers on screen; a funder's menu holds
+the funder's pages only and a page outside the role is refused. A wrong password leaves
+no trace of itself (nor of anything like an NHS number) in the server's output or the
+audit log. Full-page screenshots go to ``test-artifacts/screenshots/`` (and to
+``docs/screenshots/`` with ``SMHP_UPDATE_SCREENSHOTS=1``).
 
 Skipped only on a developer machine without ``/usr/bin/chromium``; in CI (``CI`` set) it
 always runs, and a missing browser is a failure.
@@ -15,7 +18,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -24,6 +29,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -38,6 +44,8 @@ if not CHROMIUM.exists() and not os.environ.get("CI"):
 
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
+from smhp.audit import AuditLog  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 DOCS = ROOT / "docs" / "screenshots"
@@ -51,14 +59,18 @@ FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PAGES = {  # url path: (file name, title, whether the page draws a chart)
-    "": ("board", "Board overview"),
-    "service": ("service", "Service manager"),
-    "funder": ("funder", "Funder impact summary"),
-    "equity": ("equity", "Equity of access"),
-    "quality": ("quality", "Data quality"),
+BOARD_PAGES = {  # menu title: (screenshot file name, page heading)
+    "Board overview": ("board", "Board overview"),
+    "Service manager": ("service", "Service manager"),
+    "Funder impact": ("funder", "Funder impact summary"),
+    "Equity of access": ("equity", "Equity of access"),
+    "Data quality": ("quality", "Data quality"),
 }
+FUNDER_MENU = ["Funder impact", "Equity of access"]
 CHART = '[data-testid="stPlotlyChart"] .main-svg'
+NAV_LINK = '[data-testid="stTopNavLink"]'
+WRONG_PASSWORD = "Wrong-Password-9434765919"  # holds an NHS-number-like run on purpose
+TEN_DIGITS = re.compile(r"(?<!\d)(?:\d *){9}\d(?!\d)")
 
 
 def _free_port() -> int:
@@ -81,12 +93,30 @@ def _wait_healthy(url: str, server: subprocess.Popen, timeout: float = 60) -> No
     raise TimeoutError(f"{url} was not healthy within {timeout} s")
 
 
+@dataclass(frozen=True)
+class Served:
+    """The running dashboard: its address, its output (stdout and stderr), its audit log."""
+
+    url: str
+    log: Path
+    audit_db: Path
+
+
 @pytest.fixture(scope="module")
-def server(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`smhp dashboard` on the demo warehouse, on a free port; stopped after the module."""
+def server(
+    demo_warehouse: Path, demo_users: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """`smhp dashboard` on the demo warehouse and the demo users, on a free port, with an
+    audit log of its own; stopped after the module."""
     port = _free_port()
+    folder = tmp_path_factory.mktemp("dashboard")
+    users = folder / "users.json"
+    shutil.copyfile(demo_users, users)
+    audit_db = folder / "audit.sqlite3"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMHP_")}
-    log = (tmp_path_factory.mktemp("dashboard") / "server.log").open("w")
+    env.update(SMHP_USERS_FILE=str(users), SMHP_AUDIT_DB=str(audit_db))
+    log_path = folder / "server.log"
+    log = log_path.open("w")
     proc = subprocess.Popen(
         [SMHP, "dashboard", "--warehouse", str(demo_warehouse), "--port", str(port)],
         stdout=log,
@@ -97,7 +127,7 @@ def server(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     url = f"http://localhost:{port}"
     try:
         _wait_healthy(url, proc)
-        yield url
+        yield Served(url, log_path, audit_db)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -132,19 +162,36 @@ class Watched:
 
 
 @pytest.fixture
-def watched(browser: Browser, server: str) -> Iterator[Watched]:
+def watched(browser: Browser, server: Served) -> Iterator[Watched]:
     context = browser.new_context(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
     page = context.new_page()
-    yield Watched(page, server)
+    yield Watched(page, server.url)
     context.close()
 
 
-def _open(page: Page, url: str, title: str, chart: bool = True) -> None:
+def _sign_in(page: Page, url: str, username: str, password: str | None = None) -> None:
+    """Sign in through the form at ``url`` (the demo password unless one is given)."""
     page.goto(url)
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(password or f"demo-only-{username}")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+def _wait_for(page: Page, title: str, chart: bool = True) -> None:
     page.get_by_role("heading", name=title).wait_for(timeout=30_000)
     if chart:
         page.locator(CHART).first.wait_for(timeout=30_000)
     page.wait_for_timeout(1000)  # let the last charts finish drawing
+
+
+def _menu(page: Page) -> list[str]:
+    return [t.strip() for t in page.locator(NAV_LINK).all_inner_texts()]
+
+
+def _go(page: Page, menu_title: str, title: str, chart: bool = True) -> None:
+    """Open a page from the menu (within the signed-in session)."""
+    page.locator(NAV_LINK, has_text=menu_title).first.click()
+    _wait_for(page, title, chart)
 
 
 def _screenshot(page: Page, name: str) -> None:
@@ -161,15 +208,34 @@ def _screenshot(page: Page, name: str) -> None:
         shutil.copyfile(target, DOCS / f"{name}.png")
 
 
-@pytest.mark.parametrize("path", list(PAGES))
-def test_every_page_loads_without_errors(watched: Watched, server: str, path: str) -> None:
-    name, title = PAGES[path]
-    _open(watched.page, f"{server}/{path}", title)
+def test_a_wrong_password_is_refused_with_one_message(watched: Watched, server: Served) -> None:
     page = watched.page
-    assert page.locator('[data-testid="stException"]').count() == 0
-    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
-    assert "Data as of" in page.locator('[data-testid="stAlert"]').first.inner_text()
-    _screenshot(page, name)
+    page.goto(server.url)
+    page.get_by_role("heading", name="SMHP dashboard").wait_for(timeout=30_000)
+    assert _menu(page) == []  # nothing but the form before sign-in
+    assert page.locator('[data-testid="stAlert"]', has_text="Data as of").count() == 0
+    _screenshot(page, "sign_in")
+    _sign_in(page, server.url, "board", WRONG_PASSWORD)
+    alert = page.locator('[data-testid="stAlertContentError"]')
+    alert.wait_for(timeout=30_000)
+    assert "Sign-in failed" in alert.inner_text() and "try again later" in alert.inner_text()
+    assert page.get_by_label("Password", exact=True).input_value() == ""
+    assert watched.errors == [] and watched.outside == []
+
+
+def test_the_board_signs_in_and_every_page_loads(watched: Watched, server: Served) -> None:
+    page = watched.page
+    _sign_in(page, server.url, "board")
+    _wait_for(page, "Board overview")
+    assert _menu(page) == list(BOARD_PAGES)
+    for menu_title, (name, title) in BOARD_PAGES.items():
+        _go(page, menu_title, title)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+        assert "Data as of" in page.locator('[data-testid="stAlert"]').first.inner_text()
+        assert "Signed in as" in page.locator(".st-key-account").inner_text()
+        _screenshot(page, name)
+        page.set_viewport_size({"width": 1600, "height": 1000})
     assert watched.errors == []
     assert watched.outside == []  # offline: nothing fetched from outside
 
@@ -178,9 +244,10 @@ def _chart_titles(page: Page) -> list[str]:
     return page.locator(f"{CHART} .gtitle").all_text_contents()  # SVG: no innerText
 
 
-def test_a_filter_change_redraws_the_chart(watched: Watched, server: str) -> None:
+def test_a_filter_change_redraws_the_chart(watched: Watched, server: Served) -> None:
     page = watched.page
-    _open(page, server, "Board overview")
+    _sign_in(page, server.url, "board")
+    _wait_for(page, "Board overview")
     assert "Seen within 6 weeks: common cause" in _chart_titles(page)
     # Streamlit's selectbox is a combobox: typing filters its options, a click picks one.
     box = page.get_by_role("combobox", name="SPC chart of")
@@ -194,9 +261,11 @@ def test_a_filter_change_redraws_the_chart(watched: Watched, server: str) -> Non
     assert watched.errors == []
 
 
-def test_drill_down_to_the_pseudonymous_worklist(watched: Watched, server: str) -> None:
+def test_drill_down_to_the_pseudonymous_worklist(watched: Watched, server: Served) -> None:
     page = watched.page
-    _open(page, f"{server}/service", "Service manager")
+    _sign_in(page, server.url, "board")
+    _wait_for(page, "Board overview")
+    _go(page, "Service manager", "Service manager")
     box = page.get_by_role("combobox", name="Institution")
     box.click()
     box.fill("University of Liverpool")
@@ -217,9 +286,11 @@ def _download(page: Page, key: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8"))))
 
 
-def test_a_download_returns_the_numbers_shown(watched: Watched, server: str) -> None:
+def test_a_download_returns_the_numbers_shown(watched: Watched, server: Served) -> None:
     page = watched.page
-    _open(page, f"{server}/funder", "Funder impact summary")
+    _sign_in(page, server.url, "board")
+    _wait_for(page, "Board overview")
+    _go(page, "Funder impact", "Funder impact summary")
     rows = {r["Measure"]: r["Value"] for r in _download(page, "funder_totals")}
     assert rows["Students supported by the liaison service"] == "429"
     assert rows["Students supported by U-COPE"] == "299"
@@ -227,12 +298,61 @@ def test_a_download_returns_the_numbers_shown(watched: Watched, server: str) -> 
     assert "299" in tile.inner_text()
 
 
-def test_a_suppressed_view_downloads_suppressed(watched: Watched, server: str) -> None:
+def test_a_funder_gets_the_funder_pages_only_and_suppressed_downloads(
+    watched: Watched, server: Served
+) -> None:
     page = watched.page
-    _open(page, f"{server}/funder", "Funder impact summary")
+    _sign_in(page, server.url, "funder")
+    _wait_for(page, "Funder impact summary")
+    assert _menu(page) == FUNDER_MENU
+    assert "Funder" in page.locator(".st-key-account").inner_text()
     rows = _download(page, "funder_institutions")
     by_code = {r["Institution"]: r for r in rows}
     assert set(by_code) == {"HOPE", "LIPA", "LJMU", "LSTM", "UOL", "UOLIC"}
     for row in rows:  # counts are 0, * or multiples of 5: the disclosure rule
         value = row["Students supported by U-COPE"]
         assert value == "*" or int(value) % 5 == 0
+    _screenshot(page, "funder_role")
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    _go(page, "Equity of access", "Equity of access")
+    assert _menu(page) == FUNDER_MENU
+    assert watched.errors == [] and watched.outside == []
+
+
+def test_a_page_outside_the_role_typed_by_hand_is_refused(watched: Watched, server: Served) -> None:
+    page = watched.page
+    _sign_in(page, f"{server.url}/service", "funder")  # a page not theirs, as first URL
+    _wait_for(page, "Funder impact summary")  # sign-in leads to the landing page
+    assert "/service" not in page.url
+    # The URL of the service page within the signed-in session (as the browser's back
+    # button or an edited address would ask for it): the refusal, and nothing else.
+    page.evaluate(
+        "() => { window.history.pushState({}, '', '/service');"
+        " window.dispatchEvent(new PopStateEvent('popstate')); }"
+    )
+    refusal = page.locator('[data-testid="stAlertContentError"]')
+    refusal.wait_for(timeout=30_000)
+    assert refusal.inner_text().strip() == "This page is not available for your role."
+    page.wait_for_timeout(1000)
+    main = page.locator('[data-testid="stMain"]').inner_text()
+    assert "Service manager" not in main and "Data as of" not in main
+    assert page.locator('[data-testid="stDataFrame"], [data-testid="stMetric"]').count() == 0
+    assert _menu(page) == FUNDER_MENU
+
+
+def test_no_password_or_nhs_number_in_the_server_output_or_the_audit_log(
+    server: Served,
+) -> None:
+    """Runs last: after a wrong password and sign-ins of the board and a funder."""
+    output = server.log.read_text(encoding="utf-8", errors="replace")
+    assert WRONG_PASSWORD not in output and "demo-only-" not in output
+    assert TEN_DIGITS.search(output) is None, TEN_DIGITS.search(output)
+    stored = b"".join(p.read_bytes() for p in server.audit_db.parent.glob("audit.sqlite3*"))
+    assert WRONG_PASSWORD.encode() not in stored and b"demo-only-" not in stored
+    assert b"9434765919" not in stored
+    log = AuditLog(server.audit_db)
+    events = log.recent(10_000)
+    texts = json.dumps([[e["event"], e["username"], e["details"]] for e in events])
+    assert TEN_DIGITS.search(texts) is None
+    assert {"sign_in", "sign_in_failed", "page_view", "download"} <= {e["event"] for e in events}
+    assert log.verify_chain()

@@ -1,0 +1,165 @@
+"""Administration: "Who can sign in, and who did what?"
+
+The local users (role, institutions, lock state; never a password hash), how single
+sign-on is set up, and the audit log: the latest events and whether its hash chain is
+intact. Only the admin role opens this page (``smhp.access.pages_for``); it reads the
+users file and the audit store, never the warehouse, and shows no health data.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import auth, definitions, ui
+from dashboard.context import PageContext, current
+from smhp import audit
+from smhp.access import LockoutPolicy
+from smhp.users import UserError, list_users, lock_state
+
+EVENTS = (
+    audit.SIGN_IN,
+    audit.SIGN_IN_FAILED,
+    audit.SIGN_IN_LOCKED,
+    audit.SIGN_OUT,
+    audit.SESSION_EXPIRED,
+    audit.ACCESS_DENIED,
+    audit.PAGE_VIEW,
+    audit.DOWNLOAD,
+    audit.USER_ADDED,
+    audit.USER_REMOVED,
+    audit.PASSWORD_SET,
+    audit.USER_UNLOCKED,
+)
+ALL_EVENTS = "__all__"
+LIMITS = (100, 200, 500, 1000)
+
+
+def _institutions(role: str, codes: tuple[str, ...] | None) -> str:
+    if codes:
+        return ", ".join(codes)
+    return "all" if role in ("board", "funder") else "—"
+
+
+def _users(log: audit.AuditLog) -> None:
+    settings = auth.settings()
+    try:
+        users = list_users(settings.users_file)
+    except UserError as exc:
+        st.error(f"The users file cannot be read: {exc}")
+        return
+    if not users:
+        st.info(
+            f"No local users in `{settings.users_file}`. Add them with `smhp users add` "
+            "(docs/access.md)."
+        )
+        return
+    policy = LockoutPolicy.from_settings(settings)
+    now = auth.now()
+    rows = []
+    for user in users:
+        until = lock_state(user.username, now, log, policy)
+        rows.append(
+            {
+                "Username": user.username,
+                "Name": user.display_name or "",
+                "Role": auth.ROLE_LABELS.get(user.role, user.role),
+                "Institutions": _institutions(user.role, user.institutions),
+                "Email": user.email or "",
+                "Failed sign-ins since the last success": len(log.failure_times(user.username)),
+                "Locked until (UTC)": until.strftime("%Y-%m-%d %H:%M") if until else "not locked",
+            }
+        )
+    ui.table(
+        pd.DataFrame(rows),
+        key="admin_users",
+        title="Local users",
+        definitions=[definitions.ADMIN_USERS],
+        notes=[
+            f"An account is locked for {settings.lockout_minutes} minutes after "
+            f"{settings.lockout_failures} failed sign-ins in a row; `smhp users unlock "
+            "USER` ends a lock now. Users are managed with `smhp users` only."
+        ],
+    )
+
+
+def _single_sign_on() -> None:
+    settings = auth.settings()
+    if auth.sso_configured():
+        st.markdown(
+            "**Single sign-on is on** (Microsoft Entra ID, `.streamlit/secrets.toml`). "
+            f"Who gets which role: `{settings.access_config}`."
+        )
+    else:
+        st.markdown(
+            "**Single sign-on is off**: `.streamlit/secrets.toml` has no `[auth]` section, "
+            "so only the local users above can sign in (docs/access.md)."
+        )
+
+
+def _chain(log: audit.AuditLog) -> None:
+    broken = log.find_break()
+    rows, last = log.head()
+    if broken is None:
+        st.success(
+            f"The audit log's hash chain is intact: {rows:,} events, the last with hash "
+            f"`{last[:16]}…`. Keep that pair elsewhere to detect removal of the newest rows."
+        )
+    else:
+        st.error(
+            f"The audit log's hash chain is broken at event {broken}: a row was changed or "
+            "removed there. Keep the file as it is and tell the data protection officer."
+        )
+
+
+def _events(log: audit.AuditLog) -> None:
+    cols = st.columns([2, 1, 3])
+    with cols[0]:
+        event = st.selectbox(
+            "Event",
+            [ALL_EVENTS, *EVENTS],
+            format_func=lambda e: "All events" if e == ALL_EVENTS else e,
+            key="admin_event",
+        )
+    with cols[1]:
+        limit = st.selectbox("Latest", LIMITS, index=1, key="admin_limit")
+    events = log.recent(limit, event=None if event == ALL_EVENTS else event)
+    if not events:
+        ui.no_data("no such events in the audit log yet.")
+        return
+    shown = pd.DataFrame(
+        [
+            {
+                "Event id": e["id"],
+                "At (UTC)": e["at"].strftime("%Y-%m-%d %H:%M:%S"),
+                "Event": e["event"],
+                "User": e["username"] or "",
+                "Details": json.dumps(e["details"], sort_keys=True, ensure_ascii=False),
+            }
+            for e in events
+        ]
+    )
+    ui.table(
+        shown,
+        key="admin_audit",
+        title="Audit log: the latest events",
+        definitions=[definitions.ADMIN_AUDIT],
+    )
+
+
+def render(ctx: PageContext) -> None:
+    """Draw the administration page."""
+    del ctx  # nothing from the warehouse: the users file and the audit store
+    ui.header("Administration", "Who can sign in, and who did what?")
+    log = auth.audit_log()
+    st.header("Users")
+    _users(log)
+    _single_sign_on()
+    st.header("Audit log")
+    _chain(log)
+    _events(log)
+
+
+render(current("admin"))
