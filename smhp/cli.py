@@ -122,6 +122,8 @@ def _serve_dashboard(settings: Settings) -> int:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",
+        "viewer",
     ]
     try:
         return subprocess.call(command, env=env)
@@ -136,14 +138,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from smhp.reporter import Reporter
 
     demo_dir = Path(args.dir)
-    if demo_dir.exists():
-        shutil.rmtree(
-            demo_dir
-        )  # the demo always starts from nothing, so it always tells the same story
-    settings = Settings.from_env(
+    if demo_dir.exists():  # the demo always starts from nothing: it tells the same story
+        shutil.rmtree(demo_dir)
+    settings = Settings.from_env(  # everything of the demo lives in its folder
         landing=demo_dir / "landing",
         warehouse=demo_dir / "warehouse.duckdb",
         dashboard_port=args.port,
+        users_file=demo_dir / "users.json",
+        audit_db=demo_dir / "audit.sqlite3",
     )
     key = os.environ.get("SMHP_PSEUDONYM_KEY") or DEMO_PSEUDONYM_KEY
     reporter = Reporter()

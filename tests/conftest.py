@@ -19,13 +19,11 @@ SMHP = str(Path(sys.executable).parent / "smhp")
 
 
 @pytest.fixture(scope="session")
-def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The published demo warehouse (a link to its snapshot), built once per session."""
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess:
+    """``smhp demo --no-dashboard`` run once per session, as ``make demo`` runs it (with no
+    SMHP_ setting from the environment); its folder is ``demo_run.args[3]``."""
     demo_dir = tmp_path_factory.mktemp("dashboard-demo") / "demo"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMHP_")}
-    # the demo's users go beside its warehouse, never into the repo's var/
-    env["SMHP_USERS_FILE"] = str(demo_dir / "users.json")
-    env["SMHP_AUDIT_DB"] = str(demo_dir / "audit.sqlite3")
     done = subprocess.run(
         [SMHP, "demo", "--dir", str(demo_dir), "--no-dashboard"],
         capture_output=True,
@@ -34,7 +32,13 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return demo_dir / "warehouse.duckdb"
+    return done
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(demo_run: subprocess.CompletedProcess) -> Path:
+    """The published demo warehouse (a link to its snapshot), built once per session."""
+    return Path(demo_run.args[3]) / "warehouse.duckdb"
 
 
 @pytest.fixture(scope="session")

@@ -17,17 +17,9 @@ ENV = {k: v for k, v in os.environ.items() if not k.startswith("SMHP_")}
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    demo_dir = tmp_path_factory.mktemp("demo") / "demo"
-    done = subprocess.run(
-        [SMHP, "demo", "--dir", str(demo_dir), "--no-dashboard"],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return demo_dir / "warehouse.duckdb", done
+def demo(demo_run: subprocess.CompletedProcess) -> tuple[Path, subprocess.CompletedProcess]:
+    """The session's demo run (tests/conftest.py): its warehouse and its output."""
+    return Path(demo_run.args[3]) / "warehouse.duckdb", demo_run
 
 
 def impact(warehouse: Path, *args: str) -> dict:
@@ -76,3 +68,6 @@ def test_demo_shows_the_contracts_messiness_in_the_load_log(demo):
     assert counts[0] == counts[1] + counts[2]  # every row read is loaded or quarantined
     assert institutions == 6
     assert done.stderr.count("PUBLISHED") == 2
+    # the demo's users live beside its warehouse, never in the repo's var/
+    assert (warehouse.parent / "users.json").exists()
+    assert "manager_uol" in done.stdout
