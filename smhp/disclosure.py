@@ -114,14 +114,16 @@ def suppress_rate(value: float | None, count: float) -> float | str | None:
     return value if count_is_shown(count) else SUPPRESSED
 
 
-# Keys of ImpactTotals and how each is controlled. `institutions` and `students_enrolled`
-# describe the partnership's reach from reference data (institution list, published
-# headcounts), not people seen by a service, so they are not suppressed.
+# Keys of ImpactTotals and how each is controlled. The reach (`institutions`,
+# `students_enrolled`) counts no people seen by a service, but it is a count leaving the
+# board's view, so it follows the count rule like every other count.
 _IMPACT_COUNTS = (
     "liaison_students",
     "ucope_students",
     "referrals_received",
     "referral_completed_waits",
+    "institutions",
+    "students_enrolled",
 )
 _IMPACT_WAIT_STATISTICS = ("referral_median_wait_days", "referral_seen_6wk_pct")
 
@@ -134,7 +136,8 @@ def apply_to_impact(totals: ImpactTotals, exact_all: bool) -> dict[str, Any]:
     of people and referrals follow ``suppress_count`` and the median wait and the share
     seen within 6 weeks follow ``suppress_statistic`` on their base, the number of first
     appointments in the period. The reach (``institutions``, ``students_enrolled``) is
-    reference data, not service activity, and is left exact.
+    reference data, not people seen, but it is a count leaving the board's view, so it
+    follows the same rule (read literally: "counts of 1-7 are shown as *").
     """
     out = totals.to_dict()
     if exact_all:

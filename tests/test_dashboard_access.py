@@ -338,16 +338,16 @@ COUNTS = {
     "Students referred",
     "Students referred to U-COPE",
     "Students",  # the trend chart's axis
+    "Institutions reached",
+    "Students enrolled at those institutions",
 }
-NOT_COUNTS = {  # statistics, targets and reference data (published headcounts, reach)
+NOT_COUNTS = {  # statistics, targets and rates
     "Median wait for a first appointment",
     "Seen within 6 weeks",
     "Percent",
     "Target (%)",
     "Referred per 1,000",
     "U-COPE per 1,000",
-    "Institutions reached",
-    "Students enrolled at those institutions",
 }
 
 

@@ -102,8 +102,8 @@ def test_apply_to_impact_controlled() -> None:
     assert out["referral_completed_waits"] == 40
     assert out["referral_median_wait_days"] == 27.5  # base 40 >= 8: shown unrounded
     assert out["referral_seen_6wk_pct"] == 75.0
-    # reach is reference data, left exact
-    assert (out["institutions"], out["students_enrolled"]) == (2, 55003)
+    # reach is a count leaving the board's view too: the same rule
+    assert (out["institutions"], out["students_enrolled"]) == (SUPPRESSED, 55005)
 
 
 def test_apply_to_impact_small_wait_base() -> None:
