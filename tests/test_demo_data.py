@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from smhp import demo_data
 from smhp.demo_data import DEMO_END, FUNDED_PERIOD, SOURCES, DemoSummary, write_demo_extracts
 
 REPO = Path(__file__).resolve().parents[1]
@@ -300,10 +299,3 @@ def test_arrivals_resend_correction_and_late_file(tmp_path):
 
     third = write_demo_extracts(tmp_path)
     assert third.files_written == 0 and third.files_unchanged == second.files
-
-
-def test_generation_takes_a_few_seconds(tmp_path):
-    demo_data._plan.cache_clear()
-    started = time.perf_counter()
-    write_demo_extracts(tmp_path)
-    assert time.perf_counter() - started < 10
