@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import sys
 from pathlib import Path
 
 TEST_KEY = b"test-key-not-a-secret-0123456789"
+#: The installed `smhp` command, run in subprocesses as a user would run it.
+SMHP = str(Path(sys.executable).parent / "smhp")
+#: The environment of a nightly run in the tests: a test key, no dbt tracking.
+NIGHTLY_ENV = dict(os.environ, SMHP_PSEUDONYM_KEY=TEST_KEY.decode(), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
 
 
 def nhs_number(serial: int) -> str:

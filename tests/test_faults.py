@@ -9,18 +9,16 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import duckdb
 import pytest
-from extracts import TEST_KEY, liaison, referral, write_extract
+from extracts import NIGHTLY_ENV, SMHP, liaison, referral, write_extract
 
 from smhp.warehouse import open_published
 
-SMHP = str(Path(sys.executable).parent / "smhp")
-ENV = dict(os.environ, SMHP_PSEUDONYM_KEY=TEST_KEY.decode(), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+ENV = NIGHTLY_ENV
 WARNINGS = 3  # published with warnings (the fixture's 2024 extracts are stale)
 
 

@@ -10,17 +10,24 @@ import csv
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
-from extracts import TEST_KEY, case_discussion, liaison, nhs_number, referral, ucope, write_extract
+from extracts import (
+    NIGHTLY_ENV,
+    SMHP,
+    case_discussion,
+    liaison,
+    nhs_number,
+    referral,
+    ucope,
+    write_extract,
+)
 
 from smhp.settings import SEEDS_DIR
 
-SMHP = str(Path(sys.executable).parent / "smhp")
-ENV = dict(os.environ, SMHP_PSEUDONYM_KEY=TEST_KEY.decode(), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+ENV = NIGHTLY_ENV
 
 
 def smhp(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
