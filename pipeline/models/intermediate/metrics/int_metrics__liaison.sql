@@ -52,9 +52,4 @@ metrics as (
 
 -- every (month, institution) group holds at least one contact: counts are never 0 and
 -- the denominators never empty
-select
-    cast(month as date) as month,
-    cast(institution_code as varchar) as institution_code,
-    cast(metric as varchar) as metric,
-    cast(value as double) as value
-from metrics
+{{ metric_rows('metrics') }}
