@@ -101,34 +101,50 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def _serve_dashboard(settings: Settings) -> int:
-    """Run the Streamlit app with the settings it reads, as absolute paths."""
+    """Run the Streamlit app with the settings it reads, as absolute paths.
+
+    The warehouse is passed as the published *link* (made absolute, never resolved): the
+    app resolves it at every rerun, so a dashboard run as a service follows each night's
+    new snapshot. Resolving it here would pin the first snapshot, which the nightly
+    retention deletes after ``SMHP_KEEP_SNAPSHOTS`` runs.
+    """
     env = dict(
         os.environ,
-        SMHP_WAREHOUSE=str(settings.warehouse.resolve()),
-        SMHP_USERS_FILE=str(settings.users_file.resolve()),
-        SMHP_AUDIT_DB=str(settings.audit_db.resolve()),
-        SMHP_ACCESS_CONFIG=str(settings.access_config.resolve()),
+        SMHP_WAREHOUSE=os.path.abspath(settings.warehouse),
+        SMHP_USERS_FILE=os.path.abspath(settings.users_file),
+        SMHP_AUDIT_DB=os.path.abspath(settings.audit_db),
+        SMHP_ACCESS_CONFIG=os.path.abspath(settings.access_config),
     )
-    print(f"Dashboard at http://localhost:{settings.dashboard_port} (Ctrl+C to stop)", flush=True)
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(DASHBOARD_APP),
-        "--server.port",
-        str(settings.dashboard_port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--client.toolbarMode",
-        "viewer",
-    ]
+    address = settings.dashboard_address
+    shown = "localhost" if address in ("127.0.0.1", "::1", "localhost") else address
+    print(f"Dashboard at http://{shown}:{settings.dashboard_port} (Ctrl+C to stop)", flush=True)
+    command = [sys.executable, "-m", "streamlit", "run", str(DASHBOARD_APP)]
+    for option, value in dashboard_server_options(settings).items():
+        command += [f"--{option}", value]
     try:
         return subprocess.call(command, env=env)
     except KeyboardInterrupt:
         return EXIT_OK
+
+
+def dashboard_server_options(settings: Settings) -> dict[str, str]:
+    """The Streamlit server options of ``smhp dashboard``: safe for a real deployment.
+
+    Bound to ``SMHP_DASHBOARD_ADDRESS`` (loopback by default: a reverse proxy terminates
+    TLS in front of it, ``deploy/``); no error details or tracebacks in the browser; no
+    data export from the table toolbar (every export goes through an audited download,
+    ``dashboard.downloads``); no usage statistics; the agent API stays off.
+    """
+    return {
+        "server.address": settings.dashboard_address,
+        "server.port": str(settings.dashboard_port),
+        "server.headless": "true",
+        "server.enableAgentApi": "false",
+        "browser.gatherUsageStats": "false",
+        "client.toolbarMode": "viewer",
+        "client.showErrorDetails": "none",
+        "client.disableDataExport": "true",
+    }
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -22,6 +22,8 @@ DEFAULTS = {
     "SMHP_WAREHOUSE": "var/warehouse.duckdb",
     "SMHP_KEEP_SNAPSHOTS": "3",
     "SMHP_DASHBOARD_PORT": "8501",
+    # Loopback only: in production a reverse proxy (deploy/) terminates TLS in front.
+    "SMHP_DASHBOARD_ADDRESS": "127.0.0.1",
     "SMHP_EXPECTATIONS_DIR": str(REPO_ROOT / "expectations"),
     # Sign-in and access (docs/access.md). The users file and the audit log hold personal
     # data of staff: keep them outside the published warehouse, readable by the app only.
@@ -45,6 +47,7 @@ class Settings:
     warehouse: Path
     keep_snapshots: int
     dashboard_port: int
+    dashboard_address: str
     expectations_dir: Path
     users_file: Path
     audit_db: Path
@@ -77,6 +80,7 @@ class Settings:
             warehouse=Path(pick("warehouse", "SMHP_WAREHOUSE")),
             keep_snapshots=number("keep_snapshots", "SMHP_KEEP_SNAPSHOTS", 1),
             dashboard_port=number("dashboard_port", "SMHP_DASHBOARD_PORT", 0),
+            dashboard_address=pick("dashboard_address", "SMHP_DASHBOARD_ADDRESS"),
             expectations_dir=Path(pick("expectations_dir", "SMHP_EXPECTATIONS_DIR")),
             users_file=Path(pick("users_file", "SMHP_USERS_FILE")),
             audit_db=Path(pick("audit_db", "SMHP_AUDIT_DB")),

@@ -22,26 +22,30 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists() and not os.environ.get("CI"):
+if not Path("/usr/bin/chromium").exists() and not os.environ.get("CI"):
     pytest.skip(
         "Debian's chromium is not installed (/usr/bin/chromium; `make test` installs it); "
         "the browser tests run in CI",
         allow_module_level=True,
     )
 
+from browser_kit import (  # noqa: E402
+    CHART,
+    CHROMIUM,
+    FLAGS,
+    Served,
+    Watched,
+    dashboard_server,
+    go,
+    menu,
+    sign_in,
+    wait_for,
+)
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
 from smhp.audit import AuditLog  # noqa: E402
@@ -49,16 +53,6 @@ from smhp.audit import AuditLog  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 DOCS = ROOT / "docs" / "screenshots"
-SMHP = str(Path(sys.executable).parent / "smhp")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 BOARD_PAGES = {  # menu title: (screenshot file name, page heading)
     "Board overview": ("board", "Board overview"),
     "Service manager": ("service", "Service manager"),
@@ -67,39 +61,8 @@ BOARD_PAGES = {  # menu title: (screenshot file name, page heading)
     "Data quality": ("quality", "Data quality"),
 }
 FUNDER_MENU = ["Funder impact", "Equity of access"]
-CHART = '[data-testid="stPlotlyChart"] .main-svg'
-NAV_LINK = '[data-testid="stTopNavLink"]'
 WRONG_PASSWORD = "Wrong-Password-9434765919"  # holds an NHS-number-like run on purpose
 TEN_DIGITS = re.compile(r"(?<!\d)(?:\d *){9}\d(?!\d)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, server: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"smhp dashboard exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.read().decode().strip() == "ok":
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"{url} was not healthy within {timeout} s")
-
-
-@dataclass(frozen=True)
-class Served:
-    """The running dashboard: its address, its output (stdout and stderr), its audit log."""
-
-    url: str
-    log: Path
-    audit_db: Path
 
 
 @pytest.fixture(scope="module")
@@ -108,33 +71,8 @@ def server(
 ) -> Iterator[Served]:
     """`smhp dashboard` on the demo warehouse and the demo users, on a free port, with an
     audit log of its own; stopped after the module."""
-    port = _free_port()
-    folder = tmp_path_factory.mktemp("dashboard")
-    users = folder / "users.json"
-    shutil.copyfile(demo_users, users)
-    audit_db = folder / "audit.sqlite3"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMHP_")}
-    env.update(SMHP_USERS_FILE=str(users), SMHP_AUDIT_DB=str(audit_db))
-    log_path = folder / "server.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [SMHP, "dashboard", "--warehouse", str(demo_warehouse), "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-        start_new_session=True,  # its own process group: streamlit is a child of smhp
-    )
-    url = f"http://localhost:{port}"
-    try:
-        _wait_healthy(url, proc)
-        yield Served(url, log_path, audit_db)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+    with dashboard_server(demo_warehouse, demo_users, tmp_path_factory.mktemp("dashboard")) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
@@ -145,22 +83,6 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-class Watched:
-    """A page with its JavaScript errors and any request that left the machine."""
-
-    def __init__(self, page: Page, base: str) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        self.outside: list[str] = []
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on(
-            "request",
-            lambda r: (
-                None if r.url.startswith((base, "data:", "blob:")) else self.outside.append(r.url)
-            ),
-        )
-
-
 @pytest.fixture
 def watched(browser: Browser, server: Served) -> Iterator[Watched]:
     context = browser.new_context(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
@@ -169,29 +91,7 @@ def watched(browser: Browser, server: Served) -> Iterator[Watched]:
     context.close()
 
 
-def _sign_in(page: Page, url: str, username: str, password: str | None = None) -> None:
-    """Sign in through the form at ``url`` (the demo password unless one is given)."""
-    page.goto(url)
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(password or f"demo-only-{username}")
-    page.get_by_role("button", name="Sign in", exact=True).click()
-
-
-def _wait_for(page: Page, title: str, chart: bool = True) -> None:
-    page.get_by_role("heading", name=title).wait_for(timeout=30_000)
-    if chart:
-        page.locator(CHART).first.wait_for(timeout=30_000)
-    page.wait_for_timeout(1000)  # let the last charts finish drawing
-
-
-def _menu(page: Page) -> list[str]:
-    return [t.strip() for t in page.locator(NAV_LINK).all_inner_texts()]
-
-
-def _go(page: Page, menu_title: str, title: str, chart: bool = True) -> None:
-    """Open a page from the menu (within the signed-in session)."""
-    page.locator(NAV_LINK, has_text=menu_title).first.click()
-    _wait_for(page, title, chart)
+_sign_in, _wait_for, _menu, _go = sign_in, wait_for, menu, go
 
 
 def _screenshot(page: Page, name: str) -> None:
