@@ -32,6 +32,7 @@ _OPS_TABLES: dict[str, dict[str, str]] = {
         "outcome": "varchar",
         "reason": "varchar",
         "warnings": "varchar",
+        "key_fingerprint": "varchar",
     },
     "run_stages": {"run_id": "varchar", "stage": "varchar", "seconds": "double"},
     "run_files": {
@@ -89,6 +90,8 @@ class RunRecord:
     quarantine: list[dict] = field(default_factory=list)
     checks: list[dict] = field(default_factory=list)
     freshness: list[dict] = field(default_factory=list)
+    #: ``smhp.keys.fingerprint`` of the run's pseudonym key (None in records made before it).
+    key_fingerprint: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=str, indent=1)
@@ -112,6 +115,7 @@ class RunRecord:
                     "outcome": self.outcome,
                     "reason": self.reason,
                     "warnings": "; ".join(self.warnings) or None,
+                    "key_fingerprint": self.key_fingerprint,
                 }
             ]
         if table == "run_stages":
@@ -143,6 +147,12 @@ class HistoryStore:
             return []
         paths = sorted(p for p in self.folder.glob("*.json") if p != self.marker)
         return [RunRecord.from_json(p.read_text(encoding="utf-8")) for p in paths]
+
+    def published_key_fingerprint(self) -> str | None:
+        """The key fingerprint of the latest run that published data: the key the published
+        pseudonyms were made with (None: no such run, or one recorded before fingerprints)."""
+        published = [r for r in self.records() if r.outcome in (PUBLISHED, PUBLISHED_WITH_WARNINGS)]
+        return published[-1].key_fingerprint if published else None
 
     def mark_running(self, record: RunRecord, stage: str) -> None:
         """Note the stage a run is in, so that a run killed there can be recorded later."""

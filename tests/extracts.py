@@ -8,11 +8,16 @@ import os
 import sys
 from pathlib import Path
 
-TEST_KEY = b"test-key-not-a-secret-0123456789"
+#: The tests' pseudonymisation key: fixed (so expected pseudonyms are stable), in the
+#: `smhp keygen` format; the 32 bytes it decodes to are the HMAC key.
+TEST_KEY_HEX = "5f1e9c07a3d24b68e0c1f7a9b3d5e8021c4a6f8e0b2d4c6a8f1e3b5d7c9a0e2f"
+TEST_KEY = bytes.fromhex(TEST_KEY_HEX)
 #: The installed `smhp` command, run in subprocesses as a user would run it.
 SMHP = str(Path(sys.executable).parent / "smhp")
 #: The environment of a nightly run in the tests: a test key, no dbt tracking.
-NIGHTLY_ENV = dict(os.environ, SMHP_PSEUDONYM_KEY=TEST_KEY.decode(), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+NIGHTLY_ENV = dict(
+    os.environ, SMHP_PSEUDONYM_KEY=TEST_KEY_HEX, DBT_SEND_ANONYMOUS_USAGE_STATS="false"
+)
 
 
 def nhs_number(serial: int) -> str:

@@ -119,11 +119,24 @@ def _load_raw(con: duckdb.DuckDBPyConnection) -> None:
         # R5 version 1: waiting (superseded below)
         _referral("R5", "s6", "UOL", "2024-08-05", None, "waiting"),
     ], extract_date="2024-08-28")  # fmt: skip
-    insert_rows(con, "referrals", [
-        # R5 version 2, later updated_at -> wins: did not attend
-        _referral("R5", "s6", "UOL", "2024-08-05", None, "did_not_attend",
-                  closed_on="2024-08-20", updated_at="2024-08-20 10:00:00"),
-    ], extract_date="2024-08-21")  # an older extract, arriving late: updated_at decides
+    insert_rows(
+        con,
+        "referrals",
+        [
+            # R5 version 2, later updated_at -> wins: did not attend
+            _referral(
+                "R5",
+                "s6",
+                "UOL",
+                "2024-08-05",
+                None,
+                "did_not_attend",
+                closed_on="2024-08-20",
+                updated_at="2024-08-20 10:00:00",
+            ),
+        ],
+        extract_date="2024-08-21",
+    )  # an older extract, arriving late: updated_at decides
 
     # U-COPE episodes.
     insert_rows(con, "ucope_episodes", [
@@ -342,9 +355,9 @@ def test_failing_test_is_reported_by_name(tmp_path: Path) -> None:
     result = build(database, exclude_resource_types=["unit_test"])
     assert not result.success
     failed = {node.name for node in result.failed}
-    assert any(
-        name.startswith("relationships_fct_referrals_service_code") for name in failed
-    ), result.summary()
+    assert any(name.startswith("relationships_fct_referrals_service_code") for name in failed), (
+        result.summary()
+    )
     failing = next(n for n in result.failed if n.name.startswith("relationships_fct_referrals"))
     assert failing.status == "fail" and failing.failures == 1
     assert "FAIL" in result.summary()

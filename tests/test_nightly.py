@@ -596,7 +596,9 @@ def test_failed_run_leaves_the_published_data_in_place(published, tmp_path):
     assert metrics(warehouse) == before
     assert table_dump(warehouse, "select * from raw.load_log order by file_id") == log_before
     # The data stays; the run history (republished with it) says what happened.
-    (outcome, reason), *_ = table_dump(warehouse, "select outcome, reason from ops.runs order by run_id desc")
+    (outcome, reason), *_ = table_dump(
+        warehouse, "select outcome, reason from ops.runs order by run_id desc"
+    )
     assert outcome == "failed" and reason.startswith("failed during ingest: FileNotFoundError")
     status = smhp("status", "--warehouse", str(warehouse))
     assert "failed during ingest" in status.stdout and "Source freshness" in status.stdout
