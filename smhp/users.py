@@ -1,12 +1,14 @@
-"""Local sign-in: the users file, password checks, lock-out and the demo users.
+"""Local sign-in: the users file, password and second-factor checks, and the demo users.
 
 The embedded default for a deployment without single sign-on (and the demo). The file
 (``SMHP_USERS_FILE``, default ``var/users.json``) holds per user: username, role,
-institutions (service managers), optional display name and email, and an argon2id hash
-— never a password. It is written atomically (temporary file, fsync, rename) with mode
-0600 under a lock, so a crash or two admins at once cannot leave it half-written.
-``authenticate`` is what the login form calls; it records every attempt in the audit
-log, which is also where the lock-out state lives.
+institutions (service managers), optional display name and email, an argon2id hash —
+never a password — and, with a second factor, its TOTP secret and the last time step
+used. It is written atomically (temporary file, fsync, rename) with mode 0600 under a
+lock, so a crash or two admins at once cannot leave it half-written.
+``authenticate`` is what the login form calls: it records every attempt in the audit
+log *before* checking the password (``smhp.access.throttle``), and the audit log is also
+where the lock-out and the other sign-in limits live.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -24,7 +26,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from smhp import audit
-from smhp.access.lockout import LockoutPolicy, locked_until
+from smhp.access import throttle, totp
+from smhp.access.lockout import LockoutPolicy
 from smhp.access.passwords import (
     burn_verification_time,
     check_strength,
@@ -52,6 +55,7 @@ class User:
     institutions: tuple[str, ...] | None = None
     display_name: str | None = None
     email: str | None = None
+    totp: bool = False  # whether sign-in asks for a code (the secret is never here)
 
     @property
     def access(self) -> Access:
@@ -61,12 +65,14 @@ class User:
 
 @dataclass(frozen=True)
 class StoredUser:
-    """A user with their hash and dates, as kept in the file."""
+    """A user with their hash, dates and second factor, as kept in the file."""
 
     user: User
     password_hash: str
     created_at: str
     password_changed_at: str
+    totp_secret: str | None = None
+    totp_last_step: int | None = None  # the time step of the last code accepted
 
 
 def normalise_username(username: str) -> str:
@@ -92,7 +98,7 @@ def check_username(username: str) -> str:
 
 def _to_json(entry: StoredUser) -> dict[str, Any]:
     user = entry.user
-    return {
+    data = {
         "username": user.username,
         "role": user.role,
         "institutions": list(user.institutions) if user.institutions is not None else None,
@@ -102,6 +108,9 @@ def _to_json(entry: StoredUser) -> dict[str, Any]:
         "created_at": entry.created_at,
         "password_changed_at": entry.password_changed_at,
     }
+    if entry.totp_secret is not None:
+        data.update(totp_secret=entry.totp_secret, totp_last_step=entry.totp_last_step)
+    return data
 
 
 def _from_json(data: dict[str, Any]) -> StoredUser:
@@ -112,9 +121,15 @@ def _from_json(data: dict[str, Any]) -> StoredUser:
         institutions=tuple(institutions) if institutions is not None else None,
         display_name=data.get("display_name"),
         email=data.get("email"),
+        totp=data.get("totp_secret") is not None,
     )
     return StoredUser(
-        user, str(data["password_hash"]), data["created_at"], data["password_changed_at"]
+        user,
+        str(data["password_hash"]),
+        data["created_at"],
+        data["password_changed_at"],
+        data.get("totp_secret"),
+        data.get("totp_last_step"),
     )
 
 
@@ -170,15 +185,18 @@ def save_users(path: Path, users: dict[str, StoredUser]) -> None:
 
 @contextmanager
 def _editing(path: Path) -> Iterator[dict[str, StoredUser]]:
-    """Load, let the caller change, and save ``path`` under an exclusive lock."""
+    """Load, let the caller change, and save ``path`` under an exclusive lock (saved
+    only if something changed, and not at all if the caller raises)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     lock_path = path.with_name(path.name + ".lock")
     fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         users = load_users(path)
+        before = dict(users)
         yield users
-        save_users(path, users)
+        if users != before:
+            save_users(path, users)
     finally:
         os.close(fd)  # closing releases the lock
 
@@ -231,6 +249,52 @@ def set_password(path: Path, username: str, password: str, *, now: datetime | No
         )
 
 
+def enable_totp(path: Path, username: str) -> tuple[str, str]:
+    """Give ``username`` a new second-factor secret; ``(secret, otpauth URI)`` to show
+    the user once. ``UserError`` if there is no such user or it has one already (disable
+    it first: replacing a secret silently would lock out the phone that holds it)."""
+    name = normalise_username(username)
+    with _editing(path) as users:
+        entry = users.get(name)
+        if entry is None:
+            raise UserError(f"no user {name}")
+        if entry.totp_secret is not None:
+            raise UserError(f"{name} already has a second factor (totp-disable it first)")
+        secret = totp.new_secret()
+        users[name] = replace(
+            entry, user=replace(entry.user, totp=True), totp_secret=secret, totp_last_step=None
+        )
+    return secret, totp.provisioning_uri(secret, name)
+
+
+def disable_totp(path: Path, username: str) -> None:
+    """Remove ``username``'s second factor (a lost phone); ``UserError`` if it has none."""
+    name = normalise_username(username)
+    with _editing(path) as users:
+        entry = users.get(name)
+        if entry is None:
+            raise UserError(f"no user {name}")
+        if entry.totp_secret is None:
+            raise UserError(f"{name} has no second factor")
+        users[name] = replace(
+            entry, user=replace(entry.user, totp=False), totp_secret=None, totp_last_step=None
+        )
+
+
+def _use_code(path: Path, username: str, code: str, now: datetime) -> totp.Check:
+    """Check ``username``'s verification code and, if accepted, remember its time step,
+    as one step under the users file's lock: two sign-ins with the same code at once
+    cannot both pass."""
+    with _editing(path) as users:
+        entry = users.get(username)
+        if entry is None or entry.totp_secret is None:
+            return "wrong"
+        result, step = totp.check_code(entry.totp_secret, code, now, entry.totp_last_step)
+        if result == "accepted":
+            users[username] = replace(entry, totp_last_step=step)
+    return result
+
+
 def list_users(path: Path) -> list[User]:
     """Every user, sorted by username (no hashes)."""
     return [entry.user for _, entry in sorted(load_users(path).items())]
@@ -246,16 +310,19 @@ def find_user(path: Path, username: str) -> User | None:
 
 # --- sign-in ----------------------------------------------------------------------------
 
-AuthStatus = Literal["success", "failure", "locked"]
+AuthStatus = Literal["success", "failure", "locked", "throttled"]
 
 
 @dataclass(frozen=True)
 class AuthResult:
     """The outcome of one sign-in attempt.
 
-    Show the viewer the same message for ``failure`` and ``locked`` (and for an unknown
-    username, which is a ``failure``): telling them apart would tell an attacker which
-    usernames exist. ``locked_until`` is for the admin page and the audit log.
+    Show the viewer the same message for every status but ``success`` (and for an
+    unknown username, which is a ``failure``): telling them apart would tell an attacker
+    which usernames exist or have a second factor. ``locked`` means the account is locked
+    out for this client address; ``throttled`` that a per-address or overall limit, or
+    the bound on password checks at once, refused the attempt before any check.
+    ``locked_until`` is for the admin page and the audit log.
     """
 
     status: AuthStatus
@@ -269,10 +336,45 @@ class AuthResult:
 
 
 def lock_state(
-    username: str, now: datetime, log: audit.AuditLog, policy: LockoutPolicy
+    username: str,
+    now: datetime,
+    log: audit.AuditLog,
+    policy: LockoutPolicy,
+    address: str | None = throttle.ANY_ADDRESS,
 ) -> datetime | None:
-    """When ``username``'s lock-out ends, or ``None`` if they are not locked out."""
-    return locked_until(log.failure_times(normalise_username(username)), now, policy)
+    """When ``username``'s lock-out from client ``address`` ends (by default: the latest
+    end over every address it is locked out from), or ``None`` if not locked out."""
+    return throttle.lock_state(log, normalise_username(username), now, policy, address)
+
+
+_CODE_REASONS = {
+    "missing": "no verification code",
+    "wrong": "wrong verification code",
+    "reused": "verification code already used",
+}
+
+
+def _second_factor(
+    users_file: Path, entry: StoredUser, code: str, now: datetime, required: Collection[str]
+) -> str | None:
+    """``None`` if the second factor is satisfied, else the reason for the audit log."""
+    user = entry.user
+    if entry.totp_secret is None:
+        if user.role in required:
+            return (
+                f"no second factor, which SMHP_TOTP_REQUIRED_ROLES requires of the {user.role} "
+                f"role: smhp users totp-enable {user.username}"
+            )
+        return None
+    result = _use_code(users_file, user.username, code, now)
+    return None if result == "accepted" else _CODE_REASONS[result]
+
+
+def _checked(password: str, entry: StoredUser | None) -> Callable[[], bool]:
+    """The argon2 check of ``password`` (a dummy one, always false, for no account)."""
+    if entry is None:
+        return lambda: burn_verification_time(password) or False
+    return lambda: verify_password(entry.password_hash, password)
 
 
 def authenticate(
@@ -283,40 +385,62 @@ def authenticate(
     users_file: Path | None = None,
     log: audit.AuditLog | None = None,
     policy: LockoutPolicy | None = None,
+    address: str | None = None,
+    code: str = "",
+    totp_required: Collection[str] | None = None,
 ) -> AuthResult:
-    """Check a username and password at ``now``, record the attempt, and say who it is.
+    """Check a sign-in at ``now`` from client ``address``, record it, say who it is.
+
+    1. The attempt is admitted or refused and recorded in one audit-log transaction,
+       before any check (``throttle.admit``): the account's lock-out for this address,
+       the per-address and overall limits. A refusal checks nothing.
+    2. The password is checked in one of ``policy.concurrency`` slots; none free means
+       refused at once. An unknown username costs a dummy check like a wrong password,
+       so the time taken does not tell which usernames exist.
+    3. A user with a second factor must give a fresh ``code``; a user of a role in
+       ``totp_required`` without one cannot sign in.
+    4. The outcome is recorded, naming the attempt.
 
     The files and the policy default to the settings (``SMHP_USERS_FILE``,
-    ``SMHP_AUDIT_DB``, ``SMHP_LOCKOUT_*``). Every path costs one argon2 verification
-    (a dummy one for an unknown user or a locked account), so the time taken does not
-    reveal which usernames exist. If the audit log cannot be written, this raises and
-    nobody signs in: an unrecorded sign-in to health data is not acceptable.
+    ``SMHP_AUDIT_DB``, ``SMHP_LOCKOUT_*``, ``SMHP_SIGNIN_*``, ``SMHP_TOTP_REQUIRED_ROLES``).
+    If the audit log cannot be written, this raises and nobody signs in: an unrecorded
+    sign-in to health data is not acceptable.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("use a timezone-aware datetime, e.g. datetime.now(UTC)")
-    if users_file is None or log is None or policy is None:
+    if users_file is None or log is None or policy is None or totp_required is None:
         settings = Settings.from_env()
         users_file = users_file or settings.users_file
         log = log or audit.AuditLog(settings.audit_db)
         policy = policy or LockoutPolicy.from_settings(settings)
-    name = normalise_username(username)
-    entry = load_users(users_file).get(name)
-    if entry is None:
-        burn_verification_time(password)
-        # The attempted name is not stored: people type their password into it.
-        log.record(audit.SIGN_IN_FAILED, None, {"reason": "unknown user"}, at=now)
+        totp_required = settings.totp_required_roles if totp_required is None else totp_required
+    entry = load_users(users_file).get(normalise_username(username))
+    user = entry.user if entry else None
+    # The typed name of an unknown user is not stored: people type passwords into it.
+    admission = throttle.admit(log, user.username if user else None, address, now, policy)
+    if admission.refused is not None:
+        if admission.refused.reason == "locked":
+            throttle.pause_like_a_check()
+            return AuthResult("locked", user, admission.refused.until)
+        return AuthResult("throttled", user, admission.refused.until)
+    matched = throttle.run_check(_checked(password, entry), policy)
+    if matched is None:
+        details = {"reason": throttle.REASONS["busy"]}
+        throttle.finish(log, admission, throttle.SIGN_IN_THROTTLED, details, now)
+        return AuthResult("throttled", user)
+    if entry is None or user is None:
+        throttle.finish(log, admission, audit.SIGN_IN_FAILED, {"reason": "unknown user"}, now)
         return AuthResult("failure")
-    until = lock_state(name, now, log, policy)
-    if until is not None:
-        burn_verification_time(password)
-        log.record(audit.SIGN_IN_LOCKED, name, {"locked_until": until.isoformat()}, at=now)
-        return AuthResult("locked", entry.user, until)
-    if verify_password(entry.password_hash, password):
-        log.record(audit.SIGN_IN, name, {"method": "password", "role": entry.user.role}, at=now)
-        return AuthResult("success", entry.user)
-    log.record(audit.SIGN_IN_FAILED, name, {"reason": "wrong password"}, at=now)
-    until = lock_state(name, now, log, policy)
-    return AuthResult("locked" if until else "failure", entry.user, until)
+    reason = "wrong password" if not matched else None
+    reason = reason or _second_factor(users_file, entry, code, now, totp_required)
+    if reason is not None:
+        throttle.finish(log, admission, audit.SIGN_IN_FAILED, {"reason": reason}, now)
+        until = lock_state(user.username, now, log, policy, address)
+        return AuthResult("locked" if until else "failure", user, until)
+    method = "password+totp" if entry.totp_secret else "password"
+    details = {"method": method, "role": user.role}
+    throttle.finish(log, admission, audit.SIGN_IN, details, now)
+    return AuthResult("success", user)
 
 
 # --- the demo ---------------------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""``smhp users``: add, remove, list users of the local sign-in, set passwords, unlock.
+"""``smhp users``: add, remove, list users of the local sign-in, set passwords, unlock,
+turn a second factor (TOTP) on or off.
 
 A password never appears on the command line (it would sit in the shell history and in
 ``ps`` output for everyone on the machine): it is asked at a terminal prompt, twice, or
 read from the first line of standard input with ``--password-stdin`` (for scripts:
 ``printf '%s\\n' "$PW" | smhp users add …``). Every change is recorded in the audit log
-with the operating-system account that made it.
+with the operating-system account that made it. ``totp-enable`` prints the new secret
+once, on standard output only, for the user's authenticator app: it is never logged.
 
 Exit codes: 0 done, 1 the operation failed (no such user, already exists, invalid
 value, weak password), 2 usage.
@@ -20,6 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from smhp import audit
+from smhp.access import totp
 from smhp.access.lockout import LockoutPolicy
 from smhp.access.roles import ROLES
 from smhp.settings import Settings
@@ -27,6 +30,8 @@ from smhp.users import (
     User,
     UserError,
     add_user,
+    disable_totp,
+    enable_totp,
     find_user,
     list_users,
     lock_state,
@@ -112,6 +117,28 @@ def cmd_unlock(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_totp_enable(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    secret, uri = enable_totp(settings.users_file, args.username)
+    name = normalise_username(args.username)
+    audit.AuditLog(settings.audit_db).record(totp.TOTP_ENABLED, name, {"by": _operator()})
+    print(f"second factor enabled for {name}: from now on sign-in asks for a verification code.")
+    print("Give the user this, once, for their authenticator app (a QR code of the URI, or")
+    print("the secret typed in), then clear your screen; it is not shown again:")
+    print(f"  {uri}")
+    print(f"  secret: {secret}")
+    return EXIT_OK
+
+
+def cmd_totp_disable(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    disable_totp(settings.users_file, args.username)
+    name = normalise_username(args.username)
+    audit.AuditLog(settings.audit_db).record(totp.TOTP_DISABLED, name, {"by": _operator()})
+    print(f"second factor removed for {name}")
+    return EXIT_OK
+
+
 def _grant_text(user: User) -> str:
     return user.role + (f": {', '.join(user.institutions)}" if user.institutions else "")
 
@@ -130,10 +157,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     log = audit.AuditLog(settings.audit_db)
     policy = LockoutPolicy.from_settings(settings)
     now = datetime.now(UTC)
-    rows = [("username", "role", "institutions", "name", "email", "state")]
+    rows = [("username", "role", "institutions", "name", "email", "2fa", "state")]
     for user in users:
         until = lock_state(user.username, now, log, policy)
-        state = f"locked until {until:%Y-%m-%d %H:%M} UTC" if until else "active"
+        state = f"locked until {until:%Y-%m-%d %H:%M} UTC (an address)" if until else "active"
         rows.append(
             (
                 user.username,
@@ -141,6 +168,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 ",".join(user.institutions or ()) or "-",
                 user.display_name or "-",
                 user.email or "-",
+                "totp" if user.totp else "-",
                 state,
             )
         )
@@ -172,9 +200,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``users`` command to the ``smhp`` parser's sub-commands."""
     users = subparsers.add_parser(
         "users",
-        help="local sign-in users: add, remove, list, set-password, unlock",
+        help="local sign-in users: add, remove, list, set-password, unlock, totp-enable",
         description="Users of the local sign-in (the users file): add, remove, list, "
-        "set-password, unlock. Passwords are prompted for or read with --password-stdin.",
+        "set-password, unlock, totp-enable, totp-disable. Passwords are prompted for or "
+        "read with --password-stdin.",
     )
     commands = users.add_subparsers(dest="users_command", required=True)
     common = argparse.ArgumentParser(add_help=False)
@@ -221,3 +250,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = commands.add_parser("unlock", parents=[common], help="end a user's lock-out now")
     p.add_argument("username")
     p.set_defaults(func=_run(cmd_unlock))
+
+    p = commands.add_parser(
+        "totp-enable",
+        parents=[common],
+        help="give a user a second factor: prints the authenticator secret once",
+    )
+    p.add_argument("username")
+    p.set_defaults(func=_run(cmd_totp_enable))
+
+    p = commands.add_parser(
+        "totp-disable", parents=[common], help="remove a user's second factor (a lost phone)"
+    )
+    p.add_argument("username")
+    p.set_defaults(func=_run(cmd_totp_disable))

@@ -19,6 +19,7 @@ from smhp.access import (
     parse_access_config,
     scope_for,
 )
+from smhp.access.identity import display_details, sso_username
 from smhp.settings import REPO_ROOT, Settings
 
 TENANT = "00000000-0000-0000-0000-000000000000"
@@ -33,12 +34,19 @@ EXAMPLE = REPO_ROOT / "config" / "access.example.toml"
 
 
 def test_board_sees_every_metrics_page_everything_exact_with_records() -> None:
-    assert pages_for("board") == ("overview", "service", "funder", "equity", "quality")
+    assert pages_for("board") == (
+        "overview",
+        "service",
+        "funder",
+        "equity",
+        "quality",
+        "accessibility",
+    )
     assert scope_for(Access("board", None, "b")) == ScopeSpec(None, False, True)
 
 
 def test_service_manager_sees_their_institutions_only_with_worklists() -> None:
-    assert pages_for("service_manager") == ("service",)
+    assert pages_for("service_manager") == ("service", "accessibility")
     spec = scope_for(Access("service_manager", ("HOPE", "LIPA"), "m"))
     assert spec == ScopeSpec(("HOPE", "LIPA"), disclosure_control=False, record_level=True)
 
@@ -51,7 +59,7 @@ def test_service_manager_without_institutions_sees_none_not_all(
 
 
 def test_funder_sees_impact_and_equity_through_disclosure_control_only() -> None:
-    assert pages_for("funder") == ("funder", "equity")
+    assert pages_for("funder") == ("funder", "equity", "accessibility")
     spec = scope_for(Access("funder", None, "f"))
     assert spec.disclosure_control is True
     assert spec.record_level is False
@@ -63,7 +71,7 @@ def test_funder_institutions_in_access_cannot_switch_anything_on() -> None:
 
 
 def test_admin_sees_users_and_data_quality_only_and_no_records() -> None:
-    assert pages_for("admin") == ("admin", "quality")
+    assert pages_for("admin") == ("admin", "quality", "accessibility")
     spec = scope_for(Access("admin", None, "a"))
     assert (spec.disclosure_control, spec.record_level) == (True, False)
 
@@ -94,7 +102,13 @@ def test_scope_spec_has_exactly_the_three_fields() -> None:
         DENY.record_level = True  # type: ignore[misc]
 
 
-# --- single sign-on mapping ------------------------------------------------------------
+# --- single sign-on mapping: immutable identifiers (tid + oid), never the email ---------
+
+CHAIR = "aaaaaaaa-0000-4000-8000-000000000001"  # the example's [[users]] oids
+LEAD = "aaaaaaaa-0000-4000-8000-000000000002"
+DATA_ADMIN = "aaaaaaaa-0000-4000-8000-000000000003"
+NEWCOMER = "bbbbbbbb-0000-4000-8000-000000000009"  # in no [[users]] entry
+OTHER_TENANT = "99999999-0000-4000-8000-000000000000"
 
 
 @pytest.fixture
@@ -107,87 +121,117 @@ def _claims(**extra: object) -> dict[str, object]:
 
 
 def test_example_config_is_valid(config) -> None:
-    assert "chair.of.board@example.org" in config.emails
+    assert config.allowed_tenant_ids == {TENANT}
+    assert set(config.people) == {(TENANT, CHAIR), (TENANT, LEAD), (TENANT, DATA_ADMIN)}
+    assert config.people[(TENANT, CHAIR)].email == "chair.of.board@example.org"  # display
     assert len(config.groups) == 5
 
 
-def test_identity_by_email_case_insensitive(config) -> None:
-    access = identity_access(_claims(email="Wellbeing.Lead@EXAMPLE.org"), config)
-    assert access == Access("service_manager", ("UOL",), "wellbeing.lead@example.org")
+def test_a_person_is_matched_by_tenant_and_object_id(config) -> None:
+    access = identity_access(_claims(oid=LEAD.upper(), email="anything@else.org"), config)
+    assert access == Access("service_manager", ("UOL",), f"sso:{LEAD}")
+    assert sso_username(_claims(oid=LEAD.upper())) == f"sso:{LEAD}"
 
 
-def test_email_match_wins_over_groups(config) -> None:
-    access = identity_access(_claims(email="data.admin@example.org", groups=[BOARD_GROUP]), config)
+def test_the_email_claim_never_decides(config) -> None:
+    # The attack: an account whose (editable) email is set to the board chair's.
+    impostor = _claims(oid=NEWCOMER, email="chair.of.board@example.org")
+    assert identity_access(impostor, config) is None
+    # The chair renamed: still the chair, by object id.
+    renamed = identity_access(_claims(oid=CHAIR, email="someone.else@example.org"), config)
+    assert renamed is not None and renamed.role == "board"
+    # The lead's email on the chair's object id: the object id decides.
+    swapped = identity_access(_claims(oid=CHAIR, email="wellbeing.lead@example.org"), config)
+    assert swapped is not None and swapped.role == "board"
+
+
+def test_the_same_object_id_from_another_allowed_tenant_is_not_that_person() -> None:
+    data = {
+        "sso": {"allowed_tenant_ids": [TENANT, OTHER_TENANT]},
+        "users": [{"tid": TENANT, "oid": CHAIR, "role": "board"}],
+    }
+    config = parse_access_config(data)
+    assert identity_access(_claims(oid=CHAIR), config) is not None
+    assert identity_access(_claims(oid=CHAIR, tid=OTHER_TENANT), config) is None
+
+
+def test_a_named_person_wins_over_groups(config) -> None:
+    access = identity_access(_claims(oid=DATA_ADMIN, groups=[BOARD_GROUP]), config)
     assert access is not None and access.role == "admin"
 
 
 def test_identity_by_group(config) -> None:
-    access = identity_access(_claims(email="new.person@example.org", groups=[FUNDER_GROUP]), config)
-    assert access == Access("funder", None, "new.person@example.org")
+    access = identity_access(_claims(oid=NEWCOMER, groups=[FUNDER_GROUP]), config)
+    assert access == Access("funder", None, f"sso:{NEWCOMER}")
 
 
 def test_first_group_in_file_order_decides_the_role(config) -> None:
-    claims = _claims(email="x@example.org", groups=[FUNDER_GROUP, BOARD_GROUP.upper()])
+    claims = _claims(oid=NEWCOMER, groups=[FUNDER_GROUP, BOARD_GROUP.upper()])
     access = identity_access(claims, config)
     assert access is not None and access.role == "board"
 
 
 def test_service_manager_groups_add_up_institutions(config) -> None:
-    claims = _claims(email="m@example.org", groups=[HOPE_LIPA_GROUP, UOL_GROUP, "unrelated"])
+    claims = _claims(oid=NEWCOMER, groups=[HOPE_LIPA_GROUP, UOL_GROUP, "unrelated"])
     access = identity_access(claims, config)
-    assert access == Access("service_manager", ("UOL", "HOPE", "LIPA"), "m@example.org")
+    assert access == Access("service_manager", ("UOL", "HOPE", "LIPA"), f"sso:{NEWCOMER}")
 
 
-def test_username_falls_back_when_there_is_no_email(config) -> None:
-    access = identity_access(
-        _claims(preferred_username="pu@example.org", groups=[UOL_GROUP]), config
-    )
-    assert access is not None and access.username == "pu@example.org"
+def test_display_details_are_for_reading_only() -> None:
+    claims = _claims(oid=NEWCOMER, email="Jo@Example.org", name="Jo Bloggs")
+    assert display_details(claims) == {
+        "name": "Jo Bloggs",
+        "email": "Jo@Example.org",
+        "tenant": TENANT,
+    }
+    assert display_details({"preferred_username": "pu@example.org"}) == {"email": "pu@example.org"}
 
 
 @pytest.mark.parametrize(
     "claims",
     [
         {},
-        {"is_logged_in": False, "email": "chair.of.board@example.org", "tid": TENANT},
-        _claims(email="stranger@example.org"),
-        _claims(email="stranger@example.org", groups=["99999999-9999-9999-9999-999999999999"]),
-        _claims(email="chair.of.board@example.org", tid="another-tenant"),
-        {"is_logged_in": True, "email": "chair.of.board@example.org"},  # no tenant id
-        _claims(groups=[BOARD_GROUP]),  # nobody to name in the audit log
+        {"is_logged_in": False, "oid": CHAIR, "tid": TENANT},
+        _claims(oid=NEWCOMER, email="stranger@example.org"),
+        _claims(oid=NEWCOMER, groups=["99999999-9999-9999-9999-999999999999"]),
+        _claims(oid=CHAIR, tid=OTHER_TENANT),  # the right person id, a tenant not allowed
+        _claims(oid=CHAIR, tid=OTHER_TENANT, groups=[BOARD_GROUP]),
+        {"is_logged_in": True, "oid": CHAIR},  # no tenant id
+        _claims(groups=[BOARD_GROUP], email="chair.of.board@example.org"),  # no oid
     ],
 )
 def test_no_match_means_no_access(config, claims: dict[str, object]) -> None:
     assert identity_access(claims, config) is None
 
 
-def test_without_a_tenant_list_any_tenant_is_matched_by_the_mapping() -> None:
-    config = parse_access_config({"users": [{"email": "a@b.org", "role": "board"}]})
-    assert identity_access({"email": "a@b.org"}, config) == Access("board", None, "a@b.org")
+def _config(*users: dict, tenants: list | None = None) -> dict:
+    return {"sso": {"allowed_tenant_ids": [TENANT] if tenants is None else tenants}, "users": users}
+
+
+def _person(**entry: object) -> dict:
+    return {"tid": TENANT, "oid": CHAIR, "role": "board", **entry}
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"users": [{"email": "a@b.org", "role": "owner"}]}, "unknown role"),
-        ({"users": [{"email": "a@b.org", "role": "service_manager"}]}, "at least one"),
+        (_config(_person(role="owner")), "unknown role"),
+        (_config(_person(role="service_manager")), "at least one"),
+        (_config(_person(role="service_manager", institutions=["UoL"])), "unknown institution"),
+        (_config(_person(institutions=["UOL"])), "only a"),
+        (_config({"email": "a@b.org", "role": "board"}), "oid and tid"),  # email only
+        (_config({"oid": CHAIR, "role": "board"}), "oid and tid"),
+        (_config(_person(oid="chair")), "GUID"),
+        (_config(_person(tid=OTHER_TENANT)), "not in \\[sso\\] allowed_tenant_ids"),
+        (_config(_person(), _person(oid=CHAIR.upper(), role="funder")), "listed twice"),
+        (_config(_person(), tenants=[]), "allowed_tenant_ids is required"),
+        ({"users": [_person()]}, "allowed_tenant_ids is required"),
+        (_config(tenants=["my-tenant"]), "GUID"),
+        ({**_config(), "groups": [{"role": "board"}]}, "object id"),
         (
-            {"users": [{"email": "a@b.org", "role": "service_manager", "institutions": ["UoL"]}]},
-            "unknown institution",
+            {**_config(), "groups": [{"id": "g", "role": "funder", "institutions": "UOL"}]},
+            "list of codes",
         ),
-        ({"users": [{"email": "a@b.org", "role": "board", "institutions": ["UOL"]}]}, "only a"),
-        ({"users": [{"role": "board"}]}, "needs an email"),
-        (
-            {
-                "users": [
-                    {"email": "a@b.org", "role": "board"},
-                    {"email": "A@b.org", "role": "funder"},
-                ]
-            },
-            "listed twice",
-        ),
-        ({"groups": [{"role": "board"}]}, "object id"),
-        ({"groups": [{"id": "g", "role": "funder", "institutions": "UOL"}]}, "list of codes"),
     ],
 )
 def test_invalid_config_is_an_error_at_load(data: dict, message: str) -> None:

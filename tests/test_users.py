@@ -15,6 +15,7 @@ import pytest
 
 from smhp import audit
 from smhp.access import Access, LockoutPolicy, Session, SessionPolicy, pages_for, scope_for
+from smhp.access.throttle import SIGN_IN_ATTEMPT
 from smhp.audit import AuditLog
 from smhp.settings import Settings
 from smhp.users import (
@@ -288,8 +289,9 @@ def test_five_failures_lock_out_even_the_right_password_until_it_passes(files: F
     # Attempts during the lock do not extend it.
     files.sign_in("board", PASSWORD, fifth + timedelta(minutes=14, seconds=59))
     assert files.sign_in("board", PASSWORD, fifth + timedelta(minutes=15)).ok
-    events = [r["event"] for r in AuditLog(files.audit).recent(3)]
-    assert events == [audit.SIGN_IN, audit.SIGN_IN_LOCKED, audit.SIGN_IN_LOCKED]
+    events = [r["event"] for r in AuditLog(files.audit).recent(4)]
+    # Newest first: the success names its attempt, recorded before the password check.
+    assert events == [audit.SIGN_IN, SIGN_IN_ATTEMPT, audit.SIGN_IN_LOCKED, audit.SIGN_IN_LOCKED]
 
 
 def test_lock_out_survives_a_restart(files: Files) -> None:
