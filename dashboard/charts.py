@@ -2,15 +2,20 @@
 
 Every builder draws from the table as shown (after disclosure control and rounding), so
 that a suppressed value (``*``) becomes a gap and the figure never holds a number the
-table and its CSV download do not. Values are handed to plotly as plain lists: plotly 6+
-would otherwise serialise arrays in a binary form that the figure's readers (tests,
-exports) cannot compare.
+table and its CSV download do not. ``describe`` turns any figure built here into its
+text alternative (WCAG 1.1.1): what is plotted, the period, the latest value and the
+range, the flagged points; the builders mark what is not data (a mean, a limit, a
+target) and what is flagged (a special cause) so that one function describes them all.
+
+Values are handed to plotly as plain lists: plotly 6+ would otherwise serialise arrays in
+a binary form that the figure's readers (tests, exports) cannot compare.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import datetime, time
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -22,14 +27,23 @@ from dashboard.spc import SpcResult
 from dashboard.theme import (
     CONCERN,
     FONT_SIZE,
+    GROUND,
     IMPROVEMENT,
     LIGHT,
     NEITHER,
     NEUTRAL,
     OKABE_ITO,
     TARGET,
+    TEXT,
     style,
 )
+
+FLAG = "flag"
+"""``meta`` of a trace of flagged points (an SPC special cause): named in the description."""
+REFERENCE = "reference"
+"""``meta`` of a reference line (a mean, a process limit, a target): not data."""
+MAX_SERIES_DESCRIBED = 6
+MAX_POINTS_NAMED = 6
 
 _SIGNAL_STYLE = {
     "improvement": ("Special cause: improvement", IMPROVEMENT, "circle"),
@@ -81,7 +95,7 @@ def bars(
                 y=cats if horizontal else vals,
                 orientation="h" if horizontal else "v",
                 name=str(group),
-                marker_color=palette[group],
+                marker={"color": palette[group], "line": {"color": GROUND, "width": 1}},
                 text=text,
                 textposition="outside" if labels else None,
             )
@@ -135,6 +149,7 @@ def add_vertical_marks(fig: go.Figure, marks: dict[str | float, str]) -> go.Figu
     """Dotted vertical lines at x positions (a date, or a category's index: 6.5 is
     between the 7th and 8th bars), labelled (e.g. "6 weeks")."""
     for x, label in marks.items():
+        _remember(fig, "marks", label)
         fig.add_vline(x=x, line={"dash": "dot", "width": 2, "color": TARGET})
         fig.add_annotation(
             x=x,
@@ -150,6 +165,7 @@ def add_vertical_marks(fig: go.Figure, marks: dict[str | float, str]) -> go.Figu
 
 def add_target(fig: go.Figure, target: float, label: str) -> go.Figure:
     """A dashed horizontal target line across the plot, labelled at the right."""
+    _remember(fig, "targets", f"{label} ({_number(target)})")
     fig.add_hline(
         y=target,
         line={"dash": "dash", "width": 2, "color": TARGET},
@@ -195,6 +211,7 @@ def spc_chart(
                     mode="markers",
                     name=name,
                     marker={"color": colour, "size": 14, "symbol": symbol},
+                    meta=FLAG,
                 )
             )
     if result.has_limits:
@@ -210,8 +227,9 @@ def spc_chart(
                     y=[level, level],
                     mode="lines",
                     name=name,
-                    line={"color": "#222222" if name == "Mean" else NEUTRAL, "dash": dash},
+                    line={"color": TEXT if name == "Mean" else NEUTRAL, "dash": dash},
                     hovertemplate=f"{name}: %{{y:.1f}}<extra></extra>",
+                    meta=REFERENCE,
                 )
             )
     if target is not None:
@@ -222,6 +240,7 @@ def spc_chart(
                 mode="lines",
                 name="Target",
                 line={"color": TARGET, "dash": "dot", "width": 3},
+                meta=REFERENCE,
             )
         )
     for i, source in enumerate(
@@ -292,3 +311,170 @@ def small_multiples(
     for r in range(1, rows + 1):
         fig.update_yaxes(title_text=y_title, row=r, col=1)
     return fig
+
+
+# --- text alternatives -------------------------------------------------------------------
+
+
+def _remember(fig: go.Figure, what: str, text: str) -> None:
+    """Keep a mark or target line's label in the figure's ``meta`` for ``describe``."""
+    meta = dict(fig.layout.meta or {})
+    meta[what] = [*meta.get(what, []), text]
+    fig.update_layout(meta=meta)
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _as_times(labels: Sequence[str]) -> dict[str, datetime] | None:
+    """The categories as moments, if every one is an ISO date or date and time."""
+    try:
+        return {label: datetime.fromisoformat(label) for label in labels}
+    except (TypeError, ValueError):
+        return None
+
+
+def _labeller(labels: Sequence[str]) -> tuple[dict[str, datetime] | None, dict[str, str]]:
+    """The categories as moments (``None``: not over time), and how to say each: ``in
+    March 2024`` for months (first days), ``on 5 March 2024`` for other dates, ``on 5 March
+    2024 at 21:11`` for times, ``at <label>`` otherwise."""
+    times = _as_times(labels)
+    if times is None:
+        return None, {label: f"at {label}" for label in labels}
+    if any(t.time() != time() for t in times.values()):
+        return times, {k: f"on {t.day} {t:%B %Y at %H:%M}" for k, t in times.items()}
+    monthly = all(t.day == 1 for t in times.values())
+    return times, {
+        k: f"in {t:%B %Y}" if monthly else f"on {t.day} {t:%B %Y}" for k, t in times.items()
+    }
+
+
+def _bare(said: str) -> str:
+    """``March 2024`` of ``in March 2024``: a category as a list names it."""
+    return said.split(" ", 1)[1]
+
+
+def _value(v: object) -> float | None:
+    """A plotted value as a number; ``None`` for a gap (or anything not a number)."""
+    if isinstance(v, bool) or not isinstance(v, int | float) or math.isnan(v):
+        return None
+    return float(v)
+
+
+def _points(trace: go.Bar | go.Scatter, horizontal: bool) -> list[tuple[str, float | None]]:
+    """(category, value) of a trace in drawing order; ``None`` for a gap. In a horizontal
+    chart the categories run down the y axis, for its bars and any marks added to it."""
+    cats, vals = (trace.y, trace.x) if horizontal else (trace.x, trace.y)
+    return [(str(c), _value(v)) for c, v in zip(cats or (), vals or (), strict=False)]
+
+
+def _listed(items: Sequence[str], limit: int = MAX_POINTS_NAMED) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _series_sentence(
+    name: str,
+    points: list[tuple[str, float]],
+    say: dict[str, str],
+    times: dict[str, datetime] | None,
+) -> str:
+    """One series: its value, or its range, and (over time) its latest value."""
+    if len(points) == 1:
+        cat, value = points[0]
+        return f"{name}: {_number(value)} {say[cat]}."
+    low = min(points, key=lambda p: p[1])
+    high = max(points, key=lambda p: p[1])
+    spread = f"lowest {_number(low[1])} {say[low[0]]}, highest {_number(high[1])} {say[high[0]]}"
+    if times is not None:
+        last = max(points, key=lambda p: times[p[0]])
+        return f"{name}: latest {_number(last[1])} {say[last[0]]}; {spread}."
+    return f"{name}: {spread}."
+
+
+def chart_kind(fig: go.Figure) -> str:
+    """``Bar chart``, ``Line chart``, ``Small multiples`` or ``SPC chart``, from the traces."""
+    data = [t for t in fig.data if t.meta not in (FLAG, REFERENCE)]
+    if any(t.xaxis not in (None, "x") for t in data):
+        return "Small multiples"
+    if any(t.meta in (FLAG, REFERENCE) for t in fig.data) or fig.layout.images:
+        return "SPC chart"
+    if any(isinstance(t, go.Bar) for t in data):
+        horizontal = any(t.orientation == "h" for t in data if isinstance(t, go.Bar))
+        return "Horizontal bar chart" if horizontal else "Bar chart"
+    return "Line chart"
+
+
+def describe(fig: go.Figure) -> str:
+    """The text alternative of a figure built here, in plain English: what is plotted
+    (the kind of chart, the measure, the series), the period or categories, each series'
+    latest value (over time) and its range, the flagged points, the reference lines and
+    marks, and how many values are gaps (suppressed or missing).
+
+    Derived from the figure alone, so every chart of the dashboard is described the same
+    way and the description can never disagree with what is drawn.
+    """
+    title = str(fig.layout.title.text or "Chart")
+    kind = chart_kind(fig)
+    data = [t for t in fig.data if t.meta not in (FLAG, REFERENCE)]
+    horizontal = kind == "Horizontal bar chart"
+    value_axis, category_axis = (
+        (fig.layout.xaxis, fig.layout.yaxis) if horizontal else (fig.layout.yaxis, fig.layout.xaxis)
+    )
+    measure = value_axis.title.text or title
+    what = f"{kind} of {str(measure).lower()}" if measure != title else kind
+    if kind == "Small multiples":  # the title says what; the panels share one scale
+        what = "Small multiples on one scale, a panel per series"
+    elif category_axis.title.text:
+        what += f" by {str(category_axis.title.text).lower()}"
+    sentences = [f"{what}: {title}."]
+    labels = list(dict.fromkeys(c for t in data for c, _ in _points(t, horizontal)))
+    times, say = _labeller(labels)
+    if labels and times is not None:
+        ordered = sorted(labels, key=times.__getitem__)
+        sentences.append(f"From {_bare(say[ordered[0]])} to {_bare(say[ordered[-1]])}.")
+    elif labels:
+        sentences.append(f"{len(labels)} categories: {_listed(labels)}.")
+    gaps = 0
+    described = 0
+    for trace in data:
+        points = _points(trace, horizontal)
+        gaps += sum(1 for _, v in points if v is None)
+        values = [(c, v) for c, v in points if v is not None]
+        if not values:
+            continue
+        described += 1
+        if described > MAX_SERIES_DESCRIBED:
+            continue
+        name = str(trace.name or measure)
+        sentences.append(_series_sentence(name, values, say, times))
+    if described > MAX_SERIES_DESCRIBED:
+        sentences.append(f"{described - MAX_SERIES_DESCRIBED} more series are in the table.")
+    for trace in fig.data:
+        if trace.meta == FLAG:
+            when = [_bare(say[str(x)]) if str(x) in say else str(x) for x in trace.x or ()]
+            sentences.append(f"Flagged, {str(trace.name).lower()}: {_listed(when)}.")
+    references = [
+        f"{str(t.name).lower()} {_number(t.y[0])}"
+        for t in fig.data
+        if t.meta == REFERENCE and t.y and _value(t.y[0]) is not None
+    ]
+    meta = fig.layout.meta or {}
+    references += [f"target {text}" for text in meta.get("targets", [])]
+    if references:
+        sentences.append(f"Reference lines: {'; '.join(references)}.")
+    if meta.get("marks"):
+        sentences.append(f"Marked: {_listed(list(meta['marks']))}.")
+    if gaps:
+        sentences.append(
+            f"{gaps} values are suppressed or missing, left as gaps."
+            if gaps > 1
+            else "1 value is suppressed or missing, left as a gap."
+        )
+    return " ".join(sentences)
+
+
+def alt_text(fig: go.Figure) -> str:
+    """The chart's accessible name (short): its kind and title; ``describe`` says more."""
+    return f"{chart_kind(fig)}: {fig.layout.title.text or 'chart'}"

@@ -32,6 +32,7 @@ class PageSpec:
     script: str
     title: str
     url_path: str
+    reads_warehouse: bool = True  # False: no banner, no snapshot (admin, accessibility)
 
     @property
     def prefix(self) -> str:
@@ -44,7 +45,10 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("funder", "funder.py", "Funder impact", "funder"),
     PageSpec("equity", "equity.py", "Equity of access", "equity"),
     PageSpec("quality", "quality.py", "Data quality", "quality"),
-    PageSpec("admin", "admin.py", "Administration", "admin"),
+    PageSpec("admin", "admin.py", "Administration", "admin", reads_warehouse=False),
+    PageSpec(
+        "accessibility", "accessibility.py", "Accessibility", "accessibility", reads_warehouse=False
+    ),
 )
 BY_ID = {spec.page_id: spec for spec in PAGES}
 

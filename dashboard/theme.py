@@ -1,31 +1,42 @@
-"""Colours and fonts of every chart: colour-blind safe, readable on a board-room projector.
+"""Colours, fonts and the few page styles of the dashboard, in one place (WCAG 2.2 AA).
 
-The palette is Okabe & Ito's (2008), distinguishable with the common colour-vision
-deficiencies. The SPC colours follow Making Data Count's meaning (blue improvement,
-orange concern, purple neither, grey common cause) within that palette. Fonts are large
-(18 px text, 24 px titles) because the board reads these charts on a projector.
+The palette keeps the hues of Okabe & Ito (2008), chosen to stay distinguishable with
+the common colour-vision deficiencies, but every colour reaches at least 3:1 against the
+white ground (WCAG 1.4.11, non-text contrast): the light ones (orange, sky blue, yellow)
+are darkened, the yellow to an olive. Colours that also write text (the target's labels)
+reach 4.5:1 (WCAG 1.4.3). Stacked bars are separated by white lines, so each segment
+meets the ground, not its neighbour. The SPC colours follow Making Data Count's meaning
+(blue improvement, orange concern, purple neither, grey common cause) within that palette,
+and their markers differ in shape too. Fonts are large (18 px text, 24 px titles) because
+the board reads these charts on a projector.
+
+``PAGE_CSS`` is the dashboard's only style sheet, for what Streamlit's own widgets leave
+below WCAG 2.2 AA; ``apply_page_style`` puts it on every page, the sign-in page included.
 """
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
+import streamlit as st
 
 OKABE_ITO: tuple[str, ...] = (
-    "#0072B2",  # blue
-    "#E69F00",  # orange
-    "#009E73",  # bluish green
-    "#CC79A7",  # reddish purple
-    "#56B4E9",  # sky blue
-    "#D55E00",  # vermillion
-    "#F0E442",  # yellow
+    "#0072B2",  # blue, 5.2:1 on white
+    "#C18500",  # orange, darkened: 3.2:1
+    "#009E73",  # bluish green, 3.4:1
+    "#C875A2",  # reddish purple, 3.2:1
+    "#4797C4",  # sky blue, darkened: 3.2:1
+    "#B95000",  # vermillion, darkened: 5.0:1 (text-safe: the target's labels)
+    "#867F21",  # yellow, darkened to an olive: 4.1:1
     "#000000",  # black
 )
-IMPROVEMENT = "#0072B2"
-CONCERN = "#E69F00"
-NEITHER = "#CC79A7"
-NEUTRAL = "#7F7F7F"
-TARGET = "#D55E00"
-LIGHT = "#BBBBBB"
+IMPROVEMENT = OKABE_ITO[0]
+CONCERN = OKABE_ITO[1]
+NEITHER = OKABE_ITO[3]
+NEUTRAL = "#767676"  # 4.5:1
+TARGET = OKABE_ITO[5]
+LIGHT = "#949494"  # 3.0:1: the line joining an SPC chart's points
+TEXT = "#222222"
+GROUND = "#FFFFFF"
 
 FONT_FAMILY = "Source Sans Pro, DejaVu Sans, Arial, sans-serif"
 FONT_SIZE = 18
@@ -34,17 +45,53 @@ TITLE_SIZE = 24
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 """Passed to ``st.plotly_chart``: no plotly logo link, no selection tools."""
 
+CAPTION = "#52535C"
+"""Captions and disabled labels: 7.6:1 on white (Streamlit's own grey is 3.9:1)."""
+
+PAGE_CSS = f"""
+/* Captions (st.caption: notes, "Signed in as"): Streamlit's grey is 3.9:1, below 4.5:1. */
+[data-testid="stCaptionContainer"] {{ color: {CAPTION}; opacity: 1; }}
+/* A disabled widget (the one institution of a service manager) still tells its value. */
+[data-testid="stWidgetLabel"][disabled],
+[data-testid="stWidgetLabel"][disabled] p {{ color: {CAPTION}; }}
+input:disabled {{ -webkit-text-fill-color: {CAPTION}; color: {CAPTION}; opacity: 1; }}
+/* The day, month and year of a date input are separate targets: 24 x 24 px at least
+   (WCAG 2.5.8); Streamlit draws them 18 x 20 px. */
+[data-testid="stDateInputField"] [role="spinbutton"] {{
+  display: inline-flex; align-items: center; justify-content: center;
+  min-width: 24px; min-height: 24px;
+}}
+/* A visible focus ring on every control reached with the keyboard (WCAG 2.4.7). */
+:is(a, button, summary, input, [role="spinbutton"], [role="combobox"], [tabindex]):focus-visible {{
+  outline: 3px solid {IMPROVEMENT}; outline-offset: 2px;
+}}
+/* The target of a chart's "numbers" link (dashboard.ui.numbers_anchor): read out by screen
+   readers when the link moves the focus there, not drawn, and taking no room. */
+.smhp-numbers {{
+  position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px;
+  overflow: hidden; clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0;
+}}
+[data-testid="stElementContainer"]:has(.smhp-numbers) {{ height: 0; margin-bottom: -1rem; }}
+"""
+
+
+def apply_page_style() -> None:
+    """Put ``PAGE_CSS`` on the page (once per rerun, from the entry point)."""
+    st.html(f"<style>{PAGE_CSS}</style>")
+
 
 def style(fig: go.Figure, title: str, x_title: str | None, y_title: str | None) -> go.Figure:
     """Apply the dashboard's look: title, axis titles, large fonts, palette, white ground."""
     fig.update_layout(
         template="plotly_white",
         title={"text": title, "font": {"size": TITLE_SIZE}, "x": 0, "xanchor": "left"},
-        font={"family": FONT_FAMILY, "size": FONT_SIZE, "color": "#222222"},
+        font={"family": FONT_FAMILY, "size": FONT_SIZE, "color": TEXT},
         colorway=list(OKABE_ITO),
         hoverlabel={"font": {"size": FONT_SIZE}},
         legend={"font": {"size": FONT_SIZE - 2}, "orientation": "h", "y": -0.2},
         margin={"t": 70, "b": 60, "l": 70, "r": 30},
+        paper_bgcolor=GROUND,
+        plot_bgcolor=GROUND,
     )
     fig.update_xaxes(title_text=x_title, title_font={"size": FONT_SIZE})
     fig.update_yaxes(title_text=y_title, title_font={"size": FONT_SIZE})

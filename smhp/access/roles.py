@@ -22,24 +22,35 @@ ADMIN = "admin"
 ROLES: tuple[str, ...] = (BOARD, SERVICE_MANAGER, FUNDER, ADMIN)
 
 #: Page ids the dashboard maps to its views (``dashboard/navigation.py``).
-OVERVIEW, SERVICE, FUNDER_PAGE, EQUITY, QUALITY, ADMIN_PAGE = (
+OVERVIEW, SERVICE, FUNDER_PAGE, EQUITY, QUALITY, ADMIN_PAGE, ACCESSIBILITY = (
     "overview",
     "service",
     "funder",
     "equity",
     "quality",
     "admin",
+    "accessibility",
 )
-PAGES: tuple[str, ...] = (OVERVIEW, SERVICE, FUNDER_PAGE, EQUITY, QUALITY, ADMIN_PAGE)
+PAGES: tuple[str, ...] = (
+    OVERVIEW,
+    SERVICE,
+    FUNDER_PAGE,
+    EQUITY,
+    QUALITY,
+    ADMIN_PAGE,
+    ACCESSIBILITY,
+)
 
 # The first page of each tuple is the viewer's landing page. The board sees every
 # metrics page but not the user administration (separation of duties: user admin is
 # the admin role's job). The admin sees no metrics, only users/audit and data quality.
+# Every role can read the accessibility statement (no data on it; the public-sector
+# accessibility regulations ask for it), after its own pages.
 _PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
-    BOARD: (OVERVIEW, SERVICE, FUNDER_PAGE, EQUITY, QUALITY),
-    SERVICE_MANAGER: (SERVICE,),
-    FUNDER: (FUNDER_PAGE, EQUITY),
-    ADMIN: (ADMIN_PAGE, QUALITY),
+    BOARD: (OVERVIEW, SERVICE, FUNDER_PAGE, EQUITY, QUALITY, ACCESSIBILITY),
+    SERVICE_MANAGER: (SERVICE, ACCESSIBILITY),
+    FUNDER: (FUNDER_PAGE, EQUITY, ACCESSIBILITY),
+    ADMIN: (ADMIN_PAGE, QUALITY, ACCESSIBILITY),
 }
 
 
