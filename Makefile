@@ -6,6 +6,10 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := False
 # The browser of the dashboard's end-to-end tests: Debian's, never a downloaded one.
 CHROMIUM := /usr/bin/chromium
+# The reverse proxy of deploy/ (tests/e2e/test_deploy.py): Debian's nginx.
+NGINX := /usr/sbin/nginx
+# axe-core, the WCAG checker the browser tests inject: from npm, as package-lock.json pins it.
+AXE := node_modules/axe-core/axe.min.js
 
 .PHONY: setup demo test lint
 
@@ -20,12 +24,20 @@ setup: $(STAMP)
 demo: setup            ## synthetic extracts → nightly → dashboard at http://localhost:8501
 	$(VENV)/bin/smhp demo
 
-test: setup lint $(CHROMIUM)  ## every test, for real (dbt, DuckDB files, chromium)
+test: setup lint $(CHROMIUM) $(NGINX) $(AXE)  ## every test, for real (dbt, DuckDB files, chromium)
 	$(PY) -m pytest
 
 # Installed only when missing (CI: a fresh Debian 12 machine, as root).
 $(CHROMIUM):
 	apt-get update && apt-get install -y chromium chromium-driver
+
+$(NGINX):
+	apt-get update && apt-get install -y nginx-light
+
+# Installed when missing or when the lock file changed (npm keeps old file times: touch).
+$(AXE): package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
 
 lint: setup
 	$(PY) -m ruff check .

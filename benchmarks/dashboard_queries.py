@@ -28,6 +28,7 @@ from dashboard.catalog import BOARD_KEY_METRICS, BOARD_TILES, with_bases  # noqa
 from dashboard.data import BOARD_SCOPE, Scope  # noqa: E402
 from dashboard.queries import board, equity, funder, quality, service  # noqa: E402
 from dashboard.series import month_end, window_start  # noqa: E402
+from smhp.release_periods import FUNDED, released_periods  # noqa: E402
 from smhp.warehouse import resolve_published  # noqa: E402
 
 GOAL_MS = 100.0
@@ -52,7 +53,7 @@ def cases(snapshot: str, scope: Scope) -> list[Case]:
     first = window_start(month, 24)
     metrics = with_bases(tuple(sorted(set(BOARD_TILES) | set(BOARD_KEY_METRICS))))
     uol = scope.narrowed_to("UOL")
-    f_start, f_end = funder.FUNDED_PERIOD
+    year = released_periods(FUNDED.start, day, "academic_year")[0]
     f_scope = funder.with_scope_of(scope, None)
     return [
         Case("banner", "as_of", lambda: data.as_of(snapshot, scope)),
@@ -100,19 +101,19 @@ def cases(snapshot: str, scope: Scope) -> list[Case]:
             "waiting_worklist",
             lambda: service.waiting_worklist(snapshot, uol, day, None, None),
         ),
-        Case("funder", "totals", lambda: funder.totals(snapshot, f_scope, f_start, f_end)),
-        Case("funder", "standards", lambda: funder.standards(snapshot, f_scope, f_start, f_end)),
-        Case("funder", "by_year", lambda: funder.by_year(snapshot, f_scope, f_start, f_end)),
+        Case("funder", "totals", lambda: funder.totals(snapshot, f_scope, FUNDED)),
+        Case("funder", "standards", lambda: funder.standards(snapshot, f_scope, FUNDED)),
+        Case("funder", "by_year", lambda: funder.by_year(snapshot, f_scope, FUNDED.start, day)),
         Case(
             "funder",
             "by_institution",
-            lambda: funder.by_institution(snapshot, f_scope, f_start, f_end),
+            lambda: funder.by_institution(snapshot, f_scope, FUNDED),
         ),
         *(
             Case(
                 "equity",
                 f"rates ({dim})",
-                lambda dim=dim: equity.rates(snapshot, scope, start, end, dim),
+                lambda dim=dim: equity.rates(snapshot, scope, year, dim),
             )
             for dim in equity.DIMENSIONS
         ),

@@ -3,7 +3,8 @@
 The entry point of every rerun, in this order:
 
 1. **Who is this?** ``dashboard.auth``: the signed-in session, touched and checked
-   (expired, or its access changed: signed out), or the sign-in page and nothing else.
+   (expired, or its access changed: signed out), or the sign-in page and nothing else
+   (but the accessibility statement, which holds no data, at its URL ``/accessibility``).
 2. **Which page?** Every page is registered, only the viewer's (``pages_for(role)``)
    visible in the menu; a page outside the role (a URL typed by hand) gets the refusal
    alone, recorded in the audit log, before anything else is drawn.
@@ -33,8 +34,9 @@ if _ROOT not in sys.path:
 import duckdb  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from dashboard import auth, banner, cached, context, navigation  # noqa: E402
+from dashboard import auth, banner, cached, context, navigation, theme  # noqa: E402
 from dashboard.data import WAREHOUSE_ENV, AsOf, warehouse_path  # noqa: E402
+from dashboard.views import accessibility  # noqa: E402
 from smhp.settings import SettingsError  # noqa: E402
 from smhp.warehouse import WarehouseNotFound, resolve_published  # noqa: E402
 
@@ -94,7 +96,8 @@ def _account(viewer: auth.Viewer) -> None:
 
 
 def _admin_context(viewer: auth.Viewer, spec: navigation.PageSpec) -> context.PageContext:
-    """The admin page reads the audit log and the users file, no warehouse."""
+    """The admin page reads the audit log and the users file, the accessibility statement
+    a text file: no warehouse, no banner."""
     return context.PageContext(
         "",
         viewer.scope,
@@ -110,13 +113,18 @@ def _admin_context(viewer: auth.Viewer, spec: navigation.PageSpec) -> context.Pa
 def main() -> None:
     """Sign in, choose the page, check it is the viewer's, draw the banner, run it."""
     st.set_page_config(page_title="SMHP dashboard", layout="wide")
+    theme.apply_page_style()  # WCAG 2.2 AA fixes of Streamlit's widgets, every page
     try:
         auth.settings()
     except SettingsError as exc:
         auth.settings_error(exc)
         return
     try:
-        viewer = auth.current_viewer() or auth.sign_in_page()
+        viewer = auth.current_viewer()
+        if viewer is None and accessibility.asked_before_sign_in(st.context.url):
+            accessibility.show(before_sign_in=True)  # readable by anyone: no data on it
+            return
+        viewer = viewer or auth.sign_in_page()
     except auth.AccessConfigError as exc:
         st.error(f"Single sign-on is not set up correctly: {exc}")
         return
@@ -130,7 +138,7 @@ def main() -> None:
         return
     if spec.page_id not in viewer.pages:
         auth.refuse(viewer, spec.page_id)  # the refusal alone, recorded; stops here
-    if spec.page_id == "admin":
+    if not spec.reads_warehouse:
         ctx = _admin_context(viewer, spec)
     else:
         path = warehouse_path()

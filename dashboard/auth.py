@@ -6,9 +6,13 @@ mapping), local passwords and lock-out in ``smhp.users``, the audit log in
 
 - **Sign-in.** The local users file (``SMHP_USERS_FILE``) through a form, and, when
   ``.streamlit/secrets.toml`` has an ``[auth]`` section, "Sign in with Microsoft"
-  (``st.login``) mapped to a role by ``SMHP_ACCESS_CONFIG``. One message for every failed
-  sign-in (wrong password, unknown user, locked account), so the form never tells
-  whether a username exists.
+  (``st.login``) mapped to a role by ``SMHP_ACCESS_CONFIG`` on the token's immutable
+  ``tid`` + ``oid`` (never its email). The form always shows a verification-code field
+  (checked only for accounts with a second factor). One message for every failed
+  sign-in (wrong password or code, unknown user, locked account, a limit reached), so
+  the form never tells whether a username exists or has a second factor. Each attempt
+  carries the client address (``client_address``: behind a trusted proxy, the address
+  it forwards), which the sign-in limits count by and the audit log records.
 - **The viewer is derived, never stored.** The session (``smhp.access.Session``) is kept
   in ``st.session_state``, but on every rerun the viewer's access is read again from the
   authoritative source (the users file for a password session, the signed identity
@@ -45,6 +49,7 @@ import streamlit as st
 
 from dashboard.context import NOT_FOR_ROLE_TEXT
 from dashboard.data import Scope
+from dashboard.navigation import BY_ID
 from smhp import audit
 from smhp.access import (
     Access,
@@ -56,7 +61,9 @@ from smhp.access import (
     load_access_config,
     pages_for,
     scope_for,
+    throttle,
 )
+from smhp.access.identity import display_details, sso_username
 from smhp.settings import Settings, SettingsError
 from smhp.users import UserError, authenticate, find_user
 
@@ -75,9 +82,10 @@ DENIED_KEY = "_smhp_sso_denied"
 """Single sign-on identity already recorded as denied in this session."""
 
 SIGN_IN_FAILED_TEXT = (
-    "Sign-in failed: the username and password do not match an account that may sign in "
-    "now. After {failures} failed attempts in a row an account is locked for {minutes} "
-    "minutes: if that may have happened, try again later."
+    "Sign-in failed: the username, password and verification code (if your account uses "
+    "one) do not match an account that may sign in now. After {failures} failed attempts "
+    "in a row an account is locked for {minutes} minutes, and too many attempts from one "
+    "place are refused for a while: if that may have happened, try again later."
 )
 NO_ACCESS_TEXT = (
     "You are signed in with Microsoft, but this account has no access to the SMHP "
@@ -184,7 +192,9 @@ def _fresh_access(session: Session) -> tuple[Access | None, str]:
         if claims is None:
             return None, ""
         access = _sso_access(claims)
-        return access, str(claims.get("name") or (access.username if access else ""))
+        shown = display_details(claims)
+        name = shown.get("name") or shown.get("email")
+        return access, name or (access.username if access else "")
     try:
         user = find_user(settings().users_file, session.access.username)
     except UserError:  # the users file cannot be read: nobody is known, fail closed
@@ -195,6 +205,16 @@ def _fresh_access(session: Session) -> tuple[Access | None, str]:
 
 
 _SEAL_SECRET = secrets.token_bytes(32)  # per server process: a restart ends every session
+
+_LIVE_SESSIONS: set[str] = set()
+"""Ids of the sessions signed in on this server process and not ended since. Work that runs
+outside a rerun (a deferred download) checks it, so that sign-out or expiry revokes what
+the session had on screen."""
+
+
+def session_is_live(session: Session) -> bool:
+    """Whether ``session`` is still signed in now: not ended and not expired."""
+    return session.session_id in _LIVE_SESSIONS and not session.is_expired(now())
 
 
 def _seal(session: Session) -> str:
@@ -214,6 +234,7 @@ def _seal(session: Session) -> str:
 
 def _end(session: Session, event: str, reason: str, notice: str | None) -> None:
     """End ``session``: record why, forget it, and leave a notice for the sign-in page."""
+    _LIVE_SESSIONS.discard(session.session_id)
     st.session_state.pop(SESSION_KEY, None)
     st.session_state.pop(SEAL_KEY, None)
     st.session_state.pop(LAST_VIEW_KEY, None)
@@ -280,6 +301,7 @@ def _start(access: Access, method: str) -> None:
     session = Session.start(access, now(), policy, method=method)
     st.session_state[SESSION_KEY] = session
     st.session_state[SEAL_KEY] = _seal(session)
+    _LIVE_SESSIONS.add(session.session_id)
     st.session_state.pop(NOTICE_KEY, None)
     st.session_state.pop(LAST_VIEW_KEY, None)
 
@@ -300,14 +322,16 @@ def _submitted() -> None:
     otherwise stay in the server's session state)."""
     username = str(st.session_state.get("signin_username") or "")
     password = str(st.session_state.get("signin_password") or "")
+    code = str(st.session_state.get("signin_code") or "")
     st.session_state["signin_username"] = ""
     st.session_state["signin_password"] = ""
-    st.session_state[OUTCOME_KEY] = _check_password(username, password)
+    st.session_state["signin_code"] = ""
+    st.session_state[OUTCOME_KEY] = _check_password(username, password, code)
 
 
-def _check_password(username: str, password: str) -> str:
-    """``signed_in``, or why not: ``empty``, ``failed`` (wrong, unknown or locked: one
-    outcome on purpose), ``no_users`` or ``no_audit``."""
+def _check_password(username: str, password: str, code: str = "") -> str:
+    """``signed_in``, or why not: ``empty``, ``failed`` (wrong, unknown, locked or
+    refused by a limit: one outcome on purpose), ``no_users`` or ``no_audit``."""
     if not username.strip() or not password:
         return "empty"
     config = settings()
@@ -319,6 +343,9 @@ def _check_password(username: str, password: str) -> str:
             users_file=config.users_file,
             log=audit_log(),
             policy=LockoutPolicy.from_settings(config),
+            address=client_address(),
+            code=code,
+            totp_required=config.totp_required_roles,
         )
     except UserError:
         return "no_users"
@@ -338,6 +365,12 @@ def _password_sign_in(config: Settings) -> None:
         st.text_input("Username", key="signin_username", autocomplete="username")
         st.text_input(
             "Password", type="password", key="signin_password", autocomplete="current-password"
+        )
+        st.text_input(  # always shown: the form must not tell who has a second factor
+            "Verification code (only if your account uses one)",
+            key="signin_code",
+            autocomplete="one-time-code",
+            max_chars=12,
         )
         st.form_submit_button("Sign in", type="primary", on_click=_submitted)
     if outcome == "empty":
@@ -362,9 +395,10 @@ def _sso_sign_in(claims: Mapping[str, Any]) -> bool:
         st.error(f"Single sign-on is not set up correctly: {exc}")
         return False
     if access is None:
-        who = str(claims.get("email") or claims.get("preferred_username") or "") or None
+        who = sso_username(claims)
         if st.session_state.get(DENIED_KEY) != who:
-            _record_quietly(audit.ACCESS_DENIED, who, {"method": "sso", "reason": "no mapping"})
+            details = {"method": "sso", "reason": "no mapping", **display_details(claims)}
+            _record_quietly(audit.ACCESS_DENIED, who, {**details, "client": client_address()})
             st.session_state[DENIED_KEY] = who
         st.error(NO_ACCESS_TEXT)
         if st.button("Sign out", key="sso_denied_sign_out"):
@@ -372,7 +406,8 @@ def _sso_sign_in(claims: Mapping[str, Any]) -> bool:
             st.rerun()
         return False
     try:
-        record(audit.SIGN_IN, access.username, {"method": "sso", "role": access.role})
+        details = {"method": "sso", "role": access.role, **display_details(claims)}
+        record(audit.SIGN_IN, access.username, {**details, "client": client_address()})
     except Exception as exc:  # an unrecorded sign-in to health data is not acceptable
         print(f"smhp dashboard: sign-in refused, audit log: {type(exc).__name__}", file=sys.stderr)
         st.error(AUDIT_DOWN_TEXT)
@@ -406,6 +441,8 @@ def sign_in_page() -> Viewer | None:
             if sso:
                 st.caption("Or with a local account:")
             _password_sign_in(config)
+    statement = BY_ID["accessibility"].url_path  # readable before sign-in: no data on it
+    st.html(f'<p><a href="./{statement}">Accessibility statement</a></p>')
     return None
 
 
@@ -439,7 +476,12 @@ def record_page_view(viewer: Viewer, page_id: str, prefix: str) -> None:
     record(
         audit.PAGE_VIEW,
         viewer.username,
-        {"page": page_id, "filters": filters, "session": viewer.session.session_id},
+        {
+            "page": page_id,
+            "filters": filters,
+            "session": viewer.session.session_id,
+            "client": client_address(),
+        },
     )
     st.session_state[LAST_VIEW_KEY] = shown
 
@@ -479,26 +521,74 @@ def _record_quietly(event: str, username: str | None, details: dict[str, Any]) -
         print(f"smhp dashboard: audit log not written: {type(exc).__name__}", file=sys.stderr)
 
 
-def record_download(page_id: str, prefix: str, table: str, rows: int) -> None:
-    """A download button's ``on_click``: who downloaded which table, how many rows."""
+@dataclass(frozen=True)
+class DownloadIdentity:
+    """Who is asking for a download, captured on the rerun that draws the button."""
+
+    username: str
+    session: Session
+    client: str | None
+
+
+def _sealed_session() -> Session | None:
+    """This rerun's session if its seal holds (the app ends a tampered one on this rerun)."""
     session = st.session_state.get(SESSION_KEY)
     seal = st.session_state.get(SEAL_KEY)
     if not isinstance(session, Session) or not isinstance(seal, str):
-        session = None
-    elif not hmac.compare_digest(seal, _seal(session)):
-        session = None  # the app ends this session on the same rerun
-    username = session.access.username if session else None
+        return None
+    return session if hmac.compare_digest(seal, _seal(session)) else None
+
+
+def download_identity() -> DownloadIdentity | None:
+    """The signed-in viewer a download button is drawn for, or ``None`` (no download)."""
+    session = _sealed_session()
+    if session is None:
+        return None
+    return DownloadIdentity(session.access.username, session, client_address())
+
+
+def client_address() -> str | None:
+    """The viewer's network address, or ``None`` where there is none (tests without a
+    browser): the peer of this session's connection (``st.context.ip_address``, ``None``
+    for loopback), or, when that peer is a trusted proxy (``SMHP_TRUSTED_PROXIES``), the
+    address the proxy wrote in ``X-Forwarded-For`` (``throttle.client_address``)."""
+    try:
+        peer, headers = st.context.ip_address, st.context.headers
+        if not isinstance(peer, str | None) or (peer is None and not headers):
+            return None  # no network connection behind this run (a test runtime)
+        forwarded = [v for v in headers.get_all("X-Forwarded-For") if isinstance(v, str)]
+    except Exception:  # no request context: nothing to record
+        return None
+    return throttle.client_address(peer, forwarded, settings().trusted_proxies)
+
+
+RECORDS_SHOWN_KEY = "_smhp_records_shown"
+"""The record-level table, filters and row count last recorded as shown (changes only)."""
+
+
+def record_records_shown(page_id: str, prefix: str, table: str, rows: int) -> None:
+    """Record that a record-level table (pseudonymous rows) is about to be shown.
+
+    Called before the table is drawn; recorded again whenever the table, its filters or
+    its number of rows change, so the audit log says which records each viewer saw."""
+    session = _sealed_session()
+    filters = page_filters(prefix)
+    shown = (session.session_id if session else None, table, repr(filters), rows)
+    if st.session_state.get(RECORDS_SHOWN_KEY) == shown:
+        return
     record(
-        audit.DOWNLOAD,
-        username,
+        audit.RECORDS_VIEWED,
+        session.access.username if session else None,
         {
             "page": page_id,
-            "file": f"{table}.csv",
+            "table": table,
             "rows": int(rows),
-            "filters": page_filters(prefix),
+            "filters": filters,
             "session": session.session_id if session else None,
+            "client": client_address(),
         },
     )
+    st.session_state[RECORDS_SHOWN_KEY] = shown
 
 
 def guarded(action: Callable[[], None]) -> bool:

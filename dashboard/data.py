@@ -36,7 +36,8 @@ import pandas as pd
 from dashboard.catalog import info, with_bases
 from dashboard.disclose import shown_metric
 from smhp.settings import Settings
-from smhp.warehouse import open_published
+from smhp.warehouse import latest_event, open_published
+from smhp.warehouse import latest_extract as _latest_extract
 
 WAREHOUSE_ENV = "SMHP_WAREHOUSE"
 
@@ -273,42 +274,6 @@ class AsOf:
     complete_month: date | None
 
 
-_LATEST_EVENT_SQL = """
-select max(d) from (
-    select max(presented_on) as d from marts.fct_liaison_contacts
-    union all select max(discussed_on) from marts.fct_case_discussions
-    union all select max(referred_on) from marts.fct_referrals
-    union all select max(first_appointment_on) from marts.fct_referrals
-    union all select max(referred_on) from marts.fct_ucope_episodes
-    union all select max(assessed_on) from marts.fct_ucope_episodes
-    union all select max(discharged_on) from marts.fct_ucope_episodes
-)
-"""
-
-
-def _latest_extract(con: duckdb.DuckDBPyConnection) -> date | None:
-    """The latest ``extract_date`` of any table that records one (e.g. the load log).
-
-    The marts contract does not name such a table, so this looks for the column and
-    returns ``None`` when the warehouse has none. Identifiers come from the catalog and are
-    quoted; no value is formatted into SQL.
-    """
-    tables = con.execute(
-        """
-        select table_schema, table_name from information_schema.columns
-        where column_name = 'extract_date'
-          and data_type in ('DATE', 'TIMESTAMP', 'TIMESTAMP WITH TIME ZONE')
-        """
-    ).fetchall()
-    latest: date | None = None
-    for schema, table in tables:
-        quoted = '"{}"."{}"'.format(schema.replace('"', '""'), table.replace('"', '""'))
-        (value,) = con.execute(f"select max(extract_date)::date from {quoted}").fetchone()
-        if value is not None and (latest is None or value > latest):
-            latest = value
-    return latest
-
-
 def complete_month_by(day: date) -> date:
     """The first day of the latest calendar month that has ended by the end of ``day``."""
     last_day = calendar.monthrange(day.year, day.month)[1]
@@ -323,7 +288,7 @@ def as_of(snapshot: Path | str, scope: Scope) -> AsOf:
     """The data's as-of dates (see ``AsOf``); the latest month is the scope's."""
     con = open_published(snapshot)
     try:
-        (data_through,) = con.execute(_LATEST_EVENT_SQL).fetchone()
+        data_through = latest_event(con)
         latest_extract = _latest_extract(con)
         (latest_month,) = con.execute(
             """

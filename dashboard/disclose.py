@@ -1,11 +1,12 @@
 """Disclosure control applied to whole tables, on top of ``smhp.disclosure``.
 
 Every query function (``dashboard.data``, ``dashboard.queries``) builds an exact table
-first, then declares how each column is controlled: a ``Count``, a ``Statistic``
-(percentage or median) with the count it is computed over, or a ``Rate`` with the count
-it is derived from. ``disclose`` applies those rules, where the viewer's scope says so,
-with the *exact* counts (a base is judged before it is rounded, as the rule requires) and
-the query returns the table as it may be shown: numbers, or ``*`` where suppressed. A page
+first, then declares how each column is controlled: a ``Count``, a ``Percentage`` with its
+numerator and denominator counts, a ``Median`` with its base, or a ``Rate`` with its count
+and denominator. ``disclose`` applies those rules, where the viewer's scope says so, with
+the cell functions of ``smhp.disclosure`` (percentages and rates recalculated from the
+rounded counts; a base judged before it is rounded), and the query returns the table as
+it may be shown: numbers, or ``*`` where suppressed. A page
 never sees the exact table; its chart, its table and its CSV download are all drawn from
 that one shown table, so the download holds exactly the numbers on screen.
 """
@@ -18,12 +19,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from dashboard.catalog import MetricInfo
-from smhp.disclosure import (
-    SUPPRESSED,
-    suppress_count,
-    suppress_rate,
-    suppress_statistic,
-)
+from smhp.disclosure import SUPPRESSED, median, percentage, rate, suppress_count
 
 Shown = float | int | str | None
 
@@ -36,12 +32,19 @@ class Count:
 
 
 @dataclass(frozen=True)
-class Statistic:
-    """A percentage or median column, hidden when its base count is under 8.
+class Percentage:
+    """A percentage column, recalculated from the rounded ``numerator`` and ``denominator``
+    count columns (``*`` on a denominator under 8 or a suppressed numerator)."""
 
-    ``base=None``: the base is not known (not published), so the value is always hidden
-    under disclosure control.
-    """
+    column: str
+    numerator: str
+    denominator: str
+
+
+@dataclass(frozen=True)
+class Median:
+    """A median column, hidden when its ``base`` count is under 8 (``base=None``: not
+    known, so always hidden under disclosure control)."""
 
     column: str
     base: str | None
@@ -49,68 +52,88 @@ class Statistic:
 
 @dataclass(frozen=True)
 class Rate:
-    """A rate column (per 1,000), shown only where the count it comes from may be."""
+    """A rate column (per ``per``), recalculated from the rounded ``count`` and the rounded
+    ``denominator`` columns; ``*`` where the count is."""
 
     column: str
     count: str
+    denominator: str
+    per: float = 1000.0
 
 
-Rule = Count | Statistic | Rate
+Rule = Count | Percentage | Median | Rate
 
 
 def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA
 
 
-def _control(rule: Rule, row: pd.Series) -> Shown:
+def _number(row: pd.Series, column: str) -> float:
+    value = row[column]
+    return 0.0 if _missing(value) else float(value)
+
+
+def _control(rule: Rule, row: pd.Series, exact: bool) -> Shown:
     value = row[rule.column]
     if isinstance(rule, Count):
-        return suppress_count(0.0 if _missing(value) else float(value))
+        return suppress_count(0.0 if _missing(value) else float(value), exact)
     if _missing(value):
         return None
-    if isinstance(rule, Statistic):
-        if rule.base is None:
-            return SUPPRESSED
-        base = row[rule.base]
-        return suppress_statistic(float(value), 0.0 if _missing(base) else float(base))
-    count = row[rule.count]
-    return suppress_rate(float(value), 0.0 if _missing(count) else float(count))
+    if isinstance(rule, Percentage):
+        return percentage(_number(row, rule.numerator), _number(row, rule.denominator), exact)
+    if isinstance(rule, Rate):
+        return rate(_number(row, rule.count), _number(row, rule.denominator), rule.per, exact)
+    if rule.base is None:
+        return value if exact else SUPPRESSED
+    return median(float(value), _number(row, rule.base), exact)
 
 
-def disclose(frame: pd.DataFrame, rules: Sequence[Rule], apply: bool) -> pd.DataFrame:
+def disclose(
+    frame: pd.DataFrame, rules: Sequence[Rule], apply: bool, exact: bool = False
+) -> pd.DataFrame:
     """``frame`` as it may be shown: with ``apply``, every ruled column controlled.
 
     Without ``apply`` (the board's exact view) the frame is returned unchanged. Columns
     without a rule pass through (labels, dates, reference data such as headcounts).
+    ``exact``: the rows are the one cell the spec allows to be exact
+    (``smhp.disclosure.exact_allowed``); they keep their exact figures.
     """
     if not apply or frame.empty:
         return frame.copy()
-    exact = frame.copy()
+    exact_rows = frame.copy()
     shown = frame.copy()
     for rule in rules:
         shown[rule.column] = pd.Series(
-            [_control(rule, row) for _, row in exact.iterrows()], index=exact.index, dtype=object
+            [_control(rule, row, exact) for _, row in exact_rows.iterrows()],
+            index=exact_rows.index,
+            dtype=object,
         )
     return shown
 
 
-def rule_for(info: MetricInfo, column: str = "value", base_column: str = "base") -> Rule:
-    """The rule of a catalogued metric, for a table with its value and base columns."""
-    if info.kind == "count":
-        return Count(column)
-    if info.kind == "rate":
-        return Rate(column, base_column)
-    return Statistic(column, base_column if info.base else None)
-
-
 def shown_metric(info: MetricInfo, value: float | None, base: float | None, apply: bool) -> Shown:
-    """One catalogued metric's value as it may be shown (a missing count is 0)."""
+    """One catalogued metric's monthly value as it may be shown (a missing count is 0).
+
+    ``metrics_monthly`` holds a percentage and its base count, not its numerator: the
+    numerator is ``value x base / 100`` (a whole number of records). A rate's denominator
+    (students enrolled) is ``1000 x base / value``.
+    """
     if info.kind == "count" and value is None:
         value = 0.0
     if not apply:
         return value
-    row = pd.Series({"value": value, "base": base})
-    return _control(rule_for(info), row)
+    if info.kind == "count":
+        return suppress_count(float(value or 0.0))
+    if value is None:
+        return None
+    if not info.base:
+        return SUPPRESSED
+    base = base or 0.0
+    if info.kind == "pct":
+        return percentage(round(value * base / 100.0), base)
+    if info.kind == "rate":
+        return rate(base, round(1000.0 * base / value) if value else 0.0)
+    return median(value, base)
 
 
 def round_shown(frame: pd.DataFrame, decimals: dict[str, int]) -> pd.DataFrame:

@@ -11,6 +11,8 @@ filters the same way; the institution filter offers only the viewer's institutio
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
 from datetime import date
 from numbers import Real
@@ -21,10 +23,11 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from dashboard import auth, context
+from dashboard import auth, charts, context, downloads
 from dashboard.data import Scope
 from dashboard.theme import PLOTLY_CONFIG
 from smhp.disclosure import FOOTNOTE
+from smhp.release_periods import KINDS, Kind, ReleasePeriod, released_periods
 
 ALL_INSTITUTIONS = "__all__"
 
@@ -55,6 +58,17 @@ def _displayable(shown: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def numbers_anchor(key: str) -> str:
+    """The id of the place just before a chart's "Definition and numbers" (its link's
+    target): following the link moves the keyboard focus there, one Tab from the table."""
+    return f"numbers-{key}"
+
+
+def _markdown_text(text: str) -> str:
+    """Plain text as Markdown that shows it as it is (``*``, ``$``, ``_`` and the like)."""
+    return re.sub(r"([\\`*_\[\]<>$~|#])", r"\\\1", text)
+
+
 def _details(
     shown: pd.DataFrame,
     key: str,
@@ -62,33 +76,28 @@ def _details(
     column_config: dict | None,
     show_table: bool,
     not_in_csv: Sequence[str] = (),
+    name: str = "",
 ) -> None:
     left, right = st.columns([5, 1], vertical_alignment="top")
+    if show_table:  # the target of the chart's "numbers" link, read out when focused
+        left.markdown(
+            f'<span id="{numbers_anchor(key)}" tabindex="-1" class="smhp-numbers">'
+            f"The numbers of the chart {html.escape(name)}: open Definition and numbers."
+            "</span>",
+            unsafe_allow_html=True,
+        )
     with left.expander("Definition and numbers" if show_table else "Definition"):
         for text in definitions:
             st.markdown(text)
         if show_table:
-            st.dataframe(_displayable(shown), hide_index=True, column_config=column_config)
-    ctx = context.peek()
-    right.download_button(
-        "Download CSV",
-        csv_bytes(shown, not_in_csv),
-        file_name=f"{key}.csv",
-        mime="text/csv",
-        key=f"{key}_csv",
-        on_click=_downloaded,
-        args=(ctx.page_id if ctx else "", ctx.prefix if ctx else "", key, len(shown)),
-    )
-
-
-def csv_bytes(shown: pd.DataFrame, not_in_csv: Sequence[str] = ()) -> bytes:
-    """The CSV download of a shown table: every row and column as shown (icons aside)."""
-    return shown.drop(columns=list(not_in_csv)).to_csv(index=False).encode("utf-8")
-
-
-def _downloaded(page_id: str, prefix: str, table: str, rows: int) -> None:
-    """A download button's ``on_click``: the download goes to the audit log."""
-    auth.guarded(lambda: auth.record_download(page_id, prefix, table, rows))
+            st.dataframe(
+                _displayable(shown),
+                hide_index=True,
+                column_config=column_config,
+                alt=f"The numbers of the chart {name}" if name else None,
+            )
+    with right:
+        downloads.button(shown, key, not_in_csv)
 
 
 def figure(
@@ -99,11 +108,25 @@ def figure(
     definitions: Sequence[str],
     notes: Sequence[str] = (),
 ) -> None:
-    """A chart of ``shown``, its definitions and numbers, and its CSV download."""
-    st.plotly_chart(fig, key=f"{key}_chart", theme=None, config=PLOTLY_CONFIG)
+    """A chart of ``shown``, its text alternative, its definitions and numbers, and its
+    CSV download.
+
+    The chart's accessible name is its kind and title; right under it, a caption
+    describes it in words (``charts.describe``: the period, latest value, range, flagged
+    points) and links to its numbers, the table in "Definition and numbers" (WCAG 1.1.1).
+    """
+    name = str(fig.layout.title.text or "")
+    st.plotly_chart(
+        fig, key=f"{key}_chart", theme=None, config=PLOTLY_CONFIG, alt=charts.alt_text(fig)
+    )
+    with st.container(key=f"about_{key}"):
+        st.caption(
+            f"**About this chart.** {_markdown_text(charts.describe(fig))} "
+            f"[Go to the numbers of this chart](#{numbers_anchor(key)})"
+        )
     for note in notes:
         st.caption(note)
-    _details(shown, key, definitions, None, show_table=True)
+    _details(shown, key, definitions, None, show_table=True, name=name)
 
 
 def table(
@@ -115,14 +138,24 @@ def table(
     column_config: dict | None = None,
     notes: Sequence[str] = (),
     not_in_csv: Sequence[str] = (),
+    record_level: bool = False,
 ) -> None:
     """A titled table of ``shown``, its definitions, and its CSV download.
 
     ``not_in_csv``: columns that are pictures of other columns (icons), left out of the
-    download, which keeps every number and text of the table.
+    download, which keeps every number and text of the table. ``record_level``: the rows
+    are records (pseudonymous), so showing them is recorded in the audit log first, and
+    nothing is shown if that cannot be recorded.
     """
     st.subheader(title)
-    st.dataframe(_displayable(shown), hide_index=True, column_config=column_config)
+    ctx = context.peek()
+    if record_level and not auth.guarded(
+        lambda: auth.record_records_shown(
+            ctx.page_id if ctx else "", ctx.prefix if ctx else "", key, len(shown)
+        )
+    ):
+        return
+    st.dataframe(_displayable(shown), hide_index=True, column_config=column_config, alt=title)
     for note in notes:
         st.caption(note)
     _details(shown, key, definitions, column_config, show_table=False, not_in_csv=not_in_csv)
@@ -168,6 +201,42 @@ def date_range(
         return None
     start, end = picked
     return start, end
+
+
+def release_period(
+    key: str,
+    first_day: date,
+    as_of: date,
+    default_kind: Kind = "funded",
+    kinds: Sequence[Kind] = tuple(KINDS),
+) -> ReleasePeriod | None:
+    """Choose a release period: its kind (of ``kinds``: month, quarter, academic year,
+    funded period), then one period of that kind that has ended by ``as_of`` (newest
+    first).
+
+    Pages whose figures may leave the board use this instead of a free date range
+    (``smhp.release_periods``); ``None`` (with a note) when no period of the kind has
+    ended yet. Widget keys: ``<key>_kind`` and ``<key>`` (the period's code).
+    """
+    kinds = list(kinds)
+    if f"{key}_kind" in st.session_state and st.session_state[f"{key}_kind"] not in kinds:
+        del st.session_state[f"{key}_kind"]  # e.g. months, after choosing one institution
+    left, right = st.columns([1, 2])
+    kind = left.selectbox(
+        "Period type",
+        kinds,
+        index=kinds.index(default_kind) if default_kind in kinds else 0,
+        format_func=KINDS.__getitem__,
+        key=f"{key}_kind",
+    )
+    periods = {p.code: p for p in released_periods(first_day, as_of, kind)}
+    if key in st.session_state and st.session_state[key] not in periods:
+        del st.session_state[key]  # another kind's period, or one typed in: not offered
+    if not periods:
+        right.info(f"No {KINDS[kind].lower()} has ended yet in the data.")
+        return None
+    code = right.selectbox("Period", list(periods), format_func=lambda c: periods[c].label, key=key)
+    return periods[code]
 
 
 def period_label(start: date, end: date) -> str:

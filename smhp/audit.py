@@ -5,9 +5,10 @@ apart from the published warehouse: the warehouse is replaced every night and re
 everyone, the audit log must outlive it and is read by admins only. It is append-only
 twice over: triggers abort any UPDATE or DELETE, and each row carries
 ``sha256(previous row's hash + this row's content)``, so a row changed or removed by
-someone who drops the triggers breaks the chain (``verify_chain``). Removing rows from
-the *end* leaves a valid shorter chain: keep ``head()`` somewhere else (e.g. the
-nightly log) to detect that too.
+someone who drops the triggers breaks the chain (``verify_chain``). That chain is
+unkeyed: cutting the end, or recomputing it after an edit, leaves a valid chain. The
+keyed seals of ``smhp.audit_seal`` (made where the audit key is, never here), anchored
+outside the database, detect both (docs/audit.md).
 
 It must never become a copy of what it protects: ``record`` drops any detail whose key
 is named like a password, secret or token, and replaces anything that looks like an
@@ -21,9 +22,9 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,16 @@ SESSION_EXPIRED = "session_expired"
 ACCESS_DENIED = "access_denied"
 PAGE_VIEW = "page_view"
 DOWNLOAD = "download"
+RECORDS_VIEWED = "records_viewed"
 USER_ADDED = "user_added"
 USER_REMOVED = "user_removed"
 PASSWORD_SET = "password_set"
 USER_UNLOCKED = "user_unlocked"
+AUDIT_PRUNED = "audit_pruned"  # retention: smhp audit prune (smhp.audit_seal)
+SIGN_IN_ATTEMPT = "sign_in_attempt"  # admitted to the password check (smhp.access.throttle)
+SIGN_IN_THROTTLED = "sign_in_throttled"  # refused by a limit, or no password check free
+TOTP_ENABLED = "totp_enabled"  # smhp users totp-enable
+TOTP_DISABLED = "totp_disabled"  # smhp users totp-disable
 
 GENESIS = "0" * 64
 REDACTED = "[redacted]"
@@ -137,6 +144,78 @@ def _timestamp(at: datetime | None) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _prepare(
+    event: str, username: str | None, details: dict[str, Any] | None
+) -> tuple[str, str | None, str]:
+    """``(event, username, details)`` as a row stores them: the name checked, the
+    username and details scrubbed (a password or an NHS number is never written)."""
+    if not _EVENT_NAME.fullmatch(event):
+        raise ValueError(f"event names are lower_snake_case, not {event!r}")
+    user = None if username is None else _clean_text(str(username), "username", [])
+    return event, user, _canonical(scrub(details))
+
+
+def _append(con: sqlite3.Connection, stamp: str, event: str, user: str | None, body: str) -> int:
+    """Append one prepared row within ``con``'s open write transaction; its row id."""
+    last = con.execute("select id, hash from audit_events order by id desc limit 1").fetchone()
+    row_id, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    digest = _row_hash(prev, row_id, stamp, event, user, body)
+    con.execute(
+        "insert into audit_events values (?, ?, ?, ?, ?, ?, ?)",
+        (row_id, stamp, event, user, body, prev, digest),
+    )
+    return row_id
+
+
+_CLOCK_SLACK = timedelta(minutes=5)
+"""How far out of time order rows may be appended: a writer stamps its row, then waits
+for the write lock (at most the 10 s busy timeout), and a sign-in's outcome carries the
+time its attempt started. A backward scan for recent rows goes this much further back."""
+
+
+def _event_rows(
+    con: sqlite3.Connection,
+    events: Collection[str],
+    username: str | None,
+    since: datetime | None,
+) -> list[dict[str, Any]]:
+    """Rows of ``events`` naming ``username`` (by the index) or at or after ``since`` (a
+    scan from the newest row back, ending at the first row older than ``since`` minus
+    ``_CLOCK_SLACK``: rows are appended in time order), each once, oldest first."""
+    names = sorted(set(events))
+    found: dict[int, tuple[Any, ...]] = {}
+    if username is not None and names:
+        marks = ", ".join("?" * len(names))
+        for row in con.execute(
+            "select id, at, event, username, details from audit_events "
+            f"where username = ? and event in ({marks})",
+            (username, *names),
+        ):
+            found[row[0]] = row
+    if since is not None:
+        start, floor = _timestamp(since), _timestamp(since - _CLOCK_SLACK)
+        for row in con.execute(
+            "select id, at, event, username, details from audit_events order by id desc"
+        ):
+            if row[1] < floor:  # ISO text of one format: compared as text
+                break
+            if row[1] >= start and row[2] in names:
+                found[row[0]] = row
+    return [_row_dict(found[i]) for i in sorted(found)]
+
+
+def _row_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A row ``(id, at, event, username, details)`` as readers get it."""
+    row_id, at, name, user, details = row
+    return {
+        "id": row_id,
+        "at": datetime.fromisoformat(at),
+        "event": name,
+        "username": user,
+        "details": json.loads(details),
+    }
+
+
 class AuditLog:
     """The append-only audit store at ``path`` (created with mode 0600 if missing).
 
@@ -178,23 +257,12 @@ class AuditLog:
         ``details`` is scrubbed first (see ``scrub``): a password or an NHS number can
         never be written, whatever a caller passes.
         """
-        if not _EVENT_NAME.fullmatch(event):
-            raise ValueError(f"event names are lower_snake_case, not {event!r}")
-        user = None if username is None else _clean_text(str(username), "username", [])
+        event, user, body = _prepare(event, username, details)
         stamp = _timestamp(at)
-        body = _canonical(scrub(details))
         with self._connect() as con:
             con.execute("begin immediate")
             try:
-                last = con.execute(
-                    "select id, hash from audit_events order by id desc limit 1"
-                ).fetchone()
-                row_id, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-                digest = _row_hash(prev, row_id, stamp, event, user, body)
-                con.execute(
-                    "insert into audit_events values (?, ?, ?, ?, ?, ?, ?)",
-                    (row_id, stamp, event, user, body, prev, digest),
-                )
+                row_id = _append(con, stamp, event, user, body)
                 con.execute("commit")
             except BaseException:
                 con.execute("rollback")
@@ -219,16 +287,7 @@ class AuditLog:
         sql += " order by id desc limit ?"
         with self._connect() as con:
             rows = con.execute(sql, (*params, int(limit))).fetchall()
-        return [
-            {
-                "id": row_id,
-                "at": datetime.fromisoformat(at),
-                "event": name,
-                "username": user,
-                "details": json.loads(details),
-            }
-            for row_id, at, name, user, details in rows
-        ]
+        return [_row_dict(row) for row in rows]
 
     def failure_times(self, username: str) -> list[datetime]:
         """Times of ``username``'s failed sign-ins since their last sign-in or unlock
@@ -261,9 +320,14 @@ class AuditLog:
             row = last.fetchone()
         return (row[0], row[1]) if row else (0, GENESIS)
 
-    def find_break(self) -> int | None:
-        """The id of the first row whose chain does not hold, or ``None`` if intact."""
-        prev, expected_id = GENESIS, 1
+    def find_break(self, after: tuple[int, str] = (0, GENESIS)) -> int | None:
+        """The id of the first row whose chain does not hold, or ``None`` if intact.
+
+        ``after`` is the (id, hash) the chain starts from: the genesis, or for a log whose
+        oldest rows were pruned, the last pruned row as a keyed seal vouches for it
+        (``smhp.audit_seal``); the first row must then be the next id.
+        """
+        prev, expected_id = after[1], after[0] + 1
         with self._connect() as con:
             rows = con.execute(
                 "select id, at, event, username, details, prev_hash, hash "
@@ -280,3 +344,44 @@ class AuditLog:
     def verify_chain(self) -> bool:
         """Whether every row is unchanged and none is missing before the last one."""
         return self.find_break() is None
+
+    def events_of(
+        self,
+        events: Collection[str],
+        *,
+        username: str | None = None,
+        since: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every row of ``events`` that names ``username``, and every one at or after
+        ``since``, oldest first, as ``recent`` gives them (the input of sign-in limits)."""
+        with self._connect() as con:
+            return _event_rows(con, events, username, since)
+
+    def record_if(
+        self,
+        decide: Callable[[list[dict[str, Any]]], tuple[str, str | None, dict[str, Any]]],
+        events: Collection[str],
+        *,
+        username: str | None = None,
+        since: datetime | None = None,
+        at: datetime | None = None,
+    ) -> int:
+        """Read, decide and append as one step; the id of the row appended.
+
+        In one ``BEGIN IMMEDIATE`` transaction (no other writer can come in between):
+        ``events_of(events, username=…, since=…)`` is read, ``decide(rows)`` returns the
+        ``(event, username, details)`` to append (an attempt, or a refusal), and it is
+        appended like ``record`` appends. Check-then-act in one step is what makes a
+        limit hold when ten sign-ins arrive at once: each sees the ones before it.
+        """
+        stamp = _timestamp(at)
+        with self._connect() as con:
+            con.execute("begin immediate")
+            try:
+                rows = _event_rows(con, events, username, since)
+                row_id = _append(con, stamp, *_prepare(*decide(rows)))
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
+        return row_id

@@ -16,7 +16,11 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from smhp.settings import DASHBOARD_APP, Settings, SettingsError, pseudonym_key
+from smhp.settings import DASHBOARD_APP, Settings, SettingsError
+
+#: Files smhp creates are 0640, folders 0750 (snapshots, logs, history, demo files and the
+#: dashboard's child process): never readable by other accounts on the machine.
+UMASK = 0o027
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_WARNINGS, EXIT_BLOCKED = 0, 1, 2, 3, 4
 
@@ -31,15 +35,18 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_nightly(args: argparse.Namespace) -> int:
     from smhp.history import BLOCKED, PUBLISHED, PUBLISHED_WITH_WARNINGS
+    from smhp.keys import load_key
     from smhp.nightly import run_nightly
     from smhp.publish import RunInProgress
     from smhp.reporter import Reporter
 
     settings = _settings(args)
-    key = pseudonym_key()
+    key = load_key()
     reporter = Reporter()
     try:
-        result = run_nightly(settings, key, reporter)
+        result = run_nightly(settings, key, reporter, rotate_key=args.rotate_key)
+    except SettingsError:  # the key or a setting: exit 2 with its one line (main)
+        raise
     except RunInProgress as exc:
         print(f"smhp nightly: NOT PUBLISHED: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -48,6 +55,31 @@ def cmd_nightly(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     codes = {PUBLISHED: EXIT_OK, PUBLISHED_WITH_WARNINGS: EXIT_WARNINGS, BLOCKED: EXIT_BLOCKED}
     return codes.get(result.outcome, EXIT_FAILED)
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    """Write a new random pseudonymisation key; show its fingerprint, never the key."""
+    from smhp.keys import write_key_file
+
+    out = Path(args.out)
+    try:
+        fingerprint = write_key_file(out)
+    except FileExistsError:
+        print(
+            f"smhp keygen: {out} exists: refusing to overwrite a key (the data it pseudonymised "
+            "would no longer match). Choose another path.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    print(f"Key written to {out} (mode 0600). Its fingerprint: {fingerprint}")
+    print(f"Use it with SMHP_PSEUDONYM_KEY_FILE={os.path.abspath(out)}; keep a copy in a safe.")
+    return EXIT_OK
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    from smhp.retention import run_retention
+
+    return run_retention(_settings(args), dry_run=args.dry_run)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -65,18 +97,45 @@ def _parse_date(text: str) -> date:
 
 
 def cmd_impact(args: argparse.Namespace) -> int:
+    """Impact totals: exact for the board, or ``--disclosed`` for anything leaving it."""
+    from smhp.disclosure import apply_to_impact
     from smhp.impact import impact_totals
+    from smhp.release_periods import check_release, of_range, parse
+    from smhp.released import exact_figures
     from smhp.warehouse import open_published
 
-    if args.to < args.from_:
+    if args.period is not None:
+        try:
+            period = parse(args.period)
+        except ValueError as exc:
+            print(f"smhp impact: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        start, end = period.start, period.end
+    elif args.from_ is None or args.to is None:
+        print("smhp impact: give --period, or --from and --to", file=sys.stderr)
+        return EXIT_USAGE
+    else:
+        start, end = args.from_, args.to
+    if end < start:
         print("smhp impact: --to is before --from", file=sys.stderr)
         return EXIT_USAGE
-    con = open_published(_settings(args).warehouse)
+    if args.disclosed:
+        try:  # disclosed figures are released for fixed periods only, never a free range
+            period = of_range(start, end)
+            check_release(period, args.institution)
+        except ValueError as exc:
+            print(f"smhp impact: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    warehouse = _settings(args).warehouse
+    con = open_published(warehouse)
     try:
-        totals = impact_totals(con, args.from_, args.to, args.institution)
+        totals = impact_totals(con, start, end, args.institution)
     finally:
         con.close()
-    data = totals.to_dict()
+    if args.disclosed:  # the same cell functions as the funder page: the same figures
+        data = apply_to_impact(totals, exact_figures(warehouse, period, args.institution))
+    else:
+        data = totals.to_dict()
     if args.json:
         print(json.dumps(data))
         return EXIT_OK
@@ -114,11 +173,15 @@ def _serve_dashboard(settings: Settings) -> int:
         SMHP_USERS_FILE=os.path.abspath(settings.users_file),
         SMHP_AUDIT_DB=os.path.abspath(settings.audit_db),
         SMHP_ACCESS_CONFIG=os.path.abspath(settings.access_config),
+        # uvicorn (Streamlit's server) trusts X-Forwarded-For from these peers only: the
+        # same ones as the app (SMHP_TRUSTED_PROXIES), so both see one client address.
+        FORWARDED_ALLOW_IPS=",".join(str(p) for p in settings.trusted_proxies),
     )
     address = settings.dashboard_address
     shown = "localhost" if address in ("127.0.0.1", "::1", "localhost") else address
     print(f"Dashboard at http://{shown}:{settings.dashboard_port} (Ctrl+C to stop)", flush=True)
-    command = [sys.executable, "-m", "streamlit", "run", str(DASHBOARD_APP)]
+    # dashboard.server: Streamlit with its media route guarded (dashboard/downloads.py)
+    command = [sys.executable, "-m", "dashboard.server", "run", str(DASHBOARD_APP)]
     for option, value in dashboard_server_options(settings).items():
         command += [f"--{option}", value]
     try:
@@ -149,7 +212,8 @@ def dashboard_server_options(settings: Settings) -> dict[str, str]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Synthetic extracts → two nightly runs (the last week arriving in the second) → dashboard."""
-    from smhp.demo_data import DEMO_END, DEMO_PSEUDONYM_KEY, write_demo_extracts
+    from smhp.demo_data import DEMO_END, write_demo_extracts
+    from smhp.keys import demo_key, mark_demo_folder
     from smhp.nightly import run_nightly
     from smhp.reporter import Reporter
 
@@ -163,12 +227,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         users_file=demo_dir / "users.json",
         audit_db=demo_dir / "audit.sqlite3",
     )
-    key = os.environ.get("SMHP_PSEUDONYM_KEY") or DEMO_PSEUDONYM_KEY
+    mark_demo_folder(demo_dir)  # the public demo key works here and nowhere else
     reporter = Reporter()
     for arrived_by in (DEMO_END - timedelta(days=7), DEMO_END):
         reporter.line(f"== demo: extracts arrived by {arrived_by} ==")
         write_demo_extracts(settings.landing, arrived_by=arrived_by)
-        result = run_nightly(settings, key.encode("utf-8"), reporter)
+        result = run_nightly(settings, demo_key(), reporter)
         if not result.published:
             return EXIT_FAILED
     reporter.line(f"Demo warehouse: {settings.warehouse}")
@@ -196,7 +260,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("nightly", help="load new extracts, build the metrics, publish")
     p.add_argument("--landing", help="landing folder (default: $SMHP_LANDING or var/landing)")
     p.add_argument("--warehouse", help="published DuckDB file (default: $SMHP_WAREHOUSE)")
+    p.add_argument(
+        "--rotate-key",
+        action="store_true",
+        help="full reload with a new key from every retained extract (docs/operations.md)",
+    )
     p.set_defaults(func=cmd_nightly)
+
+    p = sub.add_parser("keygen", help="write a new random pseudonymisation key file (0600)")
+    p.add_argument("--out", required=True, help="the key file to create (never overwritten)")
+    p.set_defaults(func=cmd_keygen)
+
+    p = sub.add_parser("retention", help="remove processed landing files, old logs, snapshots")
+    p.add_argument("--landing", help="landing folder (default: $SMHP_LANDING or var/landing)")
+    p.add_argument("--warehouse", help="published DuckDB file (default: $SMHP_WAREHOUSE)")
+    p.add_argument("--dry-run", action="store_true", help="say what would go; change nothing")
+    p.set_defaults(func=cmd_retention)
 
     p = sub.add_parser("status", help="latest runs, their outcome, source freshness")
     p.add_argument("--warehouse", help="published DuckDB file (default: $SMHP_WAREHOUSE)")
@@ -205,9 +284,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("impact", help="impact totals of the metric spec for a period")
     p.add_argument("--warehouse", help="published DuckDB file (default: $SMHP_WAREHOUSE)")
-    p.add_argument("--from", dest="from_", type=_parse_date, required=True, metavar="DATE")
-    p.add_argument("--to", type=_parse_date, required=True, metavar="DATE")
+    p.add_argument("--from", dest="from_", type=_parse_date, metavar="DATE")
+    p.add_argument("--to", type=_parse_date, metavar="DATE")
+    p.add_argument(
+        "--period",
+        help="a release period instead of --from/--to: 2021-03, 2021-Q2, 2020/21, funded",
+    )
     p.add_argument("--institution", help="an institution code (default: the whole partnership)")
+    p.add_argument(
+        "--disclosed",
+        action="store_true",
+        help="through disclosure control, for anything leaving the board (release periods only)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=cmd_impact)
 
@@ -227,13 +315,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-dashboard", action="store_true", help="stop after publishing")
     p.set_defaults(func=cmd_demo)
 
+    from smhp.audit_cli import register as register_audit
     from smhp.users_cli import register as register_users
 
     register_users(sub)
+    register_audit(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(UMASK)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -27,8 +27,9 @@ class ImpactTotals:
     """Exact (undisclosed) totals for one period and one institution or the partnership.
 
     ``referral_completed_waits`` is the base of the two waiting-time figures (referrals
-    whose first appointment falls in the period); it is kept because disclosure control
-    needs it to decide whether the median and the percentage may be shown.
+    whose first appointment falls in the period) and ``referral_seen_6wk`` the numerator
+    of the share seen within 6 weeks; disclosure control needs both counts (a disclosed
+    percentage is calculated from the rounded counts, never from the exact one).
     """
 
     start: date
@@ -38,6 +39,7 @@ class ImpactTotals:
     ucope_students: int
     referrals_received: int
     referral_completed_waits: int
+    referral_seen_6wk: int
     referral_median_wait_days: float | None
     referral_seen_6wk_pct: float | None
     institutions: int
@@ -104,6 +106,7 @@ select
     (select count(distinct student_key) from ucope) as ucope_students,
     (select count(*) from received) as referrals_received,
     (select count(*) from waits) as referral_completed_waits,
+    (select count(*) filter (where seen_within_6wk) from waits) as referral_seen_6wk,
     (select quantile_cont(wait_days, 0.5) from waits) as referral_median_wait_days,
     (select 100.0 * count(*) filter (where seen_within_6wk) / nullif(count(*), 0)
        from waits) as referral_seen_6wk_pct,
@@ -146,6 +149,7 @@ def impact_totals(
         ucope_students,
         referrals_received,
         completed_waits,
+        seen_6wk,
         median_wait,
         seen_pct,
         institutions,
@@ -159,6 +163,7 @@ def impact_totals(
         ucope_students=int(ucope_students),
         referrals_received=int(referrals_received),
         referral_completed_waits=int(completed_waits),
+        referral_seen_6wk=int(seen_6wk),
         referral_median_wait_days=None if median_wait is None else float(median_wait),
         referral_seen_6wk_pct=None if seen_pct is None else float(seen_pct),
         institutions=int(institutions),

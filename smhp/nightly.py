@@ -6,6 +6,11 @@ pass every blocking check replaces the published file (see ``smhp.publish``). Wh
 happens, the run's record goes into the run history (``smhp.history``); a run that
 publishes no data still republishes the unchanged data with its history, so the
 dashboard shows that the last run was blocked and why.
+
+Before anything is loaded the run checks its pseudonymisation key (``smhp.keys``): the
+public demo key only in a demo folder, and the same key as the published data was built
+with, unless the run is a key rotation (``rotate_key``: a full reload into an empty
+candidate from every retained extract, landing folder and archive).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from smhp.history import (
     write_ops_tables,
 )
 from smhp.ingest import LOADED, REJECTED, REPLACED, SKIPPED, IngestReport, ingest
+from smhp.keys import check_key_for, check_unchanged, fingerprint
 from smhp.publish import WarehouseLayout
 from smhp.reporter import Reporter
 from smhp.settings import Settings
@@ -66,14 +72,24 @@ def _utcnow() -> datetime:
 class NightlyRun:
     """One run; each stage is a method, the record collects what the history shows."""
 
-    def __init__(self, settings: Settings, key: bytes, reporter: Reporter, today: date) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        key: bytes,
+        reporter: Reporter,
+        today: date,
+        rotate_key: bool = False,
+    ) -> None:
         self.settings = settings
         self.key = key
         self.reporter = reporter
         self.today = today
+        self.rotate_key = rotate_key
         self.layout = WarehouseLayout(settings.warehouse)
         self.store = HistoryStore(self.layout.work_dir / "history")
-        self.record = RunRecord(run_id=new_run_id(_utcnow()), started_at=_utcnow())
+        self.record = RunRecord(
+            run_id=new_run_id(_utcnow()), started_at=_utcnow(), key_fingerprint=fingerprint(key)
+        )
         self.result = NightlyResult(run_id=self.record.run_id)
 
     # --- stages -------------------------------------------------------------------------
@@ -81,19 +97,20 @@ class NightlyRun:
     def ingest(self, candidate: Path) -> None:
         con = duckdb.connect(str(candidate))
         try:
-            report = ingest(
-                con,
-                self.settings.landing,
-                self.key,
-                self.record.run_id,
-                self.record.started_at,
-                self.today,
-            )
+            report = IngestReport()
+            for folder in self._extract_folders():
+                part = ingest(
+                    con, folder, self.key, self.record.run_id, self.record.started_at, self.today
+                )
+                report.files += part.files
+                report.unchanged += part.unchanged
             self.result.ingest = report
             self.record.files = _files_by_source(report)
             self.record.quarantine = _quarantine_by_reason(con, report)
             self.record.freshness = _freshness(con, self.today)
             con.execute("checkpoint")
+            if self.rotate_key:
+                _check_reload_complete(con, self.settings.warehouse)
         finally:
             con.close()
         _report_ingest(report, self.reporter)
@@ -108,6 +125,14 @@ class NightlyRun:
         ]
         if stale:
             self.record.warnings.append("stale: " + ", ".join(stale))
+
+    def _extract_folders(self) -> list[Path]:
+        """Where this run reads extracts: the landing folder; for a key rotation first the
+        landing archive too (older files moved there by ``smhp retention``)."""
+        archive = self.settings.landing_archive
+        if self.rotate_key and archive is not None and archive.is_dir():
+            return [archive, self.settings.landing]
+        return [self.settings.landing]
 
     def dbt_build(self, candidate: Path) -> None:
         from smhp.dbt_build import build  # imports dbt (~3 s): only when a run needs it
@@ -217,9 +242,33 @@ class NightlyRun:
             self.layout.discard_candidate()
             self.reporter.line(f"  run history not republished: {type(exc).__name__}: {exc}")
 
+    def _seal_audit_log(self) -> None:
+        """The audit log's daily seal and anchor (``smhp.audit_seal``), where this account
+        holds the audit key. It never changes the run's outcome: a failure is one line."""
+        if self.settings.audit_key_file is None:
+            return
+        from smhp import audit_seal
+
+        try:
+            key = audit_seal.load_key(self.settings.audit_key_file)
+            seal = audit_seal.seal(self.settings.audit_db, key, self.settings.audit_anchor_file)
+        except Exception as exc:
+            self.reporter.line(f"  audit log NOT sealed: {type(exc).__name__}: {exc}")
+            return
+        self.reporter.line(
+            f"  audit log sealed: seal {seal.id} covers rows {seal.from_id}-{seal.upto_id}"
+        )
+
     def run(self) -> NightlyResult:
+        check_key_for(self.key, self.settings.warehouse)
         self.settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
         with self.layout.lock():
+            if not self.rotate_key:  # before anything is touched: a changed key stops here
+                check_unchanged(
+                    self.key,
+                    self.store.published_key_fingerprint()
+                    or _published_key_fingerprint(self.settings.warehouse),
+                )
             self.reporter.open_log(self.layout.logs_dir / f"{self.record.run_id}.log")
             self.reporter.line(
                 f"smhp nightly run {self.record.run_id}: "
@@ -233,7 +282,12 @@ class NightlyRun:
             stage = STAGES[0]
             try:
                 self.store.mark_running(self.record, "start")
-                candidate = self.layout.start_candidate()
+                if self.rotate_key:  # a full reload: nothing made with the old key carries over
+                    self.reporter.line("  key rotation: full reload into an empty warehouse")
+                    self.layout.discard_candidate()
+                    candidate = self.layout.candidate
+                else:
+                    candidate = self.layout.start_candidate()
                 steps = (
                     self.ingest,
                     self.dbt_build,
@@ -262,6 +316,7 @@ class NightlyRun:
                 self.store.clear_marker()
             except OSError as exc:
                 self.reporter.line(f"  run record not saved: {exc}")
+            self._seal_audit_log()
             self.result.outcome, self.result.reason = self.record.outcome, self.record.reason
             self.result.timings = dict(self.reporter.timings)
             self.reporter.line(_summary(self.result))
@@ -270,10 +325,60 @@ class NightlyRun:
 
 
 def run_nightly(
-    settings: Settings, key: bytes, reporter: Reporter, today: date | None = None
+    settings: Settings,
+    key: bytes,
+    reporter: Reporter,
+    today: date | None = None,
+    rotate_key: bool = False,
 ) -> NightlyResult:
-    """One nightly run against ``settings.landing`` and ``settings.warehouse``."""
-    return NightlyRun(settings, key, reporter, today or date.today()).run()
+    """One nightly run against ``settings.landing`` and ``settings.warehouse``
+    (``rotate_key``: a full reload with a new key, see ``smhp.keys``)."""
+    return NightlyRun(settings, key, reporter, today or date.today(), rotate_key).run()
+
+
+def _published_key_fingerprint(warehouse: Path) -> str | None:
+    """The key fingerprint in the published warehouse's own run history: the check still
+    holds when the JSON history in ``FILE.work/`` was lost."""
+    from smhp.warehouse import WarehouseNotFound, open_published
+
+    try:
+        con = open_published(warehouse)
+    except WarehouseNotFound:
+        return None
+    try:
+        row = con.execute(
+            "select key_fingerprint from ops.runs"
+            " where outcome in ('published', 'published_with_warnings')"
+            " order by started_at desc, run_id desc limit 1"
+        ).fetchone()
+    except (duckdb.CatalogException, duckdb.BinderException):  # from before ops / fingerprints
+        return None
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
+def _check_reload_complete(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
+    """Block a key rotation that would lose data: every extract file the published data
+    holds must have been loaded again (from the landing folder or the archive)."""
+    from smhp.warehouse import WarehouseNotFound, open_published
+
+    contributing = "select distinct path from raw.load_log where status in ('loaded', 'replaced')"
+    try:
+        published = open_published(warehouse)
+    except WarehouseNotFound:
+        return
+    try:
+        before = {path for (path,) in published.execute(contributing).fetchall()}
+    finally:
+        published.close()
+    missing = sorted(before - {path for (path,) in con.execute(contributing).fetchall()})
+    if missing:
+        raise Blocked(
+            f"key rotation: {len(missing)} extract file(s) in the published data were not "
+            f"loaded again (e.g. {missing[0]}): restore them to the landing folder or "
+            "SMHP_LANDING_ARCHIVE (or ask for a full re-send), then run --rotate-key again"
+        )
 
 
 def _start_quality_worker(expectations_dir: Path) -> object | None:

@@ -7,6 +7,7 @@ directory the command runs in (the README runs everything from the repo root).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +30,32 @@ DEFAULTS = {
     # data of staff: keep them outside the published warehouse, readable by the app only.
     "SMHP_USERS_FILE": "var/users.json",
     "SMHP_AUDIT_DB": "var/audit.sqlite3",
+    # Keyed seals of the audit log (docs/audit.md): the key file belongs to the nightly/CLI
+    # account only, never the dashboard's; empty = no seals. Six years' retention: see there.
+    "SMHP_AUDIT_KEY_FILE": "",
+    "SMHP_AUDIT_ANCHOR_FILE": "var/audit-anchors.log",
+    "SMHP_AUDIT_RETENTION_DAYS": "2190",
     "SMHP_ACCESS_CONFIG": "config/access.toml",
     "SMHP_LOCKOUT_FAILURES": "5",
     "SMHP_LOCKOUT_MINUTES": "15",
+    # Sign-in limits (docs/access.md): argon2 checks at once, failures per client address
+    # per SMHP_LOCKOUT_MINUTES, attempts per minute in all; whose X-Forwarded-For is
+    # believed; roles that must use a second factor (recommended: admin,board).
+    "SMHP_SIGNIN_CONCURRENCY": "2",
+    "SMHP_SIGNIN_ADDRESS_FAILURES": "20",
+    "SMHP_SIGNIN_GLOBAL_PER_MINUTE": "60",
+    "SMHP_TRUSTED_PROXIES": "127.0.0.1,::1",
+    "SMHP_TOTP_REQUIRED_ROLES": "",
     "SMHP_SESSION_IDLE_MINUTES": "30",
     "SMHP_SESSION_MAX_HOURS": "8",
+    # Retention (`smhp retention`, docs/operations.md): landing files hold raw NHS numbers.
+    "SMHP_LANDING_RETENTION_DAYS": "30",
+    "SMHP_LANDING_ARCHIVE": "",  # empty: delete landing files instead of archiving them
+    "SMHP_LOG_RETENTION_DAYS": "90",
+    # Where people report an accessibility problem (the dashboard's accessibility
+    # statement, docs/accessibility.md): an email address or a web address. A placeholder
+    # until set: every deployment sets its own.
+    "SMHP_ACCESSIBILITY_CONTACT": "accessibility@example.org",
 }
 
 
@@ -51,11 +73,23 @@ class Settings:
     expectations_dir: Path
     users_file: Path
     audit_db: Path
+    audit_key_file: Path | None
+    audit_anchor_file: Path
+    audit_retention_days: int
     access_config: Path
     lockout_failures: int
     lockout_minutes: int
+    signin_concurrency: int
+    signin_address_failures: int
+    signin_global_per_minute: int
+    trusted_proxies: tuple[str, ...]
+    totp_required_roles: tuple[str, ...]
     session_idle_minutes: int
     session_max_hours: int
+    landing_retention_days: int
+    landing_archive: Path | None
+    log_retention_days: int
+    accessibility_contact: str
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -75,6 +109,11 @@ class Settings:
                 raise SettingsError(f"{env} must be at least {minimum}")
             return value
 
+        def names(name: str, env: str) -> tuple[str, ...]:
+            return tuple(i.strip() for i in pick(name, env).split(",") if i.strip())
+
+        archive = pick("landing_archive", "SMHP_LANDING_ARCHIVE")  # empty: none
+        audit_key = pick("audit_key_file", "SMHP_AUDIT_KEY_FILE")  # empty: no seals
         return cls(
             landing=Path(pick("landing", "SMHP_LANDING")),
             warehouse=Path(pick("warehouse", "SMHP_WAREHOUSE")),
@@ -84,35 +123,71 @@ class Settings:
             expectations_dir=Path(pick("expectations_dir", "SMHP_EXPECTATIONS_DIR")),
             users_file=Path(pick("users_file", "SMHP_USERS_FILE")),
             audit_db=Path(pick("audit_db", "SMHP_AUDIT_DB")),
+            audit_key_file=Path(audit_key) if audit_key else None,
+            audit_anchor_file=Path(pick("audit_anchor_file", "SMHP_AUDIT_ANCHOR_FILE")),
+            audit_retention_days=number("audit_retention_days", "SMHP_AUDIT_RETENTION_DAYS", 1),
             access_config=Path(pick("access_config", "SMHP_ACCESS_CONFIG")),
             lockout_failures=number("lockout_failures", "SMHP_LOCKOUT_FAILURES", 1),
             lockout_minutes=number("lockout_minutes", "SMHP_LOCKOUT_MINUTES", 1),
+            signin_concurrency=number("signin_concurrency", "SMHP_SIGNIN_CONCURRENCY", 1),
+            signin_address_failures=number(
+                "signin_address_failures", "SMHP_SIGNIN_ADDRESS_FAILURES", 1
+            ),
+            signin_global_per_minute=number(
+                "signin_global_per_minute", "SMHP_SIGNIN_GLOBAL_PER_MINUTE", 1
+            ),
+            trusted_proxies=_networks(names("trusted_proxies", "SMHP_TRUSTED_PROXIES")),
+            totp_required_roles=_roles(names("totp_required_roles", "SMHP_TOTP_REQUIRED_ROLES")),
             session_idle_minutes=number("session_idle_minutes", "SMHP_SESSION_IDLE_MINUTES", 1),
             session_max_hours=number("session_max_hours", "SMHP_SESSION_MAX_HOURS", 1),
+            landing_retention_days=number(
+                "landing_retention_days", "SMHP_LANDING_RETENTION_DAYS", 1
+            ),
+            landing_archive=Path(archive) if archive else None,
+            log_retention_days=number("log_retention_days", "SMHP_LOG_RETENTION_DAYS", 1),
+            accessibility_contact=_contact(
+                pick("accessibility_contact", "SMHP_ACCESSIBILITY_CONTACT")
+            ),
         )
+
+
+def _networks(items: tuple[str, ...]) -> tuple[str, ...]:
+    """``SMHP_TRUSTED_PROXIES``: addresses or networks (``10.0.0.0/8``), checked."""
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"SMHP_TRUSTED_PROXIES: {item!r} is not an IP address or network"
+            ) from None
+    return items
+
+
+def _contact(text: str) -> str:
+    """``SMHP_ACCESSIBILITY_CONTACT``: not empty (the statement must say whom to tell)."""
+    if not text.strip():
+        raise SettingsError(
+            "SMHP_ACCESSIBILITY_CONTACT is empty: set it to the email or web address where "
+            "people report an accessibility problem"
+        )
+    return text.strip()
+
+
+def _roles(items: tuple[str, ...]) -> tuple[str, ...]:
+    """``SMHP_TOTP_REQUIRED_ROLES``: role names, checked (a typo would protect nobody)."""
+    from smhp.access.roles import ROLES  # it imports this module: only once this is loaded
+
+    unknown = sorted(set(items) - set(ROLES))
+    if unknown:
+        raise SettingsError(
+            f"SMHP_TOTP_REQUIRED_ROLES: unknown role {', '.join(unknown)} "
+            f"(roles: {', '.join(ROLES)})"
+        )
+    return items
 
 
 def pseudonym_key() -> bytes:
-    """The HMAC key for student identifiers: never in the repo, never defaulted.
+    """The HMAC key for student identifiers (``smhp.keys.load_key``, where the rules are)."""
+    from smhp.keys import load_key  # smhp.keys imports SettingsError from here
 
-    From ``SMHP_PSEUDONYM_KEY``, or from the file named by ``SMHP_PSEUDONYM_KEY_FILE``
-    (for a secrets mount). A run without one must not start: a default key would make
-    pseudonyms reversible by anyone who reads this code.
-    """
-    key = os.environ.get("SMHP_PSEUDONYM_KEY", "")
-    key_file = os.environ.get("SMHP_PSEUDONYM_KEY_FILE", "")
-    if not key and key_file:
-        try:
-            key = Path(key_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise SettingsError(
-                f"SMHP_PSEUDONYM_KEY_FILE {key_file} cannot be read: {exc}"
-            ) from None
-    if not key:
-        raise SettingsError(
-            "No pseudonymisation key: set SMHP_PSEUDONYM_KEY (or SMHP_PSEUDONYM_KEY_FILE) "
-            "to the partnership's secret before loading extracts. Refusing to start."
-        )
-    if len(key) < 16:
-        raise SettingsError("SMHP_PSEUDONYM_KEY is too short: use at least 16 characters.")
-    return key.encode("utf-8")
+    return load_key()

@@ -10,6 +10,7 @@ connection across runs; open, query, close.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -30,3 +31,54 @@ def resolve_published(path: Path | str) -> Path:
 def open_published(path: Path | str) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the current published snapshot."""
     return duckdb.connect(str(resolve_published(path)), read_only=True)
+
+
+# --- how current the published data is -------------------------------------------------
+
+_LATEST_EVENT_SQL = """
+select max(d) from (
+    select max(presented_on) as d from marts.fct_liaison_contacts
+    union all select max(discussed_on) from marts.fct_case_discussions
+    union all select max(referred_on) from marts.fct_referrals
+    union all select max(first_appointment_on) from marts.fct_referrals
+    union all select max(referred_on) from marts.fct_ucope_episodes
+    union all select max(assessed_on) from marts.fct_ucope_episodes
+    union all select max(discharged_on) from marts.fct_ucope_episodes
+)
+"""
+
+
+def latest_extract(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The latest ``extract_date`` of any table that records one (e.g. the load log).
+
+    The marts contract does not name such a table, so this looks for the column and
+    returns ``None`` when the warehouse has none. Identifiers come from the catalog and are
+    quoted; no value is formatted into SQL.
+    """
+    tables = con.execute(
+        """
+        select table_schema, table_name from information_schema.columns
+        where column_name = 'extract_date'
+          and data_type in ('DATE', 'TIMESTAMP', 'TIMESTAMP WITH TIME ZONE')
+        """
+    ).fetchall()
+    latest: date | None = None
+    for schema, table in tables:
+        quoted = '"{}"."{}"'.format(schema.replace('"', '""'), table.replace('"', '""'))
+        (value,) = con.execute(f"select max(extract_date)::date from {quoted}").fetchone()
+        if value is not None and (latest is None or value > latest):
+            latest = value
+    return latest
+
+
+def latest_event(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The latest event date in the facts, over the whole partnership."""
+    (value,) = con.execute(_LATEST_EVENT_SQL).fetchone()
+    return value
+
+
+def release_date(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The date the published data is as of: the latest extract date, else the latest
+    event. Disclosed figures are released for periods ended by this date
+    (``smhp.release_periods``), the same date on every page and output."""
+    return latest_extract(con) or latest_event(con)

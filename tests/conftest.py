@@ -9,8 +9,10 @@ and only if a test asks for it.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,36 @@ def dashboard_access(demo_users: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SMHP_AUDIT_DB", str(audit_db))
     monkeypatch.delenv("SMHP_ACCESS_CONFIG", raising=False)
     return audit_db
+
+
+@pytest.fixture
+def private_access(
+    demo_warehouse: Path, demo_users: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """The demo warehouse, a private copy of the demo users and a fresh audit log (returned):
+    for tests that count audit events or change users."""
+    users = tmp_path / "users.json"
+    shutil.copyfile(demo_users, users)
+    audit_db = tmp_path / "audit.sqlite3"
+    monkeypatch.setenv("SMHP_WAREHOUSE", str(demo_warehouse))
+    monkeypatch.setenv("SMHP_USERS_FILE", str(users))
+    monkeypatch.setenv("SMHP_AUDIT_DB", str(audit_db))
+    monkeypatch.delenv("SMHP_ACCESS_CONFIG", raising=False)
+    return audit_db
+
+
+@pytest.fixture
+def clicks(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], bytes]]:
+    """The deferred data of each download button drawn on the latest run, by table key:
+    calling it is what Streamlit does when the button is clicked (the real callable)."""
+    from dashboard import downloads
+
+    latest: dict[str, Callable[[], bytes]] = {}
+    real = downloads.prepare
+
+    def spy(shown, table, not_in_csv=()):
+        latest[table] = real(shown, table, not_in_csv)
+        return latest[table]
+
+    monkeypatch.setattr(downloads, "prepare", spy)
+    return latest

@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import re
-import shutil
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,7 +22,7 @@ import streamlit as st
 from dashboard_warehouse import APP, figures, query, sign_in, tables
 from streamlit.testing.v1 import AppTest
 
-from dashboard import auth, navigation
+from dashboard import auth, downloads, navigation
 from dashboard.context import NOT_FOR_ROLE_TEXT
 from smhp.access import Access, pages_for
 from smhp.audit import AuditLog
@@ -36,18 +35,9 @@ T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def access(
-    demo_warehouse: Path, demo_users: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Path:
+def access(private_access: Path) -> Path:
     """The demo warehouse, a private copy of the demo users and a fresh audit log."""
-    users = tmp_path / "users.json"
-    shutil.copyfile(demo_users, users)
-    audit_db = tmp_path / "audit.sqlite3"
-    monkeypatch.setenv("SMHP_WAREHOUSE", str(demo_warehouse))
-    monkeypatch.setenv("SMHP_USERS_FILE", str(users))
-    monkeypatch.setenv("SMHP_AUDIT_DB", str(audit_db))
-    monkeypatch.delenv("SMHP_ACCESS_CONFIG", raising=False)
-    return audit_db
+    return private_access
 
 
 @pytest.fixture
@@ -66,16 +56,17 @@ def menus(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
 @pytest.fixture
 def csvs(monkeypatch: pytest.MonkeyPatch) -> list[list[dict[str, str]]]:
-    """Every CSV download the pages build (cleared by the test between pages)."""
+    """What every CSV download button the pages draw would hand out if clicked (cleared by
+    the test between pages); the bytes are ``downloads.csv_bytes`` of the shown table."""
     built: list[list[dict[str, str]]] = []
-    real = __import__("dashboard.ui", fromlist=["csv_bytes"]).csv_bytes
+    real = downloads.prepare
 
-    def spy(shown, not_in_csv=()):
-        data = real(shown, not_in_csv)
+    def spy(shown, table, not_in_csv=()):
+        data = downloads.csv_bytes(shown, not_in_csv)
         built.append(list(csv.DictReader(io.StringIO(data.decode("utf-8")))))
-        return data
+        return real(shown, table, not_in_csv)
 
-    monkeypatch.setattr("dashboard.ui.csv_bytes", spy)
+    monkeypatch.setattr(downloads, "prepare", spy)
     return built
 
 
@@ -149,7 +140,7 @@ def test_nothing_but_the_sign_in_form_before_sign_in(menus: list) -> None:
 
 @pytest.mark.parametrize("username", list(ROLES))
 def test_each_role_sees_its_pages_and_nothing_else(
-    username: str, menus: list, access: Path
+    username: str, menus: list, access: Path, clicks: dict
 ) -> None:
     role = ROLES[username]
     allowed = pages_for(role)
@@ -175,7 +166,7 @@ def test_each_role_sees_its_pages_and_nothing_else(
         if not shown:
             continue
         key, frame = next(iter(shown.items()))
-        at.download_button(key=f"{key}_csv").click().run()
+        clicks[key]()  # the button's click: audited, then built
         download = events(access, "download")[-1]
         assert download["username"] == username
         assert download["details"]["page"] == spec.page_id
@@ -375,11 +366,13 @@ def _check_table(rows: list[dict[str, str]], exact_allowed: bool, where: str) ->
             if name in COUNTS and not exact_allowed:
                 assert _disclosed_count(value), (where, name, value)
             continue
+        # the standards of the one exact cell are exact too (the same cell's figures)
+        exact_row = exact_allowed and "Standard" in row
         for column, value in row.items():
             if _number(value) is None or column in NOT_COUNTS:
                 continue
             assert column in COUNTS, (where, column)  # every number is classified
-            assert _disclosed_count(value), (where, column, value)
+            assert exact_row or _disclosed_count(value), (where, column, value)
 
 
 def _check_page(at: AppTest, csvs: list, exact_allowed: bool, where: str) -> None:
@@ -388,7 +381,8 @@ def _check_page(at: AppTest, csvs: list, exact_allowed: bool, where: str) -> Non
         _check_table(rows, exact_allowed, where)
     for key, frame in tables(at).items():
         rows = [{c: str(v) for c, v in r.items()} for r in frame.to_dict("records")]
-        _check_table(rows, exact_allowed and key == "funder_totals", f"{where}: {key}")
+        exact_here = exact_allowed and key in ("funder_totals", "funder_standards")
+        _check_table(rows, exact_here, f"{where}: {key}")
     for tile in at.metric:
         if tile.label in COUNTS and not exact_allowed:
             assert _disclosed_count(tile.value), (where, tile.label, tile.value)
@@ -402,28 +396,35 @@ def _check_page(at: AppTest, csvs: list, exact_allowed: bool, where: str) -> Non
     csvs.clear()
 
 
+def _period(at: AppTest, page: str, kind: str, code: str) -> AppTest:
+    at.selectbox(key=f"{page}_period_kind").select(kind).run()
+    return at.selectbox(key=f"{page}_period").select(code).run()
+
+
 def test_a_funder_export_never_holds_a_small_or_unrounded_count(csvs: list) -> None:
     at = signed_in("funder")
     _check_page(at, csvs, exact_allowed=True, where="funder, the funded period")
     totals = tables(at)["funder_totals"].set_index("Measure")["Value"]
     assert totals["Students supported by the liaison service"] == 429  # exact, as allowed
-    period = (date(2020, 8, 1), date(2021, 7, 31))
-    at.date_input(key="funder_period").set_value(period).run()
+    at = _period(at, "funder", "academic_year", "2020/21")
     _check_page(at, csvs, exact_allowed=False, where="funder, one year")
     for code in ("UOL", "LSTM"):
         at.selectbox(key="funder_institution").select(code).run()
         _check_page(at, csvs, exact_allowed=False, where=f"funder, {code}")
     at.selectbox(key="funder_institution").select("__all__").run()
-    at.date_input(key="funder_period").set_value((date(2019, 6, 1), date(2026, 9, 30))).run()
-    _check_page(at, csvs, exact_allowed=True, where="funder, everything")
+    for kind, code in (("month", "2026-09"), ("quarter", "2021-Q1")):
+        at = _period(at, "funder", kind, code)
+        _check_page(at, csvs, exact_allowed=False, where=f"funder, {code}")
 
     at = visit(at, "equity")
     for dimension in ("study_level", "year_of_study", "domicile"):
         at.radio(key="equity_dimension").set_value(dimension).run()
         _check_page(at, csvs, exact_allowed=False, where=f"equity, {dimension}")
+    at = _period(at, "equity", "month", "2026-09")
+    _check_page(at, csvs, exact_allowed=False, where="equity, the partnership in a month")
     at.selectbox(key="equity_institution").select("LSTM").run()
-    at.date_input(key="equity_period").set_value((date(2026, 9, 1), date(2026, 9, 30))).run()
-    _check_page(at, csvs, exact_allowed=False, where="equity, LSTM in a month")
+    assert at.selectbox(key="equity_period_kind").options == ["Academic year", "Funded period"]
+    _check_page(at, csvs, exact_allowed=False, where="equity, LSTM in a year")
     assert "*" in {
         v for rows in [tables(at)["equity_domicile"].astype(str)] for v in rows.to_numpy().ravel()
     }
@@ -472,7 +473,9 @@ def test_five_failures_lock_the_account_and_the_right_password_is_refused(
     message = errors(at)
     sign_in(at, "funder")  # the right password, while locked
     assert errors(at) == message and on_sign_in_page(at)  # the same message, no entry
-    assert [e["event"] for e in events(access)] == ["sign_in_failed"] * 5 + ["sign_in_locked"]
+    # Each attempt is recorded before its password check, then its outcome, naming it.
+    recorded = [e["event"] for e in events(access)]
+    assert recorded == ["sign_in_attempt", "sign_in_failed"] * 5 + ["sign_in_locked"]
     clock(T0 + timedelta(minutes=16))  # the lock has passed
     sign_in(at, "funder")
     assert errors(at) == [] and at.title[0].value == "Funder impact summary"
@@ -542,6 +545,8 @@ def test_no_sign_in_without_an_audit_log(tmp_path: Path, monkeypatch: pytest.Mon
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 UOL_GROUP = "aaaaaaaa-0000-0000-0000-000000000001"
+CHAIR = "cccccccc-0000-4000-8000-000000000001"  # the board chair's Entra object id
+JO = "cccccccc-0000-4000-8000-000000000002"
 SECRETS = {
     "auth": {
         "redirect_uri": "http://localhost:8501/oauth2callback",
@@ -562,6 +567,8 @@ def sso(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 allowed_tenant_ids = ["{TENANT}"]
 
 [[users]]
+tid = "{TENANT}"
+oid = "{CHAIR}"
 email = "chair@example.org"
 role = "board"
 
@@ -592,15 +599,29 @@ def test_single_sign_on_offers_microsoft_and_maps_groups_to_a_role(
     at = sso_app(None)
     assert any(b.label == "Sign in with Microsoft" for b in at.button)
     assert on_sign_in_page(at)  # the local form too, while a users file exists
-    claims = {"email": "jo@uni.example.org", "name": "Jo", "tid": TENANT, "groups": [UOL_GROUP]}
+    claims = {
+        "email": "jo@uni.example.org",
+        "name": "Jo",
+        "tid": TENANT,
+        "oid": JO,
+        "groups": [UOL_GROUP],
+    }
     at = sso_app(claims)
     assert at.title[0].value == "Service manager"
-    assert menus[-1] == ["Service manager"]
+    assert menus[-1] == ["Service manager", "Accessibility"]
     assert set(tables(at)["service_worklist"]["Institution"]) == {"UOL"}
     signed = events(access, "sign_in")[-1]
+    # Named by the immutable object id; the email and name are there to be read.
     assert (signed["username"], signed["details"]) == (
-        "jo@uni.example.org",
-        {"method": "sso", "role": "service_manager"},
+        f"sso:{JO}",
+        {
+            "method": "sso",
+            "role": "service_manager",
+            "name": "Jo",
+            "email": "jo@uni.example.org",
+            "tenant": TENANT,
+            "client": None,  # AppTest has no network connection
+        },
     )
     at.button(key="sign_out").click().run()  # records, then st.logout()
     assert at.user == {"is_logged_in": False}
@@ -609,28 +630,31 @@ def test_single_sign_on_offers_microsoft_and_maps_groups_to_a_role(
 
 @pytest.mark.usefixtures("sso")
 def test_single_sign_on_without_a_mapping_gets_no_access(access: Path, menus: list) -> None:
-    at = sso_app({"email": "someone@elsewhere.example.org", "tid": TENANT, "groups": []})
+    at = sso_app({"email": "someone@elsewhere.example.org", "tid": TENANT, "oid": JO, "groups": []})
     assert errors(at) == [auth.NO_ACCESS_TEXT]
     assert menus == [] and not at.title and not at.metric
     at.run()  # recorded once, not on every rerun
     denied = events(access, "access_denied")
-    assert [(e["username"], e["details"]["method"]) for e in denied] == [
-        ("someone@elsewhere.example.org", "sso")
+    assert [(e["username"], e["details"]["method"], e["details"]["email"]) for e in denied] == [
+        (f"sso:{JO}", "sso", "someone@elsewhere.example.org")
     ]
     at.button(key="sso_denied_sign_out").click().run()
     assert at.user == {"is_logged_in": False}
     assert any(b.label == "Sign in with Microsoft" for b in at.button)
-    other_tenant = sso_app({"email": "chair@example.org", "tid": "another-tenant"})
-    assert errors(other_tenant) == [auth.NO_ACCESS_TEXT]  # the right email, wrong tenant
+    other_tenant = sso_app({"email": "chair@example.org", "tid": "another-tenant", "oid": CHAIR})
+    assert errors(other_tenant) == [auth.NO_ACCESS_TEXT]  # the right person, wrong tenant
+    # The chair's email on another object id (an editable claim): no access.
+    impostor = sso_app({"email": "chair@example.org", "tid": TENANT, "oid": JO})
+    assert errors(impostor) == [auth.NO_ACCESS_TEXT]
 
 
 @pytest.mark.usefixtures("sso")
 def test_a_single_sign_on_session_expires_and_signs_out_of_microsoft(
     access: Path, clock: Callable[[datetime], None]
 ) -> None:
-    at = sso_app({"email": "chair@example.org", "tid": TENANT})
+    at = sso_app({"email": "chair@example.org", "tid": TENANT, "oid": CHAIR})
     assert at.title[0].value == "Board overview"
     clock(T0 + timedelta(hours=1))
     at.run()
     assert at.user == {"is_logged_in": False}  # st.logout(): the cookie is ended too
-    assert events(access, "session_expired")[-1]["username"] == "chair@example.org"
+    assert events(access, "session_expired")[-1]["username"] == f"sso:{CHAIR}"

@@ -1,6 +1,6 @@
 """The funder impact summary on the demo warehouse: the published figures of the funded
-project (429 and 299), and disclosure control on everything that is not a
-partnership-wide total over the whole funded period."""
+project (429 and 299), release periods only (no free date range), and disclosure control
+on everything that is not a partnership-wide total over exactly the whole funded period."""
 
 from __future__ import annotations
 
@@ -17,6 +17,12 @@ from smhp.warehouse import open_published
 pytestmark = pytest.mark.usefixtures("dashboard_access")  # signed in as a demo user
 
 FUNDED = (date(2019, 6, 1), date(2022, 7, 31))
+
+
+def choose(at, code: str, kind: str):
+    """Pick a release period on the page: its type, then the period itself."""
+    at.selectbox(key="funder_period_kind").select(kind).run()
+    return at.selectbox(key="funder_period").select(code).run()
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +45,9 @@ def text(cell: object) -> str:
 
 def test_the_funded_period_gives_the_published_figures_exactly(demo_warehouse: Path) -> None:
     at = run_page("funder")
-    assert at.date_input(key="funder_period").value == FUNDED
+    assert at.selectbox(key="funder_period_kind").value == "funded"
+    assert at.selectbox(key="funder_period").value == "funded"
+    assert not at.date_input  # no free date range on a page that leaves the board
     shown = tiles(at)
     assert shown["Students supported by the liaison service"][0] == "429"
     assert shown["Students supported by U-COPE"][0] == "299"
@@ -54,10 +62,9 @@ def test_the_funded_period_gives_the_published_figures_exactly(demo_warehouse: P
 
 
 def test_a_shorter_period_is_rounded_like_any_part_of_the_whole(demo_warehouse: Path) -> None:
-    at = run_page("funder")
+    at = choose(run_page("funder"), "2020/21", "academic_year")
     period = (date(2020, 8, 1), date(2021, 7, 31))
-    at.date_input(key="funder_period").set_value(period).run()
-    expected = apply_to_impact(impact(demo_warehouse, *period), exact_all=False)
+    expected = apply_to_impact(impact(demo_warehouse, *period))
     shown = tiles(at)
     assert shown["Students supported by the liaison service"][0] == (
         f"{expected['liaison_students']:,}"
@@ -70,7 +77,7 @@ def test_a_shorter_period_is_rounded_like_any_part_of_the_whole(demo_warehouse: 
 def test_an_institution_is_always_disclosed(demo_warehouse: Path) -> None:
     at = run_page("funder")
     at.selectbox(key="funder_institution").select("UOL").run()
-    expected = apply_to_impact(impact(demo_warehouse, *FUNDED, "UOL"), exact_all=False)
+    expected = apply_to_impact(impact(demo_warehouse, *FUNDED, "UOL"))
     shown = tiles(at)
     assert shown["Students supported by U-COPE"][0] == f"{expected['ucope_students']:,}"
     assert shown["Median wait for a first appointment"][0] == (
@@ -81,13 +88,12 @@ def test_an_institution_is_always_disclosed(demo_warehouse: Path) -> None:
 def test_trend_and_institutions_go_through_disclosure_control(demo_warehouse: Path) -> None:
     at = run_page("funder")
     trend = tables(at)["funder_trend"].set_index("Academic year")
-    year = apply_to_impact(
-        impact(demo_warehouse, date(2020, 8, 1), date(2021, 7, 31)), exact_all=False
-    )
+    year = apply_to_impact(impact(demo_warehouse, date(2020, 8, 1), date(2021, 7, 31)))
     assert trend.loc["2020/21", "Students supported by U-COPE"] == year["ucope_students"]
-    assert "2018/19 (from 01 Jun 2019)" in trend.index
+    assert list(trend.index)[:2] == ["2018/19", "2019/20"]  # whole years only
+    assert list(trend.index)[-1] == "2025/26"  # the last year ended by the data's date
     by_institution = tables(at)["funder_institutions"].set_index("Institution")
-    uol = apply_to_impact(impact(demo_warehouse, *FUNDED, "UOL"), exact_all=False)
+    uol = apply_to_impact(impact(demo_warehouse, *FUNDED, "UOL"))
     assert text(by_institution.loc["UOL", "Students supported by the liaison service"]) == (
         text(uol["liaison_students"])
     )
@@ -109,9 +115,29 @@ def test_standards_over_the_period_equal_the_fact_flags(demo_warehouse: Path) ->
 
 
 def test_a_period_without_activity_explains_itself() -> None:
-    at = run_page("funder")
-    at.date_input(key="funder_period").set_value((date(2019, 6, 1), date(2019, 7, 31))).run()
+    at = choose(run_page("funder"), "2019-07", "month")
     shown = tiles(at)
     assert shown["Students supported by the liaison service"][0] == "0"
     assert shown["Median wait for a first appointment"][0] == "—"
     assert any(i.value.startswith("No data for this filter") for i in at.info)
+
+
+def test_only_release_periods_that_have_ended_are_offered() -> None:
+    at = run_page("funder")
+    kinds = at.selectbox(key="funder_period_kind").options
+    assert kinds == ["Month", "Quarter", "Academic year", "Funded period"]
+    at = at.selectbox(key="funder_period_kind").select("month").run()
+    months = at.selectbox(key="funder_period").options
+    assert months[0] == "September 2026" and months[-1] == "June 2019"  # data to 30 Oct 2026
+    at = at.selectbox(key="funder_period_kind").select("quarter").run()
+    quarters = at.selectbox(key="funder_period").options
+    assert quarters[0] == "Jul to Sep 2026"  # Oct to Dec 2026 has not ended
+    at = choose(at, "2026-Q3", "quarter")
+    assert any(m.value.startswith("**Jul to Sep 2026**") for m in at.markdown)
+
+
+def test_a_period_typed_into_the_session_is_never_a_free_range() -> None:
+    at = run_page("funder", state={"funder_period": "2019-06-01/2019-06-02"})  # not offered
+    assert not at.exception
+    shown = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert shown[0].startswith("**Funded project period")  # the default, not the typed range

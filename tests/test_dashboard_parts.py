@@ -9,8 +9,8 @@ import pandas as pd
 from dashboard import banner, definitions, navigation
 from dashboard.catalog import METRICS, info
 from dashboard.data import BOARD_SCOPE, FUNDER_SCOPE, AsOf, Scope, _disclosed_monthly
-from dashboard.disclose import Count, Rate, Statistic, disclose, numbers, round_shown
-from dashboard.queries.funder import academic_year_slices, exact_allowed, with_scope_of
+from dashboard.disclose import Count, Median, Percentage, Rate, disclose, numbers, round_shown
+from dashboard.queries.funder import with_scope_of
 from dashboard.queries.quality import LastRun
 from dashboard.series import month_end, months_between, shown_series, window_start
 from smhp.access import PAGES, pages_for
@@ -34,26 +34,38 @@ def test_the_funder_view_is_always_disclosed_and_never_record_level() -> None:
     assert scope == Scope(("UOL",), disclosure_control=True, record_level=False)
 
 
-def test_disclose_judges_bases_before_rounding() -> None:
+def test_disclose_judges_bases_before_rounding_and_recalculates_from_rounded_counts() -> None:
     exact = pd.DataFrame(
         {
             "n": [0, 3, 8, 12, 13],
-            "base": [0, 7, 8, 12, 13],
-            "pct": [None, 50.0, 62.5, 75.0, 76.9],
-            "rate": [0.0, 1.2, 3.1, 4.0, 4.4],
+            "base": [0, 7, 8, 12, 37],
+            "pct": [None, 42.9, 100.0, 100.0, 35.1],
+            "median": [None, 4.0, 5.5, 6.0, 7.0],
+            "students": [1000, 2000, 2600, 3000, 3003],
+            "rate": [0.0, 1.5, 3.08, 4.0, 4.33],
         }
     )
-    shown = disclose(exact, [Count("n"), Statistic("pct", "base"), Rate("rate", "n")], apply=True)
+    rules = [
+        Count("n"),
+        Percentage("pct", "n", "base"),
+        Median("median", "base"),
+        Rate("rate", "n", "students"),
+    ]
+    shown = disclose(exact, rules, apply=True)
     assert list(shown["n"]) == [0, "*", 10, 10, 15]
-    assert list(shown["pct"]) == [None, "*", 62.5, 75.0, 76.9]
-    assert list(shown["rate"]) == [0.0, "*", 3.1, 4.0, 4.4]
+    # 13 of 37 is 35.1 %, but shown as 15 / 35: 42.9 (the exact counts cannot come back)
+    assert list(shown["pct"]) == [None, "*", 100.0, 100.0, 100.0 * 15 / 35]
+    assert list(shown["median"]) == [None, "*", 5.5, 6.0, 7.0]
+    assert list(shown["rate"]) == [0.0, "*", 1000 * 10 / 2600, 1000 * 10 / 3000, 1000 * 15 / 3005]
     assert disclose(exact, [Count("n")], apply=False).equals(exact)
     assert numbers(shown["n"]) == [0.0, None, 10.0, 10.0, 15.0]
+    kept = disclose(exact, rules, apply=True, exact=True)  # the one allowed cell
+    assert list(kept["n"]) == [0, 3, 8, 12, 13] and kept["pct"][4] == 100.0 * 13 / 37
 
 
-def test_a_statistic_without_a_published_base_is_hidden() -> None:
-    shown = disclose(pd.DataFrame({"pct": [50.0]}), [Statistic("pct", None)], apply=True)
-    assert list(shown["pct"]) == ["*"]
+def test_a_median_without_a_published_base_is_hidden() -> None:
+    shown = disclose(pd.DataFrame({"m": [50.0]}), [Median("m", None)], apply=True)
+    assert list(shown["m"]) == ["*"]
 
 
 def test_round_shown_leaves_suppressed_values_alone() -> None:
@@ -102,22 +114,6 @@ def test_month_helpers() -> None:
     assert month_end(date(2024, 2, 1)) == date(2024, 2, 29)
 
 
-def test_academic_year_slices_cut_the_period_on_1_august() -> None:
-    assert academic_year_slices(date(2019, 6, 1), date(2020, 9, 30)) == [
-        ("2018/19", date(2019, 6, 1), date(2019, 7, 31)),
-        ("2019/20", date(2019, 8, 1), date(2020, 7, 31)),
-        ("2020/21", date(2020, 8, 1), date(2020, 9, 30)),
-    ]
-
-
-def test_exact_totals_only_partnership_wide_over_the_whole_funded_period() -> None:
-    everyone = with_scope_of(BOARD_SCOPE, None)
-    assert exact_allowed(everyone, date(2019, 6, 1), date(2022, 7, 31))
-    assert exact_allowed(everyone, date(2019, 1, 1), date(2023, 7, 31))
-    assert not exact_allowed(everyone, date(2020, 6, 1), date(2022, 7, 31))
-    assert not exact_allowed(with_scope_of(BOARD_SCOPE, "UOL"), date(2019, 6, 1), date(2022, 7, 31))
-
-
 def test_every_page_of_the_access_rules_has_one_script() -> None:
     assert [s.page_id for s in navigation.PAGES] == list(PAGES)  # smhp.access.PAGES
     assert len({s.url_path for s in navigation.PAGES}) == len(navigation.PAGES)
@@ -125,7 +121,14 @@ def test_every_page_of_the_access_rules_has_one_script() -> None:
     for spec in navigation.PAGES:
         assert (navigation.VIEWS / spec.script).is_file()
     specs = navigation.specs_for(pages_for("board"))
-    assert [s.url_path for s in specs] == ["board", "service", "funder", "equity", "quality"]
+    assert [s.url_path for s in specs] == [
+        "board",
+        "service",
+        "funder",
+        "equity",
+        "quality",
+        "accessibility",
+    ]
     assert navigation.specs_for(pages_for("someone")) == []
 
 

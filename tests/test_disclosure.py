@@ -1,4 +1,5 @@
-"""The NHS disclosure rule: counts, statistics, rates and impact totals."""
+"""The NHS disclosure rule: counts, percentages and rates from rounded counts, medians,
+impact totals, and the one cell allowed to be exact."""
 
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ from smhp.disclosure import (
     SUPPRESSED,
     apply_to_impact,
     count_is_shown,
+    exact_allowed,
+    median,
+    percentage,
+    rate,
     round_to_5,
     suppress_count,
-    suppress_rate,
-    suppress_statistic,
 )
 from smhp.impact import ImpactTotals, impact_totals
+from smhp.release_periods import FUNDED, parse
 from smhp.warehouse import open_published
 
 
@@ -59,21 +63,28 @@ def test_count_is_shown() -> None:
     assert [count_is_shown(n) for n in (0, 1, 7, 8)] == [True, False, False, True]
 
 
-def test_suppress_statistic() -> None:
-    assert suppress_statistic(57.1, 7) == SUPPRESSED  # base under 8
-    assert suppress_statistic(62.5, 8) == 62.5  # shown unrounded
-    assert suppress_statistic(27.5, 100) == 27.5
-    assert suppress_statistic(None, 0) is None  # no records: no statistic, not '*'
-    assert suppress_statistic(0.0, 0) is None
+def test_a_percentage_is_calculated_from_the_rounded_counts() -> None:
+    # the issue's back-calculation: 34 of 37 shown as 91.9 % gave 34 and 37 away
+    assert percentage(34, 37) == 100.0  # 35 / 35
+    assert percentage(13, 37) == pytest.approx(100 * 15 / 35)
+    assert percentage(5, 40) == SUPPRESSED  # numerator 1-7
+    assert percentage(0, 40) == 0.0
+    assert percentage(3, 7) == SUPPRESSED  # base under 8
+    assert percentage(0, 0) is None  # no records: no statistic, not '*'
+    assert percentage(34, 37, exact=True) == pytest.approx(100 * 34 / 37)
 
 
-def test_suppress_rate_follows_its_count() -> None:
-    # 5 referrals per 12,000 students: the count is suppressed, so the rate is too
-    assert suppress_rate(1000 * 5 / 12000, 5) == SUPPRESSED
-    # 9 referrals: shown as 10, but the rate uses the unrounded 9
-    assert suppress_rate(1000 * 9 / 12000, 9) == pytest.approx(0.75)
-    assert suppress_rate(0.0, 0) == 0.0
-    assert suppress_rate(None, 0) is None
+def test_a_rate_is_calculated_from_the_rounded_count_and_denominator() -> None:
+    assert rate(5, 12000) == SUPPRESSED  # its count is suppressed
+    assert rate(9, 12003) == pytest.approx(1000 * 10 / 12005)
+    assert rate(0, 12000) == 0.0
+    assert rate(9, 0) is None
+
+
+def test_a_median_is_hidden_on_a_small_base() -> None:
+    assert median(57.1, 7) == SUPPRESSED
+    assert median(62.5, 8) == 62.5  # a value, not a count: shown as it is
+    assert median(None, 0) is None and median(3.0, 0) is None
 
 
 def _totals(**changes: object) -> ImpactTotals:
@@ -84,9 +95,10 @@ def _totals(**changes: object) -> ImpactTotals:
         liaison_students=123,
         ucope_students=5,
         referrals_received=0,
-        referral_completed_waits=40,
+        referral_completed_waits=41,
+        referral_seen_6wk=31,
         referral_median_wait_days=27.5,
-        referral_seen_6wk_pct=75.0,
+        referral_seen_6wk_pct=100 * 31 / 41,
         institutions=2,
         students_enrolled=55003,
         academic_year="2021/22",
@@ -95,36 +107,49 @@ def _totals(**changes: object) -> ImpactTotals:
 
 
 def test_apply_to_impact_controlled() -> None:
-    out = apply_to_impact(_totals(), exact_all=False)
+    out = apply_to_impact(_totals())
     assert out["liaison_students"] == 125  # 123 -> nearest 5
     assert out["ucope_students"] == SUPPRESSED  # 5 is in 1-7
     assert out["referrals_received"] == 0
     assert out["referral_completed_waits"] == 40
-    assert out["referral_median_wait_days"] == 27.5  # base 40 >= 8: shown unrounded
-    assert out["referral_seen_6wk_pct"] == 75.0
+    assert out["referral_seen_6wk"] == 30
+    assert out["referral_median_wait_days"] == 27.5  # base 41 >= 8: shown as it is
+    assert out["referral_seen_6wk_pct"] == 75.0  # 30 / 40, never 31 / 41
     # reach is a count leaving the board's view too: the same rule
     assert (out["institutions"], out["students_enrolled"]) == (SUPPRESSED, 55005)
 
 
 def test_apply_to_impact_small_wait_base() -> None:
-    out = apply_to_impact(_totals(referral_completed_waits=7), exact_all=False)
+    out = apply_to_impact(_totals(referral_completed_waits=7, referral_seen_6wk=6))
     assert out["referral_completed_waits"] == SUPPRESSED
     assert out["referral_median_wait_days"] == SUPPRESSED
     assert out["referral_seen_6wk_pct"] == SUPPRESSED
 
 
-def test_apply_to_impact_exact_all() -> None:
+def test_apply_to_impact_keeps_exactly_the_figures_named() -> None:
     totals = _totals()
-    assert apply_to_impact(totals, exact_all=True) == totals.to_dict()
+    every = set(totals.to_dict()) - {"start", "end", "institution", "academic_year"}
+    assert apply_to_impact(totals, every) == totals.to_dict()
+    some = apply_to_impact(totals, {"liaison_students", "referral_completed_waits"})
+    assert some["liaison_students"] == 123 and some["referral_completed_waits"] == 41
+    assert some["referral_seen_6wk"] == 30  # not named: rounded
+    assert some["referral_seen_6wk_pct"] == pytest.approx(100 * 30 / 40)  # one count rounded
 
 
 def test_exact_only_for_the_partnership() -> None:
     with pytest.raises(ValueError, match="partnership-wide"):
-        apply_to_impact(_totals(institution="UOL"), exact_all=True)
+        apply_to_impact(_totals(institution="UOL"), {"liaison_students"})
+
+
+def test_exact_allowed_only_for_the_whole_funded_period_partnership_wide() -> None:
+    assert exact_allowed(FUNDED, None)
+    assert not exact_allowed(FUNDED, "UOL")
+    assert not exact_allowed(parse("2020/21"), None)
+    assert not exact_allowed(None, None)
 
 
 def test_footnote_states_the_rule() -> None:
-    for phrase in ("1 to 7", "nearest 5", "under 8", "unrounded"):
+    for phrase in ("1 to 7", "nearest 5", "under 8", "rounded counts", "whole months"):
         assert phrase in FOOTNOTE
 
 
@@ -158,9 +183,9 @@ def test_impact_from_a_warehouse_then_controlled(tmp_path: Path) -> None:
         totals = impact_totals(con, date(2023, 1, 1), date(2023, 3, 31), "UOL")
     finally:
         con.close()
-    out = apply_to_impact(totals, exact_all=False)
+    out = apply_to_impact(totals)
     assert out["liaison_students"] == SUPPRESSED  # 3 students
     assert out["referrals_received"] == 10  # 9 -> nearest 5
     assert out["referral_median_wait_days"] == pytest.approx(50.0)  # 10..90, middle 50
-    assert out["referral_seen_6wk_pct"] == pytest.approx(400 / 9)  # 10, 20, 30, 40 of 9
+    assert out["referral_seen_6wk_pct"] == SUPPRESSED  # 4 of 9 seen: a numerator of 1-7
     assert out["students_enrolled"] == 30000

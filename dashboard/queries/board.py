@@ -11,7 +11,7 @@ import pandas as pd
 
 from dashboard.catalog import info
 from dashboard.data import IN_SCOPE, Scope, read_frame
-from dashboard.disclose import Count, Rate, Statistic, disclose
+from dashboard.disclose import Count, Median, Percentage, Rate, Rule, disclose
 
 # Every (month, institution) of the window, so that a month without a row is 0 for a count
 # and a gap for a percentage, instead of silently missing from an institution's panel.
@@ -84,6 +84,17 @@ def institution_monthly(
             0.0 if pd.isna(v) and c == 0 and known else v
             for v, c, known in zip(frame["value"], frame["count"], has_headcount, strict=True)
         ]
-    is_rate = metric is None or info(metric).kind == "rate"
-    rule = Rate("value", "count") if is_rate else Statistic("value", "count")
-    return disclose(frame, [rule, Count("count")], scope.disclosure_control)
+    kind = "rate" if metric is None else info(metric).kind
+    rule: Rule
+    if kind == "rate":
+        rule = Rate("value", "count", "students")
+    elif kind == "pct":  # the numerator of a published percentage: value x base / 100
+        frame["numerator"] = [
+            None if pd.isna(v) else round(v * c / 100.0)
+            for v, c in zip(frame["value"], frame["count"], strict=True)
+        ]
+        rule = Percentage("value", "numerator", "count")
+    else:
+        rule = Median("value", "count")
+    shown = disclose(frame, [rule, Count("count")], scope.disclosure_control)
+    return shown.drop(columns=["numerator"], errors="ignore")

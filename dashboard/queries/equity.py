@@ -12,19 +12,20 @@ referred in the period, in the band of the student's profile at that institution
 referral whose student has no profile there is counted in the band "No profile", which
 has no rate (no denominator).
 
-Under the scope's disclosure control the counts are controlled and a rate is shown only
-where its count may be, here, on the exact counts, before the page gets them.
+Under the scope's disclosure control the counts are controlled and each rate is
+recalculated from the rounded counts (``*`` where its count is), here, before the page
+gets them.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
 from dashboard.data import IN_SCOPE, Scope, read_frame
 from dashboard.disclose import Count, Rate, disclose
+from smhp.release_periods import ReleasePeriod, check_release
 
 DIMENSIONS: dict[str, str] = {
     "study_level": "Level of study",
@@ -87,18 +88,19 @@ order by band = $no_profile, try_cast(band as integer), band
 
 
 def rates(
-    snapshot: Path | str, scope: Scope, start: date, end: date, dimension: str
+    snapshot: Path | str, scope: Scope, period: ReleasePeriod, dimension: str
 ) -> pd.DataFrame:
     """Per band of ``dimension``: profiled students, students referred and students
-    referred to U-COPE in the period, and the two rates per 1,000 profiled students
-    (``None`` for "No profile")."""
+    referred to U-COPE in the release period, and the two rates per 1,000 profiled
+    students (``None`` for "No profile"). Under disclosure control the counts are rounded
+    and the rates recalculated from the rounded counts; a band breakdown is never exact."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"Unknown dimension {dimension!r}; one of {sorted(DIMENSIONS)}.")
-    frame = read_frame(
-        snapshot,
-        _sql(dimension),
-        {**scope.params(), "start": start, "end": end, "no_profile": NO_PROFILE},
-    )
+    if scope.disclosure_control and scope.institutions is not None:
+        for code in scope.institutions:  # one institution: academic years and funded only
+            check_release(period, code)
+    params = {"start": period.start, "end": period.end, "no_profile": NO_PROFILE}
+    frame = read_frame(snapshot, _sql(dimension), {**scope.params(), **params})
     for count, rate in (("referred_students", "referral_rate"), ("ucope_students", "ucope_rate")):
         frame[rate] = [
             None if d == 0 else 1000.0 * n / d
@@ -107,8 +109,8 @@ def rates(
     return disclose(
         frame,
         [
-            Rate("referral_rate", "referred_students"),
-            Rate("ucope_rate", "ucope_students"),
+            Rate("referral_rate", "referred_students", "profiled_students"),
+            Rate("ucope_rate", "ucope_students", "profiled_students"),
             Count("profiled_students"),
             Count("referred_students"),
             Count("ucope_students"),

@@ -1,4 +1,4 @@
-"""Queries of the funder impact summary: ``smhp impact`` totals for a period, by
+"""Queries of the funder impact summary: ``smhp impact`` totals for a release period, by
 institution and by academic year, and the share of each service standard met.
 
 The totals are ``smhp.impact.impact_totals`` itself, never a copy of its SQL, so that the
@@ -6,10 +6,13 @@ page and ``smhp impact`` give the same figures (429 and 299 for the funded proje
 the demo data). ``impact_totals`` answers for one institution or the whole partnership,
 so a scope of several institutions gets its institutions one by one.
 
-Disclosure control is applied here, before anything is returned, wherever the scope
-says so (the funder page always does: ``with_scope_of``): ``smhp.disclosure.apply_to_impact``
-on each set of totals, exact only for partnership-wide totals over the whole funded
-period (``exact_allowed``), and the count rule on the standards' counts.
+Every figure here leaves the board's view, so each query takes a *release period*
+(``smhp.release_periods``: a whole month, quarter, academic year or the funded period,
+never a free range) and applies disclosure control before anything is returned, wherever
+the scope says so (the funder page always does: ``with_scope_of``): one cell function per
+figure (``smhp.disclosure``), exact only in the one cell the spec allows (partnership-wide,
+exactly the whole funded period) and there only for the counts whose exact value reveals
+no other figure (``smhp.released.exact_figures``).
 """
 
 from __future__ import annotations
@@ -23,15 +26,12 @@ import pandas as pd
 
 from dashboard.catalog import WAIT_18WK_TARGET, info
 from dashboard.data import IN_SCOPE, Scope, read_frame
-from dashboard.disclose import Count, Statistic, disclose
 from dashboard.queries.service import WEEKS_18_DAYS
-from smhp.disclosure import apply_to_impact
+from smhp.disclosure import apply_to_impact, percentage, suppress_count
 from smhp.impact import ImpactTotals, academic_year, impact_totals
+from smhp.release_periods import ReleasePeriod, check_release, released_periods
+from smhp.released import exact_figures
 from smhp.warehouse import open_published
-
-FUNDED_PERIOD = (date(2019, 6, 1), date(2022, 7, 31))
-"""The funded project period, the page's default."""
-
 
 Shown = dict[str, Any]
 """Impact totals as the scope may see them: ``ImpactTotals.to_dict()``, disclosed."""
@@ -46,72 +46,79 @@ def _institution(scope: Scope) -> str | None:
     raise ValueError("Impact totals are for the whole partnership or one institution.")
 
 
-def _nothing(start: date, end: date) -> ImpactTotals:
+def _nothing(period: ReleasePeriod) -> ImpactTotals:
     """The totals of the empty scope: nothing (never the partnership's)."""
-    return ImpactTotals(start, end, "", 0, 0, 0, 0, None, None, 0, 0, academic_year(end))
+    year = academic_year(period.end)
+    return ImpactTotals(period.start, period.end, "", 0, 0, 0, 0, 0, None, None, 0, 0, year)
 
 
-def _shown(totals: ImpactTotals, scope: Scope, exact_all: bool) -> Shown:
+def _released(scope: Scope, period: ReleasePeriod, institution: str | None) -> None:
+    """Refuse, under disclosure control, a cell that is not released (one institution's
+    month or quarter: ``smhp.release_periods.check_release``)."""
+    if scope.disclosure_control:
+        check_release(period, institution)
+
+
+def exact_in(snapshot: Path | str, scope: Scope, period: ReleasePeriod) -> frozenset[str]:
+    """The figures the scope's cell for ``period`` shows exactly (``smhp.released``): none
+    but in the one cell the spec allows, and there only the safe ones."""
+    if scope.is_empty or not scope.disclosure_control:
+        return frozenset()
+    return exact_figures(snapshot, period, _institution(scope))
+
+
+def _shown(totals: ImpactTotals, scope: Scope, exact: frozenset[str]) -> Shown:
     if not scope.disclosure_control:
         return totals.to_dict()
-    return apply_to_impact(totals, exact_all=exact_all and totals.institution is None)
+    return apply_to_impact(totals, exact)
 
 
-def totals(snapshot: Path | str, scope: Scope, start: date, end: date) -> Shown:
-    """The impact totals of the scope (all institutions or one) over the period, as the
-    scope may see them (exact only partnership-wide over the whole funded period)."""
+def totals(snapshot: Path | str, scope: Scope, period: ReleasePeriod) -> Shown:
+    """The impact totals of the scope (all institutions or one) over the release period,
+    as the scope may see them (exact only partnership-wide over the whole funded period)."""
     if scope.is_empty:
-        return _shown(_nothing(start, end), scope, False)
+        return _shown(_nothing(period), scope, frozenset())
+    _released(scope, period, _institution(scope))
     con = open_published(snapshot)
     try:
-        exact = impact_totals(con, start, end, _institution(scope))
+        exact = impact_totals(con, period.start, period.end, _institution(scope))
     finally:
         con.close()
-    return _shown(exact, scope, exact_allowed(scope, start, end))
+    return _shown(exact, scope, exact_in(snapshot, scope, period))
 
 
-def by_institution(snapshot: Path | str, scope: Scope, start: date, end: date) -> list[Shown]:
-    """The impact totals of each institution of the scope over the period (a part of the
-    partnership: always disclosed under the scope's disclosure control)."""
+def by_institution(snapshot: Path | str, scope: Scope, period: ReleasePeriod) -> list[Shown]:
+    """The impact totals of each institution of the scope over the release period (a part
+    of the partnership: never exact; academic years and the funded period only)."""
+    _released(scope, period, "an institution")
     con = open_published(snapshot)
     try:
         codes = con.execute(
             f"select institution_code from marts.dim_institutions where {IN_SCOPE} order by 1",
             scope.params(),
         ).fetchall()
-        exact = [impact_totals(con, start, end, code) for (code,) in codes]
+        exact = [impact_totals(con, period.start, period.end, code) for (code,) in codes]
     finally:
         con.close()
-    return [_shown(t, scope, False) for t in exact]
+    return [_shown(t, scope, frozenset()) for t in exact]
 
 
-def academic_year_slices(start: date, end: date) -> list[tuple[str, date, date]]:
-    """The period cut at academic-year boundaries (1 August): (year, first day, last day)."""
-    slices = []
-    first = start
-    while first <= end:
-        year = academic_year(first)
-        year_end = date(int(year[:4]) + 1, 7, 31)
-        last = min(end, year_end)
-        slices.append((year, first, last))
-        first = date(year_end.year, 8, 1)
-    return slices
-
-
-def by_year(snapshot: Path | str, scope: Scope, start: date, end: date) -> list[tuple[str, Shown]]:
-    """The impact totals of each academic year (or part of one) within the period, with
-    the same definitions as the whole period (students distinct within each year); a
-    year is a part of the whole: always disclosed under the scope's disclosure control."""
-    slices = academic_year_slices(start, end)
+def by_year(
+    snapshot: Path | str, scope: Scope, first_day: date, as_of: date
+) -> list[tuple[ReleasePeriod, Shown]]:
+    """The impact totals of every whole academic year from ``first_day`` that has ended by
+    ``as_of``, oldest first (each a release period of its own: the same figures as when
+    that year is chosen on its own)."""
+    years = released_periods(first_day, as_of, "academic_year")[::-1]
     if scope.is_empty:
-        return [(y, _shown(_nothing(a, b), scope, False)) for y, a, b in slices]
+        return [(y, _shown(_nothing(y), scope, frozenset())) for y in years]
     institution = _institution(scope)
     con = open_published(snapshot)
     try:
-        exact = [(y, impact_totals(con, a, b, institution)) for y, a, b in slices]
+        exact = [(y, impact_totals(con, y.start, y.end, institution)) for y in years]
     finally:
         con.close()
-    return [(year, _shown(t, scope, False)) for year, t in exact]
+    return [(year, _shown(t, scope, frozenset())) for year, t in exact]
 
 
 _STANDARDS_SQL = f"""
@@ -136,45 +143,72 @@ from marts.fct_liaison_contacts
 where {IN_SCOPE} and presented_on between $start and $end
 """
 
-_STANDARD_LABELS = {
-    "referral_seen_6wk_pct": "Seen within 6 weeks",
-    "referral_seen_18wk_pct": "Seen within 18 weeks",
-    "ucope_assessed_14d_pct": "U-COPE assessed within 14 days",
-    "liaison_informed_72h_pct": "University informed within 72 hours",
+STANDARDS: dict[str, tuple[str, str, str]] = {
+    "referral_seen_6wk_pct": (
+        "Seen within 6 weeks",
+        "referral_completed_waits",
+        "referral_seen_6wk",
+    ),
+    "referral_seen_18wk_pct": (
+        "Seen within 18 weeks",
+        "referral_completed_waits",
+        "referral_seen_18wk",
+    ),
+    "ucope_assessed_14d_pct": (
+        "U-COPE assessed within 14 days",
+        "ucope_assessed",
+        "ucope_assessed_14d",
+    ),
+    "liaison_informed_72h_pct": (
+        "University informed within 72 hours",
+        "liaison_contacts",
+        "liaison_informed_72h",
+    ),
 }
+"""Each standard: its label, and the released measures (``smhp.released.MEASURES``) of
+its base and of those meeting it."""
 
 
-def standards(snapshot: Path | str, scope: Scope, start: date, end: date) -> pd.DataFrame:
-    """Each service standard over the period: its base (records measured, by the month-of
-    rule of its monthly metric), how many met it, the percentage and the target; under
-    the scope's disclosure control, the counts rounded and the percentage hidden on a
-    base under 8."""
+def standards(snapshot: Path | str, scope: Scope, period: ReleasePeriod) -> pd.DataFrame:
+    """Each service standard over the release period: its base (records measured, by the
+    month-of rule of its monthly metric), how many met it, the percentage and the target;
+    under the scope's disclosure control the counts rounded and the percentage
+    recalculated from them (exact only where the cell's counts may be: ``exact_in``)."""
+    if not scope.is_empty:
+        _released(scope, period, _institution(scope))
     frame = read_frame(
         snapshot,
         _STANDARDS_SQL,
-        {**scope.params(), "start": start, "end": end, "w18": WEEKS_18_DAYS},
+        {**scope.params(), "start": period.start, "end": period.end, "w18": WEEKS_18_DAYS},
     )
-    frame["label"] = frame["standard"].map(_STANDARD_LABELS)
-    frame["pct"] = [
-        None if b == 0 else 100.0 * m / b for m, b in zip(frame["met"], frame["base"], strict=True)
-    ]
+    frame["label"] = [STANDARDS[s][0] for s in frame["standard"]]
     frame["target"] = [
         WAIT_18WK_TARGET if s == "referral_seen_18wk_pct" else info(s).target
         for s in frame["standard"]
     ]
-    return disclose(
-        frame, [Count("base"), Count("met"), Statistic("pct", "base")], scope.disclosure_control
+    if not scope.disclosure_control:
+        frame["pct"] = [
+            None if b == 0 else 100.0 * m / b
+            for m, b in zip(frame["met"], frame["base"], strict=True)
+        ]
+        return frame
+    exact = exact_in(snapshot, scope, period)
+    base_exact = [STANDARDS[s][1] in exact for s in frame["standard"]]
+    met_exact = [STANDARDS[s][2] in exact for s in frame["standard"]]
+    pct = [
+        percentage(m, b, be and me)
+        for m, b, be, me in zip(frame["met"], frame["base"], base_exact, met_exact, strict=True)
+    ]
+    frame["base"] = pd.Series(
+        [suppress_count(b, e) for b, e in zip(frame["base"], base_exact, strict=True)],
+        dtype=object,
     )
-
-
-def exact_allowed(scope: Scope, start: date, end: date) -> bool:
-    """Whether the totals may be exact: partnership-wide, over the whole funded period.
-
-    The spec lets "partnership-wide totals over the whole period" be exact. A shorter
-    period is a part of the whole and is rounded like any other breakdown, so that
-    totals for neighbouring periods cannot be subtracted to reveal a small number.
-    """
-    return scope.institutions is None and start <= FUNDED_PERIOD[0] and end >= FUNDED_PERIOD[1]
+    frame["met"] = pd.Series(
+        [suppress_count(m, e) for m, e in zip(frame["met"], met_exact, strict=True)],
+        dtype=object,
+    )
+    frame["pct"] = pd.Series(pct, dtype=object)
+    return frame
 
 
 def with_scope_of(scope: Scope, institution: str | None) -> Scope:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from dashboard.data import IN_SCOPE, Scope, in_scope, read_frame
-from dashboard.disclose import Count, Statistic, disclose
+from dashboard.disclose import Count, Median, Percentage, disclose
 
 WEEKS_18_DAYS = 126
 """18 weeks in days, inclusive like the 42 days of the 6-week flag."""
@@ -118,6 +118,8 @@ def wait_summary(
         select
             count(*) as first_appointments,
             quantile_cont(wait_days, 0.5) as median_wait_days,
+            count(*) filter (where seen_within_6wk) as within_6wk,
+            count(*) filter (where wait_days <= $w18) as within_18wk,
             100.0 * count(*) filter (where seen_within_6wk) / nullif(count(*), 0)
                 as within_6wk_pct,
             100.0 * count(*) filter (where wait_days <= $w18) / nullif(count(*), 0)
@@ -133,12 +135,12 @@ def wait_summary(
         exact,
         [
             Count("first_appointments"),
-            Statistic("median_wait_days", "first_appointments"),
-            Statistic("within_6wk_pct", "first_appointments"),
-            Statistic("within_18wk_pct", "first_appointments"),
+            Median("median_wait_days", "first_appointments"),
+            Percentage("within_6wk_pct", "within_6wk", "first_appointments"),
+            Percentage("within_18wk_pct", "within_18wk", "first_appointments"),
         ],
         scope.disclosure_control,
-    )
+    ).drop(columns=["within_6wk", "within_18wk"])
     return {
         k: (None if v is None or (isinstance(v, float) and pd.isna(v)) else v)
         for k, v in shown.iloc[0].items()
@@ -209,8 +211,8 @@ def ucope_pathway(
         exact,
         [
             *(Count(c) for c in UCOPE_COUNTS),
-            Statistic("completion_pct", "discharged"),
-            Statistic("improvement_pct", "with_both_scores"),
+            Percentage("completion_pct", "completed", "discharged"),
+            Percentage("improvement_pct", "reliable_improvement", "with_both_scores"),
         ],
         scope.disclosure_control,
     ).iloc[0]

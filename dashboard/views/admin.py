@@ -17,6 +17,7 @@ from dashboard import auth, definitions, ui
 from dashboard.context import PageContext, current
 from smhp import audit
 from smhp.access import LockoutPolicy
+from smhp.audit_seal import chain_start
 from smhp.users import UserError, list_users, lock_state
 
 EVENTS = (
@@ -28,6 +29,12 @@ EVENTS = (
     audit.ACCESS_DENIED,
     audit.PAGE_VIEW,
     audit.DOWNLOAD,
+    audit.RECORDS_VIEWED,
+    audit.SIGN_IN_ATTEMPT,
+    audit.SIGN_IN_THROTTLED,
+    audit.TOTP_ENABLED,
+    audit.TOTP_DISABLED,
+    audit.AUDIT_PRUNED,
     audit.USER_ADDED,
     audit.USER_REMOVED,
     audit.PASSWORD_SET,
@@ -100,12 +107,13 @@ def _single_sign_on() -> None:
 
 
 def _chain(log: audit.AuditLog) -> None:
-    broken = log.find_break()
+    broken = log.find_break(chain_start(log))  # from the first row kept by retention
     rows, last = log.head()
     if broken is None:
         st.success(
             f"The audit log's hash chain is intact: {rows:,} events, the last with hash "
-            f"`{last[:16]}…`. Keep that pair elsewhere to detect removal of the newest rows."
+            f"`{last[:16]}…`. This page cannot check the keyed seals and their anchors "
+            "outside the database: `smhp audit verify` does (docs/audit.md)."
         )
     else:
         st.error(

@@ -1,8 +1,9 @@
 """Equity of access: "Are all groups of students reaching support?"
 
 Referral and U-COPE rates per 1,000 profiled students by level of study, year of study
-and domicile (``dashboard.queries.equity`` explains the denominator), through disclosure
-control where the viewer's scope says so (applied by the query: the page only ever gets
+and domicile (``dashboard.queries.equity`` explains the denominator), for a release period
+(a whole month, quarter, academic year or the funded period: funders see this page), through
+disclosure control where the viewer's scope says so (applied by the query: the page only ever gets
 the numbers it may show).
 """
 
@@ -14,8 +15,8 @@ from dashboard import cached, charts, definitions, ui
 from dashboard.context import PageContext, current
 from dashboard.disclose import round_shown
 from dashboard.queries.equity import BAND_LABELS, DIMENSIONS, NO_PROFILE
-from dashboard.series import month_end, window_start
 from dashboard.theme import IMPROVEMENT, NEITHER
+from smhp.release_periods import FUNDED, kinds_for
 
 COLUMNS = {
     "band": "Band",
@@ -46,10 +47,12 @@ def render(ctx: PageContext) -> None:
     with cols[0]:
         institution = ui.institution_filter("equity_institution", ctx.scope, ctx.institutions)
     with cols[1]:
-        period = ui.date_range(
+        period = ui.release_period(
             "equity_period",
-            (window_start(last, 12), month_end(last)),
-            (window_start(last, 240), ctx.as_of_date or month_end(last)),
+            FUNDED.start,
+            ctx.as_of_date or last,
+            "academic_year",
+            kinds_for(institution if ctx.scope.disclosure_control else None),
         )
     with cols[2]:
         dimension = st.radio(
@@ -61,9 +64,8 @@ def render(ctx: PageContext) -> None:
         )
     if period is None:
         return
-    start, end = period
     scope = ctx.scope.narrowed_to(institution)
-    shown = cached.equity_rates(ctx.snapshot, scope, start, end, dimension)
+    shown = cached.equity_rates(ctx.snapshot, scope, period, dimension)
     if shown.empty or all(n == 0 for n in shown["profiled_students"]):
         ui.no_data("no profiled students at the institutions chosen.")
         return

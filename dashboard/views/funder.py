@@ -1,12 +1,13 @@
 """Funder impact summary: "What did the money achieve?"
 
-The ``smhp impact`` totals for a chosen period (default: the funded project period),
-the service standards met over it, the reach of the partnership and the trend by
-academic year. This is the view meant to leave the board, so everything on it goes
-through disclosure control (``smhp.disclosure``) whoever opens it: the page asks its
-queries with a disclosed scope (``with_scope_of``) and they return the numbers already
-controlled; only the partnership-wide totals over the whole funded period are exact, as
-the metric spec allows ("partnership-wide totals over the whole period").
+The ``smhp impact`` totals for a release period (default: the funded project period;
+otherwise a whole month, quarter or academic year, never a free range), the service
+standards met over it, the reach of the partnership and the trend by academic year. This
+is the view meant to leave the board, so everything on it goes through disclosure control
+(``smhp.disclosure``) whoever opens it: the page asks its queries with a disclosed scope
+(``with_scope_of``) and they return the numbers already controlled; only the
+partnership-wide totals over exactly the whole funded period are exact, as the metric
+spec allows.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from dashboard.catalog import NHS_6WK_NOTE
 from dashboard.context import PageContext, current
 from dashboard.data import Scope
 from dashboard.disclose import round_shown
-from dashboard.queries.funder import FUNDED_PERIOD, Shown, exact_allowed, with_scope_of
+from dashboard.queries.funder import Shown, exact_in, with_scope_of
 from dashboard.theme import TARGET
 from smhp.disclosure import FOOTNOTE
+from smhp.release_periods import FUNDED, INSTITUTION_KINDS, ReleasePeriod, kinds_for
 
 HEADLINES = (
     ("liaison_students", "Students supported by the liaison service", "{:,.0f}"),
@@ -36,7 +38,7 @@ HEADLINES = (
 )
 
 
-def _headlines(shown: Shown, exact: bool) -> None:
+def _headlines(shown: Shown, exact: frozenset[str]) -> None:
     rows = [(label, shown[key]) for key, label, _ in HEADLINES]
     for columns, chunk in ((st.columns(5), HEADLINES[:5]), (st.columns(5), HEADLINES[5:])):
         for column, (key, label, pattern) in zip(columns, chunk, strict=False):
@@ -50,10 +52,23 @@ def _headlines(shown: Shown, exact: bool) -> None:
             "Value": pd.Series(values, dtype=object),
         }
     )
-    st.caption(
-        ("Exact partnership-wide totals over the whole funded period. " if exact else "")
-        + f"Students enrolled: headcounts of academic year {shown['academic_year']}."
-    )
+    counts_of = {"referral_seen_6wk_pct": ("referral_seen_6wk", "referral_completed_waits")}
+    rounded = [  # a count not exact, or a percentage whose counts are not both exact
+        label
+        for key, label, _ in HEADLINES
+        if key != "referral_median_wait_days" and not set(counts_of.get(key, (key,))) <= exact
+    ]
+    if not exact:
+        said = "Rounded under disclosure control (see the footnote)."
+    elif rounded:
+        said = (
+            "Partnership-wide totals over exactly the whole funded period: exact, except "
+            + ", ".join(rounded).lower()
+            + " (rounded: exact, they would let a reader work out another released figure)."
+        )
+    else:
+        said = "Exact partnership-wide totals over exactly the whole funded period."
+    st.caption(f"{said} Students enrolled: headcounts of academic year {shown['academic_year']}.")
     ui.table(
         table,
         key="funder_totals",
@@ -77,8 +92,8 @@ def _headline_help(key: str, shown: Shown) -> str:
     return definitions.IMPACT
 
 
-def _standards(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
-    shown = cached.standards(ctx.snapshot, scope, start, end)
+def _standards(ctx: PageContext, scope: Scope, period: ReleasePeriod) -> None:
+    shown = cached.standards(ctx.snapshot, scope, period)
     if all(b == 0 for b in shown["base"]):
         ui.no_data("nothing was measured against the standards in this period.")
         return
@@ -135,13 +150,12 @@ def _totals_table(rows: list[tuple[str, Shown]], label: str) -> pd.DataFrame:
 _HEADERS = {key: label for key, label, _ in HEADLINES}
 
 
-def _trend(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
-    years = []
-    for year, t in cached.impact_by_year(ctx.snapshot, scope, start, end):
-        first = date.fromisoformat(t["start"])
-        years.append(
-            (year if (first.month, first.day) == (8, 1) else f"{year} (from {first:%d %b %Y})", t)
-        )
+def _trend(ctx: PageContext, scope: Scope, as_of: date) -> None:
+    by_year = cached.impact_by_year(ctx.snapshot, scope, FUNDED.start, as_of)
+    years = [(year.code, t) for year, t in by_year]
+    if not years:
+        ui.no_data("no academic year has ended yet in the data.")
+        return
     shown = _totals_table(years, "Academic year")
     long = shown.melt(
         id_vars="Academic year",
@@ -168,14 +182,15 @@ def _trend(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
         key="funder_trend",
         definitions=[definitions.IMPACT],
         notes=[
-            "Students are distinct within each year: a student supported in two years "
-            "counts in both."
+            "Every whole academic year since the funded project began (each year's "
+            "figures are the ones shown when that year is chosen above). Students are "
+            "distinct within each year: a student supported in two years counts in both."
         ],
     )
 
 
-def _by_institution(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
-    rows = cached.impact_by_institution(ctx.snapshot, scope, start, end)
+def _by_institution(ctx: PageContext, scope: Scope, period: ReleasePeriod) -> None:
+    rows = cached.impact_by_institution(ctx.snapshot, scope, period)
     shown = _totals_table([(t["institution"] or "", t) for t in rows], "Institution")
     shown = shown.drop(columns=["institutions"])
     ui.table(
@@ -189,31 +204,40 @@ def _by_institution(ctx: PageContext, scope: Scope, start: date, end: date) -> N
 def render(ctx: PageContext) -> None:
     """Draw the funder impact summary for the context's scope."""
     ui.header("Funder impact summary", "What did the money achieve?")
+    as_of = ctx.as_of_date
+    if as_of is None:
+        ui.no_data("the published warehouse holds no events yet.")
+        return
     cols = st.columns([2, 3])
     with cols[0]:
         institution = ui.institution_filter("funder_institution", ctx.scope, ctx.institutions)
     with cols[1]:
-        period = ui.date_range(
-            "funder_period", FUNDED_PERIOD, (date(2000, 1, 1), ctx.as_of_date or FUNDED_PERIOD[1])
+        period = ui.release_period(
+            "funder_period", FUNDED.start, as_of, kinds=kinds_for(institution)
         )
     if period is None:
         return
-    start, end = period
-    st.markdown(f"**{ui.period_label(start, end)}**")
+    st.markdown(f"**{period.label}** ({ui.period_label(period.start, period.end)})")
+    if institution is not None:
+        st.caption(
+            "One institution's figures are released for academic years and the funded "
+            "period only: with months and quarters for each institution as well, the "
+            "rounded figures could be solved together for exact counts."
+        )
     scope = with_scope_of(ctx.scope, institution)
     if scope.institutions is not None and len(scope.institutions) > 1:
         st.info("Totals are for the whole partnership or one institution: choose one above.")
-        _by_institution(ctx, scope, start, end)
+        _by_institution(ctx, scope, period)
     else:
-        totals = cached.impact_totals(ctx.snapshot, scope, start, end)
-        _headlines(totals, exact_allowed(scope, start, end))
+        totals = cached.impact_totals(ctx.snapshot, scope, period)
+        _headlines(totals, exact_in(ctx.snapshot, scope, period))
         st.header("Service standards")
-        _standards(ctx, scope, start, end)
+        _standards(ctx, scope, period)
         st.header("Trend")
-        _trend(ctx, scope, start, end)
-        if scope.institutions is None:
+        _trend(ctx, scope, as_of)
+        if scope.institutions is None and period.kind in INSTITUTION_KINDS:
             st.header("Institutions")
-            _by_institution(ctx, scope, start, end)
+            _by_institution(ctx, scope, period)
     st.caption(FOOTNOTE)
 
 

@@ -305,6 +305,7 @@ def _worklist(
         key="service_worklist",
         title="Worklist: still waiting past 6 weeks",
         definitions=[definitions.WAITING_LIST],
+        record_level=True,
     )
 
 

@@ -22,6 +22,8 @@ import json
 import os
 import re
 import shutil
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,8 +38,6 @@ if not Path("/usr/bin/chromium").exists() and not os.environ.get("CI"):
 
 from browser_kit import (  # noqa: E402
     CHART,
-    CHROMIUM,
-    FLAGS,
     Served,
     Watched,
     dashboard_server,
@@ -46,7 +46,7 @@ from browser_kit import (  # noqa: E402
     sign_in,
     wait_for,
 )
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page  # noqa: E402
 
 from smhp.audit import AuditLog  # noqa: E402
 
@@ -60,7 +60,7 @@ BOARD_PAGES = {  # menu title: (screenshot file name, page heading)
     "Equity of access": ("equity", "Equity of access"),
     "Data quality": ("quality", "Data quality"),
 }
-FUNDER_MENU = ["Funder impact", "Equity of access"]
+FUNDER_MENU = ["Funder impact", "Equity of access", "Accessibility"]
 WRONG_PASSWORD = "Wrong-Password-9434765919"  # holds an NHS-number-like run on purpose
 TEN_DIGITS = re.compile(r"(?<!\d)(?:\d *){9}\d(?!\d)")
 
@@ -73,14 +73,6 @@ def server(
     audit log of its own; stopped after the module."""
     with dashboard_server(demo_warehouse, demo_users, tmp_path_factory.mktemp("dashboard")) as s:
         yield s
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -127,7 +119,7 @@ def test_the_board_signs_in_and_every_page_loads(watched: Watched, server: Serve
     page = watched.page
     _sign_in(page, server.url, "board")
     _wait_for(page, "Board overview")
-    assert _menu(page) == list(BOARD_PAGES)
+    assert _menu(page) == [*BOARD_PAGES, "Accessibility"]  # the statement: no chart
     for menu_title, (name, title) in BOARD_PAGES.items():
         _go(page, menu_title, title)
         assert page.locator('[data-testid="stException"]').count() == 0
@@ -175,15 +167,34 @@ def test_drill_down_to_the_pseudonymous_worklist(watched: Watched, server: Serve
     worklist = page.get_by_role("heading", name="Worklist: still waiting past 6 weeks")
     worklist.wait_for(timeout=30_000)
     assert page.locator('[data-testid="stException"]').count() == 0
+    table = page.locator('[data-testid="stDataFrame"]').last
+    table.scroll_into_view_if_needed()
+    table.hover()  # the toolbar shows on hover: search and full screen, no CSV export
+    page.locator('[data-testid="stElementToolbar"]').last.wait_for(timeout=10_000)
+    assert page.get_by_role("button", name="Download as CSV").count() == 0
+    shown = AuditLog(server.audit_db).recent(10_000, event="records_viewed")
+    assert shown and shown[0]["username"] == "board"
+    assert shown[0]["details"]["table"] == "service_worklist" and shown[0]["details"]["rows"] > 0
     _screenshot(page, "service_drilldown")
     assert watched.errors == []
 
 
-def _download(page: Page, key: str) -> list[dict[str, str]]:
+def _download_url(page: Page, key: str) -> tuple[list[dict[str, str]], str]:
+    """Click a table's "Download CSV": the file's rows and its URL, which answers nobody
+    but this browser's session."""
     with page.expect_download() as info:
         page.locator(f".st-key-{key}_csv button").click()
     path = info.value.path()
-    return list(csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8"))))
+    rows = list(csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8"))))
+    assert "/media/" in info.value.url
+    with pytest.raises(urllib.error.HTTPError) as other:  # the URL without the browser...
+        urllib.request.urlopen(info.value.url, timeout=5)
+    assert other.value.code == 404  # ...gets nothing: granted to the clicker's session only
+    return rows, info.value.url
+
+
+def _download(page: Page, key: str) -> list[dict[str, str]]:
+    return _download_url(page, key)[0]
 
 
 def test_a_download_returns_the_numbers_shown(watched: Watched, server: Served) -> None:
@@ -191,11 +202,21 @@ def test_a_download_returns_the_numbers_shown(watched: Watched, server: Served) 
     _sign_in(page, server.url, "board")
     _wait_for(page, "Board overview")
     _go(page, "Funder impact", "Funder impact summary")
-    rows = {r["Measure"]: r["Value"] for r in _download(page, "funder_totals")}
+    downloads_before = len(AuditLog(server.audit_db).recent(10_000, event="download"))
+    got, url = _download_url(page, "funder_totals")
+    rows = {r["Measure"]: r["Value"] for r in got}
+    recorded = AuditLog(server.audit_db).recent(10_000, event="download")
+    assert len(recorded) == downloads_before + 1  # the click was audited, once
+    assert recorded[0]["username"] == "board"
+    assert recorded[0]["details"]["file"] == "funder_totals.csv"
     assert rows["Students supported by the liaison service"] == "429"
     assert rows["Students supported by U-COPE"] == "299"
     tile = page.locator('[data-testid="stMetric"]', has_text="Students supported by U-COPE")
     assert "299" in tile.inner_text()
+    assert page.request.get(url).status == 200  # this browser, signed in: its file
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="SMHP dashboard").wait_for(timeout=30_000)
+    assert page.request.get(url).status == 404  # the same browser after sign-out: gone
 
 
 def test_a_funder_gets_the_funder_pages_only_and_suppressed_downloads(

@@ -1,0 +1,75 @@
+"""``python -m dashboard.server run dashboard/app.py [options]``: Streamlit, with its media
+route guarded, as ``smhp dashboard`` starts it.
+
+Streamlit's ``/media/<id>`` route hands a download button's file to anyone with the URL.
+Before the server starts, this wraps that route so that a *downloadable* file is served
+only to the browser and live session it was built for (``dashboard.downloads.may_fetch``);
+images and other media drawn on a page are served as before. Everything else is
+Streamlit's own command line (``streamlit.web.cli``).
+
+The patch is of ``create_media_routes`` in Streamlit's Starlette server (the server of
+Streamlit 1.67, pinned in pyproject.toml); if a Streamlit upgrade moves it, the dashboard
+refuses to start rather than serve files unguarded.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+
+def _guarded(endpoint: Callable[..., Any], storage: Any) -> Callable[..., Any]:
+    """``endpoint`` (the media route's) refusing downloadable files to anyone but their
+    browser and session."""
+    from starlette.exceptions import HTTPException
+    from streamlit.runtime.media_file_storage import MediaFileKind, MediaFileStorageError
+
+    from dashboard.downloads import BROWSER_COOKIE, may_fetch
+
+    async def guarded(request: Any) -> Any:
+        try:
+            media_file = storage.get_file(request.path_params["file_id"])
+        except MediaFileStorageError:
+            media_file = None
+        downloadable = media_file is not None and media_file.kind == MediaFileKind.DOWNLOADABLE
+        if downloadable and not may_fetch(media_file.content, request.cookies.get(BROWSER_COOKIE)):
+            raise HTTPException(status_code=404, detail="File not found")
+        return await endpoint(request)
+
+    return guarded
+
+
+def guard_media_routes() -> None:
+    """Replace Streamlit's media routes by guarded ones, before the server is built."""
+    from starlette.routing import Route
+    from streamlit.web.server.starlette import starlette_app, starlette_routes
+
+    original = starlette_routes.create_media_routes
+
+    def create_media_routes(media_storage: Any, base_url: str | None) -> list[Any]:
+        routes = original(media_storage, base_url)
+        return [
+            Route(r.path, _guarded(r.endpoint, media_storage), methods=list(r.methods or ()))
+            if "GET" in (r.methods or ())
+            else r
+            for r in routes
+        ]
+
+    if getattr(starlette_app, "create_media_routes", None) is not original:
+        raise RuntimeError("Streamlit's media routes moved: refusing to serve downloads unguarded")
+    starlette_app.create_media_routes = create_media_routes
+    starlette_routes.create_media_routes = create_media_routes
+
+
+def main(argv: list[str]) -> None:
+    """Guard the media route, then run Streamlit's command line with ``argv``."""
+    guard_media_routes()
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", *argv]
+    cli.main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
