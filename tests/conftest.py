@@ -8,6 +8,7 @@ and only if a test asks for it.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -22,19 +23,29 @@ SMHP = str(Path(sys.executable).parent / "smhp")
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess:
-    """``smhp demo --no-dashboard`` run once per session, as ``make demo`` runs it (with no
-    SMHP_ setting from the environment); its folder is ``demo_run.args[3]``."""
-    demo_dir = tmp_path_factory.mktemp("dashboard-demo") / "demo"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMHP_")}
-    done = subprocess.run(
-        [SMHP, "demo", "--dir", str(demo_dir), "--no-dashboard"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
+    """``smhp demo --no-dashboard`` run once per test run, as ``make demo`` runs it (with no
+    SMHP_ setting from the environment); its folder is ``demo_run.args[3]``.
+
+    With pytest-xdist's workers (``make test`` runs two), the first worker to get here
+    builds it under a lock in the folder the workers share; the others wait and reuse it.
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, above each worker's own
+    demo_dir = shared / "dashboard-demo" / "demo"
+    demo_dir.parent.mkdir(parents=True, exist_ok=True)
+    with (demo_dir.parent / "build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        args = [SMHP, "demo", "--dir", str(demo_dir), "--no-dashboard"]
+        out, err = demo_dir.parent / "built.stdout", demo_dir.parent / "built.stderr"
+        if err.exists():
+            return subprocess.CompletedProcess(args, 0, out.read_text(), err.read_text())
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SMHP_")}
+        done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        out.write_text(done.stdout)
+        err.write_text(done.stderr)  # last: its presence says the build is complete
+        return done
 
 
 @pytest.fixture(scope="session")
@@ -95,3 +106,35 @@ def clicks(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], bytes]]:
 
     monkeypatch.setattr(downloads, "prepare", spy)
     return latest
+
+
+# The heaviest modules first (seconds on this 2-core machine, measured with
+# `pytest --durations=0`), so that `make test`'s two workers (pytest-xdist, one module at a
+# time) finish together instead of one waiting on a long module started last; the ones
+# that need no demo warehouse are interleaved, so one worker runs them while the other
+# builds it. Modules not listed keep their order, after these.
+HEAVY_FIRST = (
+    "e2e/test_accessibility.py",
+    "test_faults.py",
+    "test_nightly.py",
+    "test_dashboard_access.py",
+    "test_retention.py",
+    "test_disclosure_attacks.py",
+    "test_keys.py",
+    "e2e/test_browser.py",
+    "test_audit_tamper.py",
+    "e2e/test_deploy.py",
+    "test_quality.py",
+    "test_dbt_project.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.path.as_posix()
+        for n, name in enumerate(HEAVY_FIRST):
+            if path.endswith(f"tests/{name}"):
+                return n
+        return len(HEAVY_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a module is kept

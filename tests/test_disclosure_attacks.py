@@ -255,21 +255,17 @@ def _consistent(shown: object, base: tuple[float, float], part: tuple[float, flo
     return pairs
 
 
-def test_no_percentage_gives_its_counts_away(released: dict, demo_warehouse: Path) -> None:
+def test_no_percentage_gives_its_counts_away(released: dict) -> None:
+    """Every released percentage (the funder page's standards and its share seen within 6
+    weeks) as the cell functions make it (the first test holds them to the page's)."""
     found = []
     for standard, (label, base_m, met_m) in funder.STANDARDS.items():
-        base_f, _ = released[base_m]
-        met_f, _ = released[met_m]
+        base_f, base_n = released[base_m]
+        met_f, met_n = released[met_m]
         for cell in base_f.shown:
-            if cell.period.kind == "month" and cell.period.start.year < 2024:
-                continue  # every month since 2024 and every longer period: enough cells
-            scope = funder.with_scope_of(
-                FUNDER_SCOPE, None if cell.institution == ALL else cell.institution
-            )
-            row = funder.standards(demo_warehouse, scope, cell.period).set_index("standard")
-            shown = row.loc[standard, "pct"]
-            shown = round(shown, 1) if isinstance(shown, float) else shown
             exact = cell in base_f.exact and cell in met_f.exact
+            shown = percentage(met_n[cell], base_n[cell], exact)
+            shown = round(shown, 1) if isinstance(shown, float) else shown
             base = interval(base_f.shown[cell], cell in base_f.exact)
             part = interval(met_f.shown[cell], cell in met_f.exact)
             pairs = _consistent(shown, base, part, lambda n, d, e=exact: percentage(n, d, e))
@@ -329,8 +325,12 @@ def test_the_joint_attack_pins_nothing_around_the_exact_cell(released: dict) -> 
         )
         audit = Audit(near)
         targets = {f"{c.period.code} at {c.institution}": audit.vector(c) for c in near.shown}
+        zero = {  # a month of a place inside a released zero is 0: nothing to find there
+            (m, c.institution) for c, v in near.shown.items() if v == 0 for m in c.period.months()
+        }
         for (month, inst), form in audit.atoms().items():
-            targets[f"{month.code} at {inst} (one month)"] = form
+            if (month, inst) not in zero and (month, ALL) not in zero:
+                targets[f"{month.code} at {inst} (one month)"] = form
         if fam.additive:  # the funded period less each period inside it
             for c in near.shown:
                 if c.institution == ALL and c.period != FUNDED and FUNDED.contains(c.period):

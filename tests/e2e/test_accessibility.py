@@ -123,7 +123,7 @@ def settle(page: Page) -> None:
         timeout=60_000,
         polling=250,
     )
-    page.wait_for_timeout(1000)
+    page.wait_for_timeout(400)
 
 
 def heading(page: Page, starts: str) -> None:
@@ -165,7 +165,7 @@ def _violations(page: Page) -> list[dict]:
         " || document.body.scrollHeight"
     )
     page.set_viewport_size({"width": WINDOW["width"], "height": int(height) + 40})
-    page.wait_for_timeout(1000)  # charts redraw for the new window
+    page.wait_for_timeout(600)  # charts redraw for the new window
     try:
         return page.evaluate(
             """([tags, excluded]) => axe.run(
@@ -298,7 +298,7 @@ def test_every_page_of_every_role_has_no_violations_and_described_charts(
     charts = assert_every_chart_is_described(page, where)
     if page_id in ("overview", "service", "funder", "equity", "quality"):
         assert charts > 0, where
-    if change_a_filter(page):
+    if username == "board" and change_a_filter(page):  # each page once after a filter change
         open_expanders(page)
         assert_no_violations(page, f"{where}, after a filter change")
         assert_every_chart_is_described(page, f"{where}, after a filter change")
