@@ -41,3 +41,4 @@ $(AXE): package-lock.json
 
 lint: setup
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
