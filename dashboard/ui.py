@@ -221,7 +221,7 @@ def release_period(
     kinds = list(kinds)
     if f"{key}_kind" in st.session_state and st.session_state[f"{key}_kind"] not in kinds:
         del st.session_state[f"{key}_kind"]  # e.g. months, after choosing one institution
-    left, right = st.columns([1, 2])
+    left, right = st.columns([2, 3])
     kind = left.selectbox(
         "Period type",
         kinds,

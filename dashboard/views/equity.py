@@ -43,7 +43,7 @@ def render(ctx: PageContext) -> None:
     if last is None:
         ui.no_data("the published warehouse holds no events yet.")
         return
-    cols = st.columns([2, 2, 3])
+    cols = st.columns([2, 3, 3])
     with cols[0]:
         institution = ui.institution_filter("equity_institution", ctx.scope, ctx.institutions)
     with cols[1]:
