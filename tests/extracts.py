@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+import duckdb
+
 #: The tests' pseudonymisation key: fixed (so expected pseudonyms are stable), in the
 #: `smhp keygen` format; the 32 bytes it decodes to are the HMAC key.
 TEST_KEY_HEX = "5f1e9c07a3d24b68e0c1f7a9b3d5e8021c4a6f8e0b2d4c6a8f1e3b5d7c9a0e2f"
@@ -150,3 +152,12 @@ def profile(student: int, **overrides: str) -> dict:
     }
     row.update(overrides)
     return row
+
+
+def table_dump(warehouse: Path, sql: str) -> list[tuple]:
+    """The rows of ``sql`` on the published warehouse, opened read-only and closed."""
+    con = duckdb.connect(os.path.realpath(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()

@@ -22,7 +22,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from extracts import NIGHTLY_ENV, SMHP, TEST_KEY, TEST_KEY_HEX, nhs_number, referral, write_extract
+from extracts import (
+    NIGHTLY_ENV,
+    SMHP,
+    TEST_KEY,
+    TEST_KEY_HEX,
+    nhs_number,
+    referral,
+    table_dump,
+    write_extract,
+)
 
 from smhp.history import PUBLISHED, HistoryStore, RunRecord
 from smhp.keys import (
@@ -208,21 +217,14 @@ def test_the_demo_key_works_only_for_the_demo_folder(tmp_path):
 
 
 def pseudonyms(warehouse: Path) -> set[str]:
-    con = duckdb.connect(os.path.realpath(warehouse), read_only=True)
-    try:
-        return {k for (k,) in con.execute("select student_key from raw.referrals").fetchall()}
-    finally:
-        con.close()
+    return {k for (k,) in table_dump(warehouse, "select student_key from raw.referrals")}
 
 
 def runs(warehouse: Path) -> list[tuple]:
-    con = duckdb.connect(os.path.realpath(warehouse), read_only=True)
-    try:
-        return con.execute(
-            "select run_id, outcome, key_fingerprint from ops.runs order by started_at, run_id"
-        ).fetchall()
-    finally:
-        con.close()
+    return table_dump(
+        warehouse,
+        "select run_id, outcome, key_fingerprint from ops.runs order by started_at, run_id",
+    )
 
 
 def hmac_of(hex_key: str, serial: int) -> str:

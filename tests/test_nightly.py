@@ -21,6 +21,7 @@ from extracts import (
     liaison,
     nhs_number,
     referral,
+    table_dump,
     ucope,
     write_extract,
 )
@@ -397,14 +398,6 @@ def metrics(warehouse: Path) -> dict[tuple[str, str, str], float]:
     finally:
         con.close()
     return {(m, i, k): v for m, i, k, v in rows}
-
-
-def table_dump(warehouse: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(os.path.realpath(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")

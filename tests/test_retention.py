@@ -17,9 +17,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
-from extracts import NIGHTLY_ENV, SMHP, nhs_number, referral, write_extract
+from extracts import NIGHTLY_ENV, SMHP, nhs_number, referral, table_dump, write_extract
 
 from smhp.landing import LandedFile
 from smhp.publish import WarehouseLayout
@@ -176,13 +175,9 @@ def test_a_correction_delivered_meanwhile_is_kept(tmp_path):
 
 
 def raw_rows(warehouse: Path) -> list[tuple]:
-    con = duckdb.connect(os.path.realpath(warehouse), read_only=True)
-    try:
-        return con.execute(
-            "select referral_id, _extract_date from raw.referrals order by all"
-        ).fetchall()
-    finally:
-        con.close()
+    return table_dump(
+        warehouse, "select referral_id, _extract_date from raw.referrals order by all"
+    )
 
 
 def test_archived_files_are_private_and_a_rotation_reloads_them(tmp_path):
