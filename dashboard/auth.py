@@ -467,23 +467,31 @@ def page_filters(prefix: str) -> dict[str, object]:
     }
 
 
+def _record_when_changed(
+    state_key: str, event: str, username: str | None, details: dict[str, Any]
+) -> None:
+    """Record ``event`` unless this session recorded the same details last time (under
+    ``state_key``): a rerun that shows the same thing again is not a new event."""
+    marker = repr(sorted(details.items()))
+    if st.session_state.get(state_key) == marker:
+        return
+    record(event, username, details)
+    st.session_state[state_key] = marker
+
+
 def record_page_view(viewer: Viewer, page_id: str, prefix: str) -> None:
     """Record a page view when the page or its filters changed since the last one."""
-    filters = page_filters(prefix)
-    shown = (viewer.session.session_id, page_id, repr(filters))
-    if st.session_state.get(LAST_VIEW_KEY) == shown:
-        return
-    record(
+    _record_when_changed(
+        LAST_VIEW_KEY,
         audit.PAGE_VIEW,
         viewer.username,
         {
             "page": page_id,
-            "filters": filters,
+            "filters": page_filters(prefix),
             "session": viewer.session.session_id,
             "client": client_address(),
         },
     )
-    st.session_state[LAST_VIEW_KEY] = shown
 
 
 def refuse(viewer: Viewer, page_id: str) -> None:
@@ -572,23 +580,19 @@ def record_records_shown(page_id: str, prefix: str, table: str, rows: int) -> No
     Called before the table is drawn; recorded again whenever the table, its filters or
     its number of rows change, so the audit log says which records each viewer saw."""
     session = _sealed_session()
-    filters = page_filters(prefix)
-    shown = (session.session_id if session else None, table, repr(filters), rows)
-    if st.session_state.get(RECORDS_SHOWN_KEY) == shown:
-        return
-    record(
+    _record_when_changed(
+        RECORDS_SHOWN_KEY,
         audit.RECORDS_VIEWED,
         session.access.username if session else None,
         {
             "page": page_id,
             "table": table,
             "rows": int(rows),
-            "filters": filters,
+            "filters": page_filters(prefix),
             "session": session.session_id if session else None,
             "client": client_address(),
         },
     )
-    st.session_state[RECORDS_SHOWN_KEY] = shown
 
 
 def guarded(action: Callable[[], None]) -> bool:

@@ -90,13 +90,14 @@ def totals(snapshot: Path | str, scope: Scope, period: ReleasePeriod) -> Shown:
 def by_institution(snapshot: Path | str, scope: Scope, period: ReleasePeriod) -> list[Shown]:
     """The impact totals of each institution of the scope over the release period (a part
     of the partnership: never exact; academic years and the funded period only)."""
-    _released(scope, period, "an institution")
     con = open_published(snapshot)
     try:
         codes = con.execute(
             f"select institution_code from marts.dim_institutions where {IN_SCOPE} order by 1",
             scope.params(),
         ).fetchall()
+        for (code,) in codes:
+            _released(scope, period, code)
         exact = [impact_totals(con, period.start, period.end, code) for (code,) in codes]
     finally:
         con.close()
