@@ -28,7 +28,7 @@ from dashboard.catalog import BOARD_KEY_METRICS, BOARD_TILES, with_bases  # noqa
 from dashboard.data import BOARD_SCOPE, Scope  # noqa: E402
 from dashboard.queries import board, equity, funder, quality, service  # noqa: E402
 from dashboard.series import month_end, window_start  # noqa: E402
-from smhp.release_periods import FUNDED, released_periods  # noqa: E402
+from smhp.reporting.release_periods import FUNDED, released_periods  # noqa: E402
 from smhp.warehouse import resolve_published  # noqa: E402
 
 GOAL_MS = 100.0

@@ -1,8 +1,8 @@
 """Sign-in, sessions and the audit trail of the dashboard: who the viewer is, every rerun.
 
 The access rules themselves are in ``smhp.access`` (roles, pages, scopes, single sign-on
-mapping), local passwords and lock-out in ``smhp.users``, the audit log in
-``smhp.audit``; this module wires them into Streamlit:
+mapping), local passwords and lock-out in ``smhp.access.users``, the audit log in
+``smhp.access.audit``; this module wires them into Streamlit:
 
 - **Sign-in.** The local users file (``SMHP_USERS_FILE``) through a form, and, when
   ``.streamlit/secrets.toml`` has an ``[auth]`` section, "Sign in with Microsoft"
@@ -24,7 +24,7 @@ mapping), local passwords and lock-out in ``smhp.users``, the audit log in
   server process only): a session edited in the session state is refused and ended.
 - **Sessions expire** (``SMHP_SESSION_IDLE_MINUTES``, ``SMHP_SESSION_MAX_HOURS``): every
   rerun touches the session at ``now()``; an expired one is recorded and signed out.
-- **Audit.** Sign-ins and failures are recorded by ``smhp.users.authenticate`` itself;
+- **Audit.** Sign-ins and failures are recorded by ``smhp.access.users.authenticate`` itself;
   this module records single sign-on sign-ins, sign-outs, expiries, refusals, page views
   (when the page or its filters change) and downloads, in ``SMHP_AUDIT_DB``. If the
   audit log cannot be written, nobody signs in and a signed-in viewer is signed out:
@@ -50,13 +50,13 @@ import streamlit as st
 from dashboard.context import NOT_FOR_ROLE_TEXT
 from dashboard.data import Scope
 from dashboard.navigation import BY_ID
-from smhp import audit
 from smhp.access import (
     Access,
     AccessConfigError,
     LockoutPolicy,
     Session,
     SessionPolicy,
+    audit,
     identity_access,
     load_access_config,
     pages_for,
@@ -64,8 +64,8 @@ from smhp.access import (
     throttle,
 )
 from smhp.access.identity import display_details, sso_username
+from smhp.access.users import UserError, authenticate, find_user
 from smhp.settings import Settings, SettingsError
-from smhp.users import UserError, authenticate, find_user
 
 SESSION_KEY = "_smhp_session"
 """Where the signed-in session lives in ``st.session_state``."""

@@ -48,7 +48,7 @@ class Scope:
 
     ``institutions``: the institutions whose records the viewer may see (``None`` = all,
     i.e. the partnership's ``ALL`` rows). ``disclosure_control``: figures go through the
-    NHS disclosure rule (``smhp.disclosure``) before they are shown (everyone but the
+    NHS disclosure rule (``smhp.reporting.disclosure``) before they are shown (everyone but the
     board). ``record_level``: the viewer may see pseudonymous record-level rows such as
     the waiting-list worklist (the board and service managers yes, funders no). The
     dashboard builds it from the signed-in viewer's role on every rerun

@@ -1,10 +1,10 @@
-"""Disclosure control applied to whole tables, on top of ``smhp.disclosure``.
+"""Disclosure control applied to whole tables, on top of ``smhp.reporting.disclosure``.
 
 Every query function (``dashboard.data``, ``dashboard.queries``) builds an exact table
 first, then declares how each column is controlled: a ``Count``, a ``Percentage`` with its
 numerator and denominator counts, a ``Median`` with its base, or a ``Rate`` with its count
 and denominator. ``disclose`` applies those rules, where the viewer's scope says so, with
-the cell functions of ``smhp.disclosure`` (percentages and rates recalculated from the
+the cell functions of ``smhp.reporting.disclosure`` (percentages and rates recalculated from the
 rounded counts; a base judged before it is rounded), and the query returns the table as
 it may be shown: numbers, or ``*`` where suppressed. A page
 never sees the exact table; its chart, its table and its CSV download are all drawn from
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from dashboard.catalog import MetricInfo
-from smhp.disclosure import SUPPRESSED, median, percentage, rate, suppress_count
+from smhp.reporting.disclosure import SUPPRESSED, median, percentage, rate, suppress_count
 
 Shown = float | int | str | None
 
@@ -96,7 +96,7 @@ def disclose(
     Without ``apply`` (the board's exact view) the frame is returned unchanged. Columns
     without a rule pass through (labels, dates, reference data such as headcounts).
     ``exact``: the rows are the one cell the spec allows to be exact
-    (``smhp.disclosure.exact_allowed``); they keep their exact figures.
+    (``smhp.reporting.disclosure.exact_allowed``); they keep their exact figures.
     """
     if not apply or frame.empty:
         return frame.copy()

@@ -26,8 +26,8 @@ from streamlit.delta_generator import DeltaGenerator
 from dashboard import auth, charts, context, downloads
 from dashboard.data import Scope
 from dashboard.theme import PLOTLY_CONFIG
-from smhp.disclosure import FOOTNOTE
-from smhp.release_periods import KINDS, Kind, ReleasePeriod, released_periods
+from smhp.reporting.disclosure import FOOTNOTE
+from smhp.reporting.release_periods import KINDS, Kind, ReleasePeriod, released_periods
 
 ALL_INSTITUTIONS = "__all__"
 
@@ -215,7 +215,7 @@ def release_period(
     first).
 
     Pages whose figures may leave the board use this instead of a free date range
-    (``smhp.release_periods``); ``None`` (with a note) when no period of the kind has
+    (``smhp.reporting.release_periods``); ``None`` (with a note) when no period of the kind has
     ended yet. Widget keys: ``<key>_kind`` and ``<key>`` (the period's code).
     """
     kinds = list(kinds)

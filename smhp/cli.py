@@ -34,11 +34,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_nightly(args: argparse.Namespace) -> int:
-    from smhp.history import BLOCKED, PUBLISHED, PUBLISHED_WITH_WARNINGS
-    from smhp.keys import load_key
-    from smhp.nightly import run_nightly
-    from smhp.publish import RunInProgress
-    from smhp.reporter import Reporter
+    from smhp.pipeline.history import BLOCKED, PUBLISHED, PUBLISHED_WITH_WARNINGS
+    from smhp.pipeline.keys import load_key
+    from smhp.pipeline.nightly import run_nightly
+    from smhp.pipeline.publish import RunInProgress
+    from smhp.pipeline.reporter import Reporter
 
     settings = _settings(args)
     key = load_key()
@@ -59,7 +59,7 @@ def cmd_nightly(args: argparse.Namespace) -> int:
 
 def cmd_keygen(args: argparse.Namespace) -> int:
     """Write a new random pseudonymisation key; show its fingerprint, never the key."""
-    from smhp.keys import write_key_file
+    from smhp.pipeline.keys import write_key_file
 
     out = Path(args.out)
     try:
@@ -77,13 +77,13 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
-    from smhp.retention import run_retention
+    from smhp.pipeline.retention import run_retention
 
     return run_retention(_settings(args), dry_run=args.dry_run)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from smhp.status import print_status
+    from smhp.reporting.status import print_status
 
     print_status(_settings(args).warehouse, runs=args.runs)
     return EXIT_OK
@@ -98,10 +98,10 @@ def _parse_date(text: str) -> date:
 
 def cmd_impact(args: argparse.Namespace) -> int:
     """Impact totals: exact for the board, or ``--disclosed`` for anything leaving it."""
-    from smhp.disclosure import apply_to_impact
-    from smhp.impact import impact_totals
-    from smhp.release_periods import check_release, of_range, parse
-    from smhp.released import exact_figures
+    from smhp.reporting.disclosure import apply_to_impact
+    from smhp.reporting.impact import impact_totals
+    from smhp.reporting.release_periods import check_release, of_range, parse
+    from smhp.reporting.released import exact_figures
     from smhp.warehouse import open_published
 
     if args.period is not None:
@@ -147,7 +147,7 @@ def cmd_impact(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
-    from smhp.demo_data import write_demo_extracts
+    from smhp.demo.generator import write_demo_extracts
 
     summary = write_demo_extracts(Path(args.out), arrived_by=args.arrived_by)
     print(summary)
@@ -212,10 +212,10 @@ def dashboard_server_options(settings: Settings) -> dict[str, str]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Synthetic extracts → two nightly runs (the last week arriving in the second) → dashboard."""
-    from smhp.demo_data import DEMO_END, write_demo_extracts
-    from smhp.keys import demo_key, mark_demo_folder
-    from smhp.nightly import run_nightly
-    from smhp.reporter import Reporter
+    from smhp.demo.generator import DEMO_END, write_demo_extracts
+    from smhp.pipeline.keys import demo_key, mark_demo_folder
+    from smhp.pipeline.nightly import run_nightly
+    from smhp.pipeline.reporter import Reporter
 
     demo_dir = Path(args.dir)
     if demo_dir.exists():  # the demo always starts from nothing: it tells the same story
@@ -244,7 +244,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _print_demo_users(settings: Settings) -> None:
     """Create the demo's users, one per role, and show how to sign in as each."""
-    from smhp.users import create_demo_users
+    from smhp.access.users import create_demo_users
 
     users = create_demo_users(settings.users_file)
     print("\nDemo sign-ins (demo only; the dashboard asks for one of these):", flush=True)
@@ -315,8 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-dashboard", action="store_true", help="stop after publishing")
     p.set_defaults(func=cmd_demo)
 
-    from smhp.audit_cli import register as register_audit
-    from smhp.users_cli import register as register_users
+    from smhp.access.audit_cli import register as register_audit
+    from smhp.access.users_cli import register as register_users
 
     register_users(sub)
     register_audit(sub)

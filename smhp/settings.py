@@ -187,7 +187,7 @@ def _roles(items: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def pseudonym_key() -> bytes:
-    """The HMAC key for student identifiers (``smhp.keys.load_key``, where the rules are)."""
-    from smhp.keys import load_key  # smhp.keys imports SettingsError from here
+    """The HMAC key for student identifiers (``smhp.pipeline.keys.load_key`` has the rules)."""
+    from smhp.pipeline.keys import load_key  # keys imports SettingsError from here
 
     return load_key()

@@ -1,7 +1,7 @@
 """Opening the published warehouse for reading.
 
 The published warehouse path is a symbolic link to one immutable snapshot file per run
-(see ``smhp.publish``). Readers resolve the link at every open: the DuckDB Python client
+(see ``smhp.pipeline.publish``). Readers resolve the link at every open: the DuckDB Python client
 keeps one database instance per path within a process, so connecting through the link
 itself could keep serving a swapped-out snapshot (duckdb issue 15912). Never hold a
 connection across runs; open, query, close.
@@ -80,5 +80,5 @@ def latest_event(con: duckdb.DuckDBPyConnection) -> date | None:
 def release_date(con: duckdb.DuckDBPyConnection) -> date | None:
     """The date the published data is as of: the latest extract date, else the latest
     event. Disclosed figures are released for periods ended by this date
-    (``smhp.release_periods``), the same date on every page and output."""
+    (``smhp.reporting.release_periods``), the same date on every page and output."""
     return latest_extract(con) or latest_event(con)

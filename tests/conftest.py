@@ -56,8 +56,8 @@ def demo_warehouse(demo_run: subprocess.CompletedProcess) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_users(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A users file with the demo's users (one per role, ``smhp.users.DEMO_USERS``)."""
-    from smhp.users import create_demo_users
+    """A users file with the demo's users (one per role, ``smhp.access.users.DEMO_USERS``)."""
+    from smhp.access.users import create_demo_users
 
     path = tmp_path_factory.mktemp("access") / "users.json"
     create_demo_users(path)

@@ -4,7 +4,7 @@
   disclosure by hand (only the tables the board and the banner read).
 - ``copy_warehouse`` / ``add_run_history`` / ``drop_run_history`` / ``empty_copy``: a
   private copy of the session's demo warehouse, changed for one test, so the shared demo
-  file is never touched. The run history is written by ``smhp.history`` itself, the
+  file is never touched. The run history is written by ``smhp.pipeline.history`` itself, the
   producer of the ``ops`` schema.
 - ``run_page``: a page run headless with Streamlit's AppTest, signed in through the
   sign-in form as a demo user, failing on any exception; ``sign_in`` drives the form;
@@ -26,8 +26,8 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.data import Scope
 from smhp.access import ScopeSpec
-from smhp.history import RunRecord, write_ops_tables
-from smhp.users import demo_password
+from smhp.access.users import demo_password
+from smhp.pipeline.history import RunRecord, write_ops_tables
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 

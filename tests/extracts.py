@@ -57,7 +57,7 @@ def write_extract(
     **kwargs: object,
 ) -> Path:
     """Write ``landing/<source>/<source>_<day>.csv`` with the contract header (or ``header``)."""
-    from smhp.contract import load_contract
+    from smhp.pipeline.contract import load_contract
 
     header = header or list(load_contract()[source].delivered_columns)
     path = landing / source / f"{source}_{day}.csv"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from smhp import audit
-from smhp.audit import AuditLog, scrub
+from smhp.access import audit
+from smhp.access.audit import AuditLog, scrub
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 NHS_NUMBER = "9434765919"  # a valid synthetic NHS number (modulus 11)

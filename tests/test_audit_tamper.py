@@ -25,10 +25,10 @@ from pathlib import Path
 import pytest
 from extracts import NIGHTLY_ENV, SMHP, liaison, write_extract
 
-from smhp import audit
-from smhp.audit import AuditLog
-from smhp.audit_seal import chain_start, create_key_file, seal, verify
-from smhp.keys import fingerprint
+from smhp.access import audit
+from smhp.access.audit import AuditLog
+from smhp.access.audit_seal import chain_start, create_key_file, seal, verify
+from smhp.pipeline.keys import fingerprint
 
 GENESIS = "0" * 64
 

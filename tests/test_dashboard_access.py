@@ -1,7 +1,7 @@
 """Sign-in, roles and the audit log of the dashboard (Streamlit AppTest, demo warehouse).
 
 Every viewer signs in through the app's own form as one of the demo users
-(``smhp.users.create_demo_users``), each test with its own users file and audit log, and
+(``smhp.access.users.create_demo_users``), each test with its own users file and audit log, and
 what each role may and may not see is checked page by page: the menu, a page typed by
 hand, the rows of tables, charts and CSV downloads, tampering with the session state or
 the query string, lock-out, expiry, sign-out, single sign-on and the audit trail.
@@ -25,8 +25,8 @@ from streamlit.testing.v1 import AppTest
 from dashboard import auth, downloads, navigation
 from dashboard.context import NOT_FOR_ROLE_TEXT
 from smhp.access import Access, pages_for
-from smhp.audit import AuditLog
-from smhp.users import DEMO_USERS, remove_user
+from smhp.access.audit import AuditLog
+from smhp.access.users import DEMO_USERS, remove_user
 
 ROLES = {username: role for username, role, _, _ in DEMO_USERS}
 INSTITUTIONS = {"manager_uol": {"UOL"}, "manager_hope_lipa": {"HOPE", "LIPA"}}

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.web.server.starlette.starlette_app_utils import generate_xsrf_token_string
 
 from dashboard import auth, downloads
-from smhp.audit import AuditLog
+from smhp.access.audit import AuditLog
 
 
 @pytest.fixture(autouse=True)

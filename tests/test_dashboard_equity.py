@@ -10,7 +10,7 @@ import pytest
 from dashboard_warehouse import figures, force_scope, query, run_page, tables
 
 from dashboard.data import Scope
-from smhp.disclosure import suppress_count
+from smhp.reporting.disclosure import suppress_count
 
 pytestmark = pytest.mark.usefixtures("dashboard_access")  # signed in as a demo user
 

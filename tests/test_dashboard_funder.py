@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from dashboard_warehouse import query, run_page, tables, tiles
 
-from smhp.disclosure import FOOTNOTE, apply_to_impact
-from smhp.impact import impact_totals
+from smhp.reporting.disclosure import FOOTNOTE, apply_to_impact
+from smhp.reporting.impact import impact_totals
 from smhp.warehouse import open_published
 
 pytestmark = pytest.mark.usefixtures("dashboard_access")  # signed in as a demo user

@@ -16,7 +16,7 @@ from dashboard_warehouse import (
     tables,
 )
 
-from smhp.history import RunRecord
+from smhp.pipeline.history import RunRecord
 
 pytestmark = pytest.mark.usefixtures("dashboard_access")  # signed in as a demo user
 

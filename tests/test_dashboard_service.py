@@ -11,7 +11,7 @@ import pytest
 from dashboard_warehouse import figures, force_scope, query, run_page, tables, tiles
 
 from dashboard.data import FUNDER_SCOPE
-from smhp.disclosure import round_to_5
+from smhp.reporting.disclosure import round_to_5
 
 pytestmark = pytest.mark.usefixtures("dashboard_access")  # signed in as a demo user
 

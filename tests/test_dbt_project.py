@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from raw_fixtures import create_raw_tables, insert_rows
 
-from smhp.dbt_build import PIPELINE_DIR, DbtBuildResult, NodeResult, build
+from smhp.pipeline.dbt_build import PIPELINE_DIR, DbtBuildResult, NodeResult, build
 
 pytestmark = pytest.mark.slow
 

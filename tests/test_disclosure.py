@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from smhp.disclosure import (
+from smhp.reporting.disclosure import (
     FOOTNOTE,
     SUPPRESSED,
     apply_to_impact,
@@ -22,8 +22,8 @@ from smhp.disclosure import (
     round_to_5,
     suppress_count,
 )
-from smhp.impact import ImpactTotals, impact_totals
-from smhp.release_periods import FUNDED, parse
+from smhp.reporting.impact import ImpactTotals, impact_totals
+from smhp.reporting.release_periods import FUNDED, parse
 from smhp.warehouse import open_published
 
 

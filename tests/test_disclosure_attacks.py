@@ -2,7 +2,7 @@
 
 Every figure released to funders is rebuilt for every release period that has ended (each
 month, quarter and academic year, and the funded period) and every institution and the
-partnership (``smhp.released``, the same cell functions as the pages; the first test holds
+partnership (``smhp.reporting.released``, the same cell functions as the pages; the first test holds
 them equal to what the funder page and ``smhp impact --disclosed`` show). Then:
 
 - **every pair of periods**: the difference of a period and each period inside it;
@@ -12,7 +12,7 @@ them equal to what the funder page and ``smhp impact --disclosed`` show). Then:
   institutions);
 - **back-calculation** from every released percentage and rate;
 - **the joint attack**: every released figure's interval and every relation at once, as a
-  linear programme (``smhp.disclosure_audit``), around the one exact cell;
+  linear programme (``smhp.reporting.disclosure_audit``), around the one exact cell;
 
 and no attack may give a count of 1-7, or any exact count other than the allowed one (the
 partnership over exactly the funded period) and zeros (which the rule shows as 0).
@@ -30,10 +30,18 @@ import pytest
 
 from dashboard.data import FUNDER_SCOPE
 from dashboard.queries import equity, funder
-from smhp.disclosure import SUPPRESSED, percentage, rate, suppress_count
-from smhp.disclosure_audit import ALL, Audit, Cell, Family, exact_is_safe, interval, pinned
-from smhp.release_periods import FUNDED, ReleasePeriod, of_range, parse
-from smhp.released import MEASURES, exact_measures, family
+from smhp.reporting.disclosure import SUPPRESSED, percentage, rate, suppress_count
+from smhp.reporting.disclosure_audit import (
+    ALL,
+    Audit,
+    Cell,
+    Family,
+    exact_is_safe,
+    interval,
+    pinned,
+)
+from smhp.reporting.release_periods import FUNDED, ReleasePeriod, of_range, parse
+from smhp.reporting.released import MEASURES, exact_measures, family
 from smhp.warehouse import open_published, release_date
 
 ALLOWED = Cell(FUNDED, ALL)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import duckdb
 
-from smhp.history import BLOCKED, FAILED, HistoryStore, RunRecord, write_ops_tables
+from smhp.pipeline.history import BLOCKED, FAILED, HistoryStore, RunRecord, write_ops_tables
 
 
 def test_records_round_trip_and_fill_the_ops_tables(tmp_path):

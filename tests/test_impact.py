@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from smhp.impact import ImpactTotals, academic_year, impact_totals
+from smhp.reporting.impact import ImpactTotals, academic_year, impact_totals
 from smhp.warehouse import open_published
 
 # Only the columns impact_totals reads.

@@ -20,7 +20,7 @@ from extracts import (
     write_extract,
 )
 
-from smhp.ingest import ingest
+from smhp.pipeline.ingest import ingest
 
 TODAY = date(2024, 3, 10)
 

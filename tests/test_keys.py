@@ -1,7 +1,7 @@
 """The pseudonymisation key: `smhp keygen`, what loading accepts, the demo key's folder, and
 the fingerprint that stops a run with a changed key (and the rotation that changes it).
 
-The key rules run in-process against ``smhp.keys``; the runs are the real `smhp` command
+The key rules run in-process against ``smhp.pipeline.keys``; the runs are the real `smhp` command
 in subprocesses (real dbt build): a first run, a run with another key (refused before it
 touches anything), a rotation (full reload with the new key) and a rotation that would
 lose an extract (blocked).
@@ -33,8 +33,8 @@ from extracts import (
     write_extract,
 )
 
-from smhp.history import PUBLISHED, HistoryStore, RunRecord
-from smhp.keys import (
+from smhp.pipeline.history import PUBLISHED, HistoryStore, RunRecord
+from smhp.pipeline.keys import (
     DEMO_MARKER,
     KeyChanged,
     check_key_for,
@@ -44,8 +44,8 @@ from smhp.keys import (
     load_key,
     mark_demo_folder,
 )
-from smhp.nightly import run_nightly
-from smhp.reporter import Reporter
+from smhp.pipeline.nightly import run_nightly
+from smhp.pipeline.reporter import Reporter
 from smhp.settings import Settings, SettingsError
 
 OTHER_KEY_HEX = "c3a17e59d2f04b86a1e9c5370d8f2b64e7a3195cb0d48f26e1c7a935b2d06f84"

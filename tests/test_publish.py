@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from smhp.publish import RunInProgress, WarehouseLayout
+from smhp.pipeline.publish import RunInProgress, WarehouseLayout
 from smhp.warehouse import WarehouseNotFound, open_published
 
 

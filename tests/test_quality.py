@@ -1,4 +1,4 @@
-"""The Great Expectations gates (smhp/quality.py, expectations/*), run for real.
+"""The Great Expectations gates (smhp/pipeline/quality.py, expectations/*), run for real.
 
 One small but real candidate is built once: extracts written as CSV, the real ingest
 (contract checks, pseudonymisation, load log), the real ``dbt build``. Each test works on
@@ -27,9 +27,9 @@ from extracts import (
     write_extract,
 )
 
-from smhp.dbt_build import build
-from smhp.ingest import ingest
-from smhp.quality import (
+from smhp.pipeline.dbt_build import build
+from smhp.pipeline.ingest import ingest
+from smhp.pipeline.quality import (
     EXPECTATIONS_DIR,
     CheckResult,
     GxWorker,

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from smhp.release_periods import (
+from smhp.reporting.release_periods import (
     FUNDED,
     academic_year_of,
     month_of,

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from extracts import NIGHTLY_ENV, SMHP, nhs_number, referral, table_dump, write_extract
 
-from smhp.landing import LandedFile
-from smhp.publish import WarehouseLayout
-from smhp.retention import Processed, remove_landing_file
+from smhp.pipeline.landing import LandedFile
+from smhp.pipeline.publish import WarehouseLayout
+from smhp.pipeline.retention import Processed, remove_landing_file
 
 RECENT = (date.today() - timedelta(days=2)).isoformat()
 NEW_KEY_HEX = "c3a17e59d2f04b86a1e9c5370d8f2b64e7a3195cb0d48f26e1c7a935b2d06f84"

@@ -28,13 +28,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import smhp.access.passwords as passwords
-from smhp import audit
-from smhp.access import totp
+from smhp.access import audit, totp
+from smhp.access.audit import AuditLog
 from smhp.access.lockout import LockoutPolicy, address_key
 from smhp.access.throttle import SIGN_IN_ATTEMPT, SIGN_IN_THROTTLED, client_address
-from smhp.audit import AuditLog
+from smhp.access.users import User, add_user, authenticate, enable_totp, load_users, lock_state
 from smhp.settings import Settings, SettingsError
-from smhp.users import User, add_user, authenticate, enable_totp, load_users, lock_state
 
 SMHP = str(Path(sys.executable).parent / "smhp")
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
@@ -69,7 +68,7 @@ class Checks:
 def checks(monkeypatch: pytest.MonkeyPatch) -> Checks:
     counter = Checks()
     monkeypatch.setattr(passwords, "verify_password", counter)  # the dummy check's
-    monkeypatch.setattr("smhp.users.verify_password", counter)  # an account's
+    monkeypatch.setattr("smhp.access.users.verify_password", counter)  # an account's
     return counter
 
 

@@ -13,12 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from smhp import audit
-from smhp.access import Access, LockoutPolicy, Session, SessionPolicy, pages_for, scope_for
+from smhp.access import Access, LockoutPolicy, Session, SessionPolicy, audit, pages_for, scope_for
+from smhp.access.audit import AuditLog
 from smhp.access.throttle import SIGN_IN_ATTEMPT
-from smhp.audit import AuditLog
-from smhp.settings import Settings
-from smhp.users import (
+from smhp.access.users import (
     DEMO_USERS,
     User,
     UserError,
@@ -29,6 +27,7 @@ from smhp.users import (
     list_users,
     load_users,
 )
+from smhp.settings import Settings
 
 SMHP = str(Path(sys.executable).parent / "smhp")
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -266,7 +265,7 @@ def test_unknown_user_costs_a_full_hash_check_like_a_wrong_password(
         return real(encoded, password)
 
     monkeypatch.setattr(passwords, "verify_password", counting)
-    monkeypatch.setattr("smhp.users.verify_password", counting)
+    monkeypatch.setattr("smhp.access.users.verify_password", counting)
     files.sign_in("board", "not the password", T0)
     known = len(calls)
     calls.clear()
@@ -314,8 +313,8 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from smhp.access import LockoutPolicy
-from smhp.audit import AuditLog
-from smhp.users import authenticate
+from smhp.access.audit import AuditLog
+from smhp.access.users import authenticate
 users, db, t0 = Path(sys.argv[1]), Path(sys.argv[2]), datetime.fromisoformat(sys.argv[3])
 result = authenticate("board", "correct horse battery staple", t0 + timedelta(minutes=10),
                       users_file=users, log=AuditLog(db), policy=LockoutPolicy())

@@ -25,7 +25,7 @@ import pandas as pd
 
 from dashboard.data import IN_SCOPE, Scope, read_frame
 from dashboard.disclose import Count, Rate, disclose
-from smhp.release_periods import ReleasePeriod, check_release
+from smhp.reporting.release_periods import ReleasePeriod, check_release
 
 DIMENSIONS: dict[str, str] = {
     "study_level": "Level of study",

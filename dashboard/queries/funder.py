@@ -1,18 +1,18 @@
 """Queries of the funder impact summary: ``smhp impact`` totals for a release period, by
 institution and by academic year, and the share of each service standard met.
 
-The totals are ``smhp.impact.impact_totals`` itself, never a copy of its SQL, so that the
+The totals are ``smhp.reporting.impact.impact_totals`` itself, never a copy of its SQL, so that the
 page and ``smhp impact`` give the same figures (429 and 299 for the funded project on
 the demo data). ``impact_totals`` answers for one institution or the whole partnership,
 so a scope of several institutions gets its institutions one by one.
 
 Every figure here leaves the board's view, so each query takes a *release period*
-(``smhp.release_periods``: a whole month, quarter, academic year or the funded period,
+(``smhp.reporting.release_periods``: a whole month, quarter, academic year or the funded period,
 never a free range) and applies disclosure control before anything is returned, wherever
 the scope says so (the funder page always does: ``with_scope_of``): one cell function per
-figure (``smhp.disclosure``), exact only in the one cell the spec allows (partnership-wide,
-exactly the whole funded period) and there only for the counts whose exact value reveals
-no other figure (``smhp.released.exact_figures``).
+figure (``smhp.reporting.disclosure``), exact only in the one cell the spec allows
+(partnership-wide, exactly the whole funded period) and there only for the counts whose
+exact value reveals no other figure (``smhp.reporting.released.exact_figures``).
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ import pandas as pd
 from dashboard.catalog import WAIT_18WK_TARGET, info
 from dashboard.data import IN_SCOPE, Scope, read_frame
 from dashboard.queries.service import WEEKS_18_DAYS
-from smhp.disclosure import apply_to_impact, percentage, suppress_count
-from smhp.impact import ImpactTotals, academic_year, impact_totals
-from smhp.release_periods import ReleasePeriod, check_release, released_periods
-from smhp.released import exact_figures
+from smhp.reporting.disclosure import apply_to_impact, percentage, suppress_count
+from smhp.reporting.impact import ImpactTotals, academic_year, impact_totals
+from smhp.reporting.release_periods import ReleasePeriod, check_release, released_periods
+from smhp.reporting.released import exact_figures
 from smhp.warehouse import open_published
 
 Shown = dict[str, Any]
@@ -54,13 +54,13 @@ def _nothing(period: ReleasePeriod) -> ImpactTotals:
 
 def _released(scope: Scope, period: ReleasePeriod, institution: str | None) -> None:
     """Refuse, under disclosure control, a cell that is not released (one institution's
-    month or quarter: ``smhp.release_periods.check_release``)."""
+    month or quarter: ``smhp.reporting.release_periods.check_release``)."""
     if scope.disclosure_control:
         check_release(period, institution)
 
 
 def exact_in(snapshot: Path | str, scope: Scope, period: ReleasePeriod) -> frozenset[str]:
-    """The figures the scope's cell for ``period`` shows exactly (``smhp.released``): none
+    """The figures the scope's cell for ``period`` shows exactly (``smhp.reporting.released``): none
     but in the one cell the spec allows, and there only the safe ones."""
     if scope.is_empty or not scope.disclosure_control:
         return frozenset()
@@ -166,7 +166,7 @@ STANDARDS: dict[str, tuple[str, str, str]] = {
         "liaison_informed_72h",
     ),
 }
-"""Each standard: its label, and the released measures (``smhp.released.MEASURES``) of
+"""Each standard: its label, and the released measures (``smhp.reporting.released.MEASURES``) of
 its base and of those meeting it."""
 
 

@@ -15,10 +15,9 @@ import streamlit as st
 
 from dashboard import auth, definitions, ui
 from dashboard.context import PageContext, current
-from smhp import audit
-from smhp.access import LockoutPolicy
-from smhp.audit_seal import chain_start
-from smhp.users import UserError, list_users, lock_state
+from smhp.access import LockoutPolicy, audit
+from smhp.access.audit_seal import chain_start
+from smhp.access.users import UserError, list_users, lock_state
 
 EVENTS = (
     audit.SIGN_IN,

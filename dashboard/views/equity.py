@@ -16,7 +16,7 @@ from dashboard.context import PageContext, current
 from dashboard.disclose import round_shown
 from dashboard.queries.equity import BAND_LABELS, DIMENSIONS, NO_PROFILE
 from dashboard.theme import IMPROVEMENT, NEITHER
-from smhp.release_periods import FUNDED, kinds_for
+from smhp.reporting.release_periods import FUNDED, kinds_for
 
 COLUMNS = {
     "band": "Band",

@@ -4,7 +4,7 @@ The ``smhp impact`` totals for a release period (default: the funded project per
 otherwise a whole month, quarter or academic year, never a free range), the service
 standards met over it, the reach of the partnership and the trend by academic year. This
 is the view meant to leave the board, so everything on it goes through disclosure control
-(``smhp.disclosure``) whoever opens it: the page asks its queries with a disclosed scope
+(``smhp.reporting.disclosure``) whoever opens it: the page asks its queries with a disclosed scope
 (``with_scope_of``) and they return the numbers already controlled; only the
 partnership-wide totals over exactly the whole funded period are exact, as the metric
 spec allows.
@@ -24,8 +24,8 @@ from dashboard.data import Scope
 from dashboard.disclose import round_shown
 from dashboard.queries.funder import Shown, exact_in, with_scope_of
 from dashboard.theme import TARGET
-from smhp.disclosure import FOOTNOTE
-from smhp.release_periods import FUNDED, INSTITUTION_KINDS, ReleasePeriod, kinds_for
+from smhp.reporting.disclosure import FOOTNOTE
+from smhp.reporting.release_periods import FUNDED, INSTITUTION_KINDS, ReleasePeriod, kinds_for
 
 HEADLINES = (
     ("liaison_students", "Students supported by the liaison service", "{:,.0f}"),

@@ -1,8 +1,8 @@
 """Who may see what: roles, their pages and data scope, sessions, single sign-on.
 
 Pure Python, no Streamlit: the dashboard imports from here and keeps the results in its
-session. Sign-in with the local users file is ``smhp.users``; the audit log is
-``smhp.audit``. ``docs/access.md`` describes the whole flow.
+session. Sign-in with the local users file is ``smhp.access.users``; the audit log is
+``smhp.access.audit``. ``docs/access.md`` describes the whole flow.
 """
 
 from smhp.access.identity import (

@@ -78,7 +78,7 @@ class ScopeSpec:
 
     ``institutions``: ``None`` = every institution (and the partnership's ``ALL`` rows),
     a tuple = only these. ``disclosure_control``: figures pass through the NHS rule
-    (``smhp.disclosure``) first. ``record_level``: pseudonymous record rows (worklists)
+    (``smhp.reporting.disclosure``) first. ``record_level``: pseudonymous record rows (worklists)
     may be shown.
     """
 

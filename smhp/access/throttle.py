@@ -1,6 +1,6 @@
 """Sign-in attempts against the audit log: admitted or refused before any password check.
 
-``smhp.users.authenticate`` calls ``admit`` first. In one write transaction of the audit
+``smhp.access.users.authenticate`` calls ``admit`` first. In one write transaction of the audit
 log (``AuditLog.record_if``) it reads the recent attempts, applies the limits of
 ``smhp.access.lockout`` to them, and appends either the attempt (``sign_in_attempt``:
 the account or none, the client address) or the refusal (``sign_in_locked``,
@@ -27,7 +27,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from smhp import audit
+from smhp.access import audit
 from smhp.access.lockout import (
     Attempt,
     LockoutPolicy,

@@ -17,14 +17,14 @@ from typing import Literal
 
 import pyotp
 
-from smhp import audit
+from smhp.access import audit
 
 ISSUER = "SMHP dashboard"
 DIGITS = 6
 WINDOW = 1  # steps either side of the current one
 TOTP_ENABLED = audit.TOTP_ENABLED
 TOTP_DISABLED = audit.TOTP_DISABLED
-"""Audit events of ``smhp users totp-enable`` / ``totp-disable`` (named in smhp.audit)."""
+"""Audit events of ``smhp users totp-enable`` / ``totp-disable`` (named in smhp.access.audit)."""
 
 Check = Literal["accepted", "missing", "wrong", "reused"]
 

@@ -56,7 +56,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from dashboard import navigation  # noqa: E402
 from smhp.access import pages_for  # noqa: E402
-from smhp.users import DEMO_USERS  # noqa: E402
+from smhp.access.users import DEMO_USERS  # noqa: E402
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 EXCLUDED: dict[str, str] = {}

@@ -1,7 +1,7 @@
 """The dashboard end to end in a real browser: `smhp dashboard` on the demo warehouse,
 driven by Debian's chromium through Playwright.
 
-A viewer signs in through the real form (the demo users, ``smhp.users.create_demo_users``):
+A viewer signs in through the real form (the demo users, ``smhp.access.users.create_demo_users``):
 the board visits every page from the menu, and every page loads without an error (no
 Streamlit exception box, no JavaScript error, no request leaving the machine); a filter
 change redraws a chart; a CSV download holds the numbers on screen; a funder's menu holds
@@ -48,7 +48,7 @@ from browser_kit import (  # noqa: E402
 )
 from playwright.sync_api import Browser, Page  # noqa: E402
 
-from smhp.audit import AuditLog  # noqa: E402
+from smhp.access.audit import AuditLog  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"

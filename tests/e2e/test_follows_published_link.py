@@ -35,8 +35,8 @@ from browser_kit import CHROMIUM, FLAGS, Watched, dashboard_server, go, sign_in 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
-from smhp.nightly import new_run_id  # noqa: E402
-from smhp.publish import WarehouseLayout  # noqa: E402
+from smhp.pipeline.nightly import new_run_id  # noqa: E402
+from smhp.pipeline.publish import WarehouseLayout  # noqa: E402
 
 PUBLISHES = 10
 KEEP = 3

@@ -1,6 +1,6 @@
 """The pseudonymisation key: made, loaded, checked and fingerprinted in one place.
 
-Every ``student_key`` is an HMAC of an NHS number under this key (``smhp.pseudonymise``),
+Every ``student_key`` is an HMAC of an NHS number under this key (``smhp.pipeline.pseudonymise``),
 so the key decides two things: whether anyone who sees the warehouse can reverse the
 pseudonyms (a guessable key: NHS numbers are few enough to try them all), and whether
 tonight's pseudonyms match last night's (a changed key splits every student in two).
@@ -13,7 +13,7 @@ Hence the rules here:
   are reversible by anyone; a run may use it only for a warehouse in a folder that
   ``smhp demo`` marked as a demo folder.
 - **A fingerprint, never the key.** Each run records ``fingerprint(key)`` so the next run
-  can tell that the key changed before it loads anything (``smhp.nightly``).
+  can tell that the key changed before it loads anything (``smhp.pipeline.nightly``).
 """
 
 from __future__ import annotations
@@ -124,8 +124,8 @@ def load_key() -> bytes:
 
 
 def demo_key() -> bytes:
-    """The demo's key (public: its text is in ``smhp.demo_data``), as the demo uses it."""
-    from smhp.demo_data import DEMO_PSEUDONYM_KEY
+    """The demo's key (public: its text is in ``smhp.demo.generator``), as the demo uses it."""
+    from smhp.demo.generator import DEMO_PSEUDONYM_KEY
 
     return DEMO_PSEUDONYM_KEY.encode("utf-8")
 

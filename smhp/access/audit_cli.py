@@ -1,4 +1,4 @@
-"""``smhp audit``: keygen, seal, verify and prune the audit log (``smhp.audit_seal``).
+"""``smhp audit``: keygen, seal, verify and prune the audit log (``smhp.access.audit_seal``).
 
 These run as the nightly/CLI account, the only one that can read the audit key
 (``SMHP_AUDIT_KEY_FILE``); the dashboard appends rows and never needs it (docs/audit.md).
@@ -15,10 +15,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from smhp import audit_seal
-from smhp.keys import fingerprint
+from smhp.access import audit_seal
+from smhp.access.users_cli import _operator
+from smhp.pipeline.keys import fingerprint
 from smhp.settings import Settings
-from smhp.users_cli import _operator
 
 EXIT_OK, EXIT_FAILED, EXIT_NO_KEY = 0, 1, 2
 

@@ -30,10 +30,10 @@ from collections.abc import Collection
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from smhp.release_periods import FUNDED, ReleasePeriod
+from smhp.reporting.release_periods import FUNDED, ReleasePeriod
 
 if TYPE_CHECKING:
-    from smhp.impact import ImpactTotals
+    from smhp.reporting.impact import ImpactTotals
 
 __all__ = [
     "FOOTNOTE",
@@ -171,7 +171,8 @@ def apply_to_impact(totals: ImpactTotals, exact: Collection[str] = ()) -> dict[s
     """The impact totals as they may be published, as a dict (see ``ImpactTotals.to_dict``).
 
     ``exact`` names the counts this cell may show exactly: for the allowed cell only
-    (``exact_allowed``; ``smhp.released.exact_figures`` says which of its counts are safe),
+    (``exact_allowed``; ``smhp.reporting.released.exact_figures`` says which of its counts
+    are safe),
     so totals of a single institution with any exact count are refused. Other counts
     follow ``suppress_count``; the share seen within 6 weeks is ``percentage`` of the
     rounded counts (exact only if both of its counts are) and the median wait ``median``

@@ -7,7 +7,7 @@ twice over: triggers abort any UPDATE or DELETE, and each row carries
 ``sha256(previous row's hash + this row's content)``, so a row changed or removed by
 someone who drops the triggers breaks the chain (``verify_chain``). That chain is
 unkeyed: cutting the end, or recomputing it after an edit, leaves a valid chain. The
-keyed seals of ``smhp.audit_seal`` (made where the audit key is, never here), anchored
+keyed seals of ``smhp.access.audit_seal`` (made where the audit key is, never here), anchored
 outside the database, detect both (docs/audit.md).
 
 It must never become a copy of what it protects: ``record`` drops any detail whose key
@@ -42,7 +42,7 @@ USER_ADDED = "user_added"
 USER_REMOVED = "user_removed"
 PASSWORD_SET = "password_set"
 USER_UNLOCKED = "user_unlocked"
-AUDIT_PRUNED = "audit_pruned"  # retention: smhp audit prune (smhp.audit_seal)
+AUDIT_PRUNED = "audit_pruned"  # retention: smhp audit prune (smhp.access.audit_seal)
 SIGN_IN_ATTEMPT = "sign_in_attempt"  # admitted to the password check (smhp.access.throttle)
 SIGN_IN_THROTTLED = "sign_in_throttled"  # refused by a limit, or no password check free
 TOTP_ENABLED = "totp_enabled"  # smhp users totp-enable
@@ -325,7 +325,7 @@ class AuditLog:
 
         ``after`` is the (id, hash) the chain starts from: the genesis, or for a log whose
         oldest rows were pruned, the last pruned row as a keyed seal vouches for it
-        (``smhp.audit_seal``); the first row must then be the next id.
+        (``smhp.access.audit_seal``); the first row must then be the next id.
         """
         prev, expected_id = after[1], after[0] + 1
         with self._connect() as con:

@@ -2,7 +2,7 @@
 
 Each run writes one JSON record to ``FILE.work/history/<run_id>.json`` when it ends —
 including runs that were blocked or failed, which publish no new data. Every publish
-(see ``smhp.nightly``) loads all records into the ``ops`` schema of the new snapshot, so
+(see ``smhp.pipeline.nightly``) loads all records into the ``ops`` schema of the new snapshot, so
 the dashboard and ``smhp status`` read the history from the published database like any
 other table. A run that was killed cannot write its record; it leaves its marker file,
 and the next run records it as failed.
@@ -90,7 +90,8 @@ class RunRecord:
     quarantine: list[dict] = field(default_factory=list)
     checks: list[dict] = field(default_factory=list)
     freshness: list[dict] = field(default_factory=list)
-    #: ``smhp.keys.fingerprint`` of the run's pseudonym key (None in records made before it).
+    #: ``smhp.pipeline.keys.fingerprint`` of the run's pseudonym key (None in records made
+    #: before it).
     key_fingerprint: str | None = None
 
     def to_json(self) -> str:

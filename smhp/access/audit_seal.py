@@ -1,6 +1,6 @@
 """Keyed seals over the audit log, anchored outside it: what makes a rewrite evident.
 
-The audit log's own hash chain (``smhp.audit``) is unkeyed: whoever can write the SQLite
+The audit log's own hash chain (``smhp.access.audit``) is unkeyed: whoever can write the SQLite
 file can drop its triggers, delete rows and recompute every later hash, and the chain
 verifies again. The dashboard must be able to append rows, so its account can do exactly
 that. What that account must not hold is the *audit key* (``SMHP_AUDIT_KEY_FILE``: 32
@@ -34,8 +34,16 @@ from dataclasses import asdict, astuple, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from smhp.audit import AUDIT_PRUNED, GENESIS, AuditLog, _append, _canonical, _prepare, _timestamp
-from smhp.keys import parse_key, write_key_file
+from smhp.access.audit import (
+    AUDIT_PRUNED,
+    GENESIS,
+    AuditLog,
+    _append,
+    _canonical,
+    _prepare,
+    _timestamp,
+)
+from smhp.pipeline.keys import parse_key, write_key_file
 from smhp.settings import SettingsError
 
 KEY_FILE_ENV = "SMHP_AUDIT_KEY_FILE"
@@ -79,7 +87,7 @@ class AuditBroken(RuntimeError):
 def create_key_file(path: Path) -> str:
     """A new audit key at ``path`` (0600, never over an existing file): its fingerprint.
 
-    The same format and rules as the pseudonym key (``smhp.keys``): 32 random bytes.
+    The same format and rules as the pseudonym key (``smhp.pipeline.keys``): 32 random bytes.
     """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     return write_key_file(path)

@@ -13,7 +13,7 @@ A new file, a changed one (a correction not yet loaded), one with no extract dat
 dot-files (uploads in progress) are never touched. Each file is claimed by a rename and
 checked again before it goes, so a correction delivered under the same name meanwhile is
 kept. Run logs older than ``SMHP_LOG_RETENTION_DAYS`` go too, and snapshots a crashed
-run left behind (``smhp.publish``'s own ``remove_orphans`` and ``prune``). The job holds
+run left behind (``smhp.pipeline.publish``'s own ``remove_orphans`` and ``prune``). The job holds
 the nightly lock: it never races a run. It prints counts, never a value from a file.
 """
 
@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from smhp.contract import load_contract
-from smhp.landing import LandedFile, scan_landing
-from smhp.publish import RunInProgress, WarehouseLayout
+from smhp.pipeline.contract import load_contract
+from smhp.pipeline.landing import LandedFile, scan_landing
+from smhp.pipeline.publish import RunInProgress, WarehouseLayout
 from smhp.settings import Settings, SettingsError
 from smhp.warehouse import WarehouseNotFound, open_published
 

@@ -4,14 +4,14 @@ Every disclosed output shows, for a release period and an institution (or the wh
 partnership, ``ALL``), counts of a few *measures*: students supported (distinct), referrals,
 first appointments and those within 6 or 18 weeks, liaison contacts and those whose
 university was told within 72 hours, U-COPE assessments and those within 14 days. The
-spec lets one cell be exact (``smhp.disclosure.exact_allowed``: ``ALL`` over exactly the
+spec lets one cell be exact (``smhp.reporting.disclosure.exact_allowed``: ``ALL`` over exactly the
 funded period). ``exact_measures`` decides, per measure, whether that cell's exact count is
-safe next to every other released figure of the measure (``smhp.disclosure_audit``): it
+safe next to every other released figure of the measure (``smhp.reporting.disclosure_audit``): it
 rebuilds the whole released grid (every month, quarter and academic year that has ended,
 each institution and ``ALL``) exactly as the outputs round it, and asks the audit.
 
 ``MEASURES`` states each measure's event table, date (the metric spec's "month of") and
-condition; ``smhp.impact`` and the funder standards compute the same counts for one cell
+condition; ``smhp.reporting.impact`` and the funder standards compute the same counts for one cell
 (a test holds them equal).
 """
 
@@ -24,9 +24,9 @@ from pathlib import Path
 
 import duckdb
 
-from smhp.disclosure import REACH, exact_allowed, suppress_count
-from smhp.disclosure_audit import ALL, Cell, Family, exact_is_safe
-from smhp.release_periods import FUNDED, KINDS, ReleasePeriod, kinds_for, released_periods
+from smhp.reporting.disclosure import REACH, exact_allowed, suppress_count
+from smhp.reporting.disclosure_audit import ALL, Cell, Family, exact_is_safe
+from smhp.reporting.release_periods import FUNDED, KINDS, ReleasePeriod, kinds_for, released_periods
 from smhp.warehouse import open_published, release_date, resolve_published
 
 __all__ = ["MEASURES", "Measure", "exact_figures", "exact_measures", "family", "released_grid"]
@@ -71,7 +71,7 @@ def released_grid(
 ) -> tuple[tuple[str, ...], dict[Cell, int]]:
     """The exact count of ``measure`` in every released cell by ``as_of``: the
     institutions, and each (period, institution or ``ALL``) cell's count (institutions
-    for academic years and the funded period only: ``smhp.release_periods.kinds_for``)."""
+    for academic years and the funded period only: ``smhp.reporting.release_periods.kinds_for``)."""
     spec = MEASURES[measure]
     codes = con.execute("select institution_code from marts.dim_institutions order by 1")
     institutions = tuple(r[0] for r in codes.fetchall())

@@ -135,7 +135,7 @@ def impact_totals(
 
     Percentages are on a 0-100 scale and unrounded; the median is interpolated. Both are
     ``None`` when no first appointment falls in the period. The result is exact: apply
-    ``smhp.disclosure.apply_to_impact`` before it leaves the board's own view.
+    ``smhp.reporting.disclosure.apply_to_impact`` before it leaves the board's own view.
     """
     if end < start:
         raise ValueError(f"The period ends ({end}) before it starts ({start}).")

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from smhp.faults import pause_point
+from smhp.pipeline.faults import pause_point
 
 
 class RunInProgress(RuntimeError):

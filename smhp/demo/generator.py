@@ -41,7 +41,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 
-from smhp.nhs_number import check_digit, normalise
+from smhp.pipeline.nhs_number import check_digit, normalise
 
 __all__ = [
     "DEMO_END",

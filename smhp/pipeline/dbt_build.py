@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PIPELINE_DIR = Path(__file__).resolve().parents[1] / "pipeline"
-"""The dbt project (and its profiles.yml), found relative to this package."""
+from smhp.settings import PIPELINE_DIR
 
 DATABASE_ENV_VAR = "SMHP_DBT_DATABASE"
 

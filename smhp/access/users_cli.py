@@ -21,12 +21,10 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from smhp import audit
-from smhp.access import totp
+from smhp.access import audit, totp
 from smhp.access.lockout import LockoutPolicy
 from smhp.access.roles import ROLES
-from smhp.settings import Settings
-from smhp.users import (
+from smhp.access.users import (
     User,
     UserError,
     add_user,
@@ -39,6 +37,7 @@ from smhp.users import (
     remove_user,
     set_password,
 )
+from smhp.settings import Settings
 
 EXIT_OK, EXIT_FAILED = 0, 1
 

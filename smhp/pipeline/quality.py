@@ -20,7 +20,7 @@ Why this shape:
   ratios and codes) and never from an identifier column. A frame may name its rows with
   a ``row_label`` column (months, metrics, codes only); the labels of failing rows are
   shown.
-* Importing GX takes 5–8 s, so :class:`GxWorker` starts ``python -m smhp.quality serve``
+* Importing GX takes 5–8 s, so :class:`GxWorker` starts ``python -m smhp.pipeline.quality serve``
   at the beginning of a nightly run: the import overlaps ingest and ``dbt build``, and
   the worker answers one request when the candidate is ready.
 """
@@ -427,7 +427,7 @@ def _safe_message(exc: object) -> str:
 class GxWorker:
     """A subprocess that imports GX now and validates one candidate later.
 
-    Construct it at the start of a nightly run: ``python -m smhp.quality serve`` begins
+    Construct it at the start of a nightly run: ``python -m smhp.pipeline.quality serve`` begins
     its 5–8 s import of GX while the parent ingests and runs dbt. :meth:`validate` sends
     the one request and waits for the results; :meth:`close` kills a worker that was never
     used (a run that failed early). The worker opens the database read-only and closes it
@@ -455,7 +455,7 @@ class GxWorker:
             p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p
         )
         self._proc = subprocess.Popen(
-            [python or sys.executable, "-m", "smhp.quality", "serve"],
+            [python or sys.executable, "-m", "smhp.pipeline.quality", "serve"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -571,8 +571,8 @@ def failed_warnings(results: Iterable[CheckResult]) -> list[CheckResult]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m smhp.quality serve`` (the worker) or ``check DATABASE`` (by hand)."""
-    parser = argparse.ArgumentParser(prog="python -m smhp.quality")
+    """``python -m smhp.pipeline.quality serve`` (the worker) or ``check DATABASE`` (by hand)."""
+    parser = argparse.ArgumentParser(prog="python -m smhp.pipeline.quality")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="the GxWorker subprocess: one JSON request on stdin")
     check = sub.add_parser("check", help="validate a warehouse file and print every result")

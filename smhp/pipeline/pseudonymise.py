@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from smhp.validate import normalise_student_ref
+from smhp.pipeline.validate import normalise_student_ref
 
 
 def student_key(key: bytes, student_ref: str) -> str:

@@ -21,10 +21,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from smhp.contract import METADATA_COLUMNS, SourceContract, load_contract
-from smhp.landing import LandedFile, scan_landing
-from smhp.pseudonymise import student_key
-from smhp.validate import Problem, check_row, normalise_student_ref
+from smhp.pipeline.contract import METADATA_COLUMNS, SourceContract, load_contract
+from smhp.pipeline.landing import LandedFile, scan_landing
+from smhp.pipeline.pseudonymise import student_key
+from smhp.pipeline.validate import Problem, check_row, normalise_student_ref
 
 LOADED, REPLACED, SKIPPED, REJECTED = "loaded", "replaced", "skipped", "rejected"
 

@@ -39,8 +39,8 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import csr_matrix
 
-from smhp.disclosure import SMALLEST_SHOWN, SUPPRESSED, Shown
-from smhp.release_periods import ReleasePeriod
+from smhp.reporting.disclosure import SMALLEST_SHOWN, SUPPRESSED, Shown
+from smhp.reporting.release_periods import ReleasePeriod
 
 ALL = "ALL"
 

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from smhp.contract import ColumnRule, SourceContract
-from smhp.nhs_number import is_valid_nhs_number
+from smhp.pipeline.contract import ColumnRule, SourceContract
+from smhp.pipeline.nhs_number import is_valid_nhs_number
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")

@@ -2,12 +2,12 @@
 
 Everything is written into a candidate copy of the warehouse; only a candidate whose
 ingest, ``dbt build`` (models, data tests, unit tests) and Great Expectations suites
-pass every blocking check replaces the published file (see ``smhp.publish``). Whatever
-happens, the run's record goes into the run history (``smhp.history``); a run that
+pass every blocking check replaces the published file (see ``smhp.pipeline.publish``). Whatever
+happens, the run's record goes into the run history (``smhp.pipeline.history``); a run that
 publishes no data still republishes the unchanged data with its history, so the
 dashboard shows that the last run was blocked and why.
 
-Before anything is loaded the run checks its pseudonymisation key (``smhp.keys``): the
+Before anything is loaded the run checks its pseudonymisation key (``smhp.pipeline.keys``): the
 public demo key only in a demo folder, and the same key as the published data was built
 with, unless the run is a key rotation (``rotate_key``: a full reload into an empty
 candidate from every retained extract, landing folder and archive).
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import duckdb
 
-from smhp.contract import load_contract
-from smhp.faults import pause_point
-from smhp.history import (
+from smhp.pipeline.contract import load_contract
+from smhp.pipeline.faults import pause_point
+from smhp.pipeline.history import (
     BLOCKED,
     FAILED,
     PUBLISHED,
@@ -33,10 +33,10 @@ from smhp.history import (
     RunRecord,
     write_ops_tables,
 )
-from smhp.ingest import LOADED, REJECTED, REPLACED, SKIPPED, IngestReport, ingest
-from smhp.keys import check_key_for, check_unchanged, fingerprint
-from smhp.publish import WarehouseLayout
-from smhp.reporter import Reporter
+from smhp.pipeline.ingest import LOADED, REJECTED, REPLACED, SKIPPED, IngestReport, ingest
+from smhp.pipeline.keys import check_key_for, check_unchanged, fingerprint
+from smhp.pipeline.publish import WarehouseLayout
+from smhp.pipeline.reporter import Reporter
 from smhp.settings import Settings
 
 STAGES = ("ingest", "dbt build", "quality", "publish")
@@ -135,7 +135,7 @@ class NightlyRun:
         return [self.settings.landing]
 
     def dbt_build(self, candidate: Path) -> None:
-        from smhp.dbt_build import build  # imports dbt (~3 s): only when a run needs it
+        from smhp.pipeline.dbt_build import build  # imports dbt (~3 s): only when a run needs it
 
         pause_point("dbt")
         dbt_dir = self.layout.work_dir / "dbt"
@@ -243,11 +243,11 @@ class NightlyRun:
             self.reporter.line(f"  run history not republished: {type(exc).__name__}: {exc}")
 
     def _seal_audit_log(self) -> None:
-        """The audit log's daily seal and anchor (``smhp.audit_seal``), where this account
+        """The audit log's daily seal and anchor (``smhp.access.audit_seal``), where this account
         holds the audit key. It never changes the run's outcome: a failure is one line."""
         if self.settings.audit_key_file is None:
             return
-        from smhp import audit_seal
+        from smhp.access import audit_seal
 
         try:
             key = audit_seal.load_key(self.settings.audit_key_file)
@@ -332,7 +332,7 @@ def run_nightly(
     rotate_key: bool = False,
 ) -> NightlyResult:
     """One nightly run against ``settings.landing`` and ``settings.warehouse``
-    (``rotate_key``: a full reload with a new key, see ``smhp.keys``)."""
+    (``rotate_key``: a full reload with a new key, see ``smhp.pipeline.keys``)."""
     return NightlyRun(settings, key, reporter, today or date.today(), rotate_key).run()
 
 
@@ -385,7 +385,7 @@ def _start_quality_worker(expectations_dir: Path) -> object | None:
     """Start importing Great Expectations now, in a subprocess, so it overlaps ingest and dbt."""
     if not any(expectations_dir.glob("*.json")):
         return None
-    from smhp.quality import GxWorker
+    from smhp.pipeline.quality import GxWorker
 
     return GxWorker(expectations_dir)
 

@@ -25,8 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from smhp import audit
-from smhp.access import throttle, totp
+from smhp.access import audit, throttle, totp
 from smhp.access.lockout import LockoutPolicy
 from smhp.access.passwords import (
     burn_verification_time,

@@ -16,7 +16,7 @@ Why institutions only by academic year: figures of one measure for every month, 
 and academic year, each for every institution *and* the partnership, form linked tables
 (a quarter is its three months, the partnership the sum of its institutions) that a
 reader can solve together. Rounded to the nearest 5, such tables give exact counts away:
-on the demo data the linear-programming attack of ``smhp.disclosure_audit`` pinned 18
+on the demo data the linear-programming attack of ``smhp.reporting.disclosure_audit`` pinned 18
 month and quarter counts of single institutions (June 2020 at LJMU: 39 referrals exactly).
 So an institution's figures are released for academic years and the funded period only
 (``kinds_for``), and months and quarters for the whole partnership; with that, the attack
