@@ -8,7 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from smhp.reporting.impact import ImpactTotals, academic_year, impact_totals
+from smhp import academic_year
+from smhp.reporting.impact import ImpactTotals, impact_totals
 from smhp.warehouse import open_published
 
 # Only the columns impact_totals reads.
@@ -185,4 +186,4 @@ def test_to_dict(warehouse: Path) -> None:
     ],
 )
 def test_academic_year(day: date, year: str) -> None:
-    assert academic_year(day) == year
+    assert academic_year.label(day) == year

@@ -27,8 +27,9 @@ import pandas as pd
 from dashboard.catalog import WAIT_18WK_TARGET, info
 from dashboard.data import IN_SCOPE, Scope, read_frame
 from dashboard.queries.service import WEEKS_18_DAYS
+from smhp import academic_year
 from smhp.reporting.disclosure import apply_to_impact, percentage, suppress_count
-from smhp.reporting.impact import ImpactTotals, academic_year, impact_totals
+from smhp.reporting.impact import ImpactTotals, impact_totals
 from smhp.reporting.release_periods import ReleasePeriod, check_release, released_periods
 from smhp.reporting.released import exact_figures
 from smhp.warehouse import open_published
@@ -48,7 +49,7 @@ def _institution(scope: Scope) -> str | None:
 
 def _nothing(period: ReleasePeriod) -> ImpactTotals:
     """The totals of the empty scope: nothing (never the partnership's)."""
-    year = academic_year(period.end)
+    year = academic_year.label(period.end)
     return ImpactTotals(period.start, period.end, "", 0, 0, 0, 0, 0, None, None, 0, 0, year)
 
 

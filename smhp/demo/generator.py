@@ -41,6 +41,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 
+from smhp import academic_year
 from smhp.pipeline.nhs_number import check_digit, normalise
 
 __all__ = [
@@ -318,10 +319,6 @@ _CROSS_SERVICE = {"liaison_contacts": 0.1, "referrals": 0.1, "ucope_episodes": 0
 _NIGHT_HOURS = (5, 4, 3, 2, 1.5, 1, 1, 1, 1.5, 2, 2.5, 3, 3, 3, 3, 3, 3.5, 4, 4.5, 5, 5.5, 6, 6, 5)
 
 
-def _academic_year(day: date) -> int:
-    return day.year if day.month >= 8 else day.year - 1
-
-
 def _is_closure(day: date) -> bool:
     return (day.month, day.day) in ((12, 25), (12, 26), (1, 1))
 
@@ -362,7 +359,7 @@ def _day_weight(day: date, inst: _Institution, rhythm: _Rhythm) -> float:
     """Relative activity of one institution on one day (students x demand x season)."""
     if day < inst.first_day:
         return 0.0
-    weight = inst.enrolment * _GROWTH[_academic_year(day)]
+    weight = inst.enrolment * _GROWTH[academic_year.start_year(day)]
     weight *= _MONTH_FACTOR[day.month] / _MEAN_MONTH * rhythm.weekday[day.weekday()]
     if _is_closure(day):
         weight *= rhythm.closure
@@ -528,7 +525,9 @@ class _Pool:
         self, student: _Student, inst: str, day: date, moved_from: _Traits | None = None
     ) -> None:
         student.first_day[inst] = day
-        student.traits[inst] = _draw_traits(self.rng, inst, _academic_year(day), moved_from)
+        student.traits[inst] = _draw_traits(
+            self.rng, inst, academic_year.start_year(day), moved_from
+        )
         self.at[inst].append(student)
 
     def known(self, inst: str, day: date, exclude: Mapping[str, object]) -> _Student | None:
@@ -1132,7 +1131,7 @@ class _Generator:
     def _wait_days(self, service: str, referred_on: date) -> int:
         """Log-normal waits around the service's median, lengthening as demand grows."""
         median, spread = _WAITS[service]
-        pressure = 1 + 0.04 * (_academic_year(referred_on) - 2019)
+        pressure = 1 + 0.04 * (academic_year.start_year(referred_on) - 2019)
         return max(0, round(median * pressure * math.exp(self.rng.gauss(0, spread))))
 
     def ucope(self) -> None:
@@ -1354,7 +1353,7 @@ class _Generator:
                 students[record.student.ref] = record.student
                 years = firsts.setdefault((record.student.ref, record.institution), {})
                 for night, _ in record.placed:
-                    year = _academic_year(night)
+                    year = academic_year.start_year(night)
                     years[year] = min(years.get(year, night), night)
         for (ref, inst), years in firsts.items():
             self._profile(students[ref], inst, years)

@@ -19,7 +19,9 @@ from typing import Any
 
 import duckdb
 
-__all__ = ["ImpactTotals", "academic_year", "impact_totals"]
+from smhp import academic_year
+
+__all__ = ["ImpactTotals", "impact_totals"]
 
 
 @dataclass(frozen=True)
@@ -52,12 +54,6 @@ class ImpactTotals:
         out["start"] = self.start.isoformat()
         out["end"] = self.end.isoformat()
         return out
-
-
-def academic_year(day: date) -> str:
-    """The academic year (1 August to 31 July) containing ``day``, written like ``2023/24``."""
-    first = day.year if day.month >= 8 else day.year - 1
-    return f"{first}/{(first + 1) % 100:02d}"
 
 
 # One query, so that every figure comes from the same snapshot state. `$inst` NULL means the
@@ -139,7 +135,7 @@ def impact_totals(
     """
     if end < start:
         raise ValueError(f"The period ends ({end}) before it starts ({start}).")
-    year = academic_year(end)
+    year = academic_year.label(end)
     row = con.execute(
         _SQL, {"start": start, "end": end, "inst": institution, "year": year}
     ).fetchone()

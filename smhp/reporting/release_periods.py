@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from smhp import academic_year
+
 __all__ = [
     "FUNDED",
     "INSTITUTION_KINDS",
@@ -123,9 +125,8 @@ def quarter_of(day: date) -> ReleasePeriod:
 
 def academic_year_of(day: date) -> ReleasePeriod:
     """The academic year (1 August to 31 July) containing ``day``, coded ``2023/24``."""
-    first = day.year if day.month >= 8 else day.year - 1
-    code = f"{first}/{(first + 1) % 100:02d}"
-    return ReleasePeriod(date(first, 8, 1), date(first + 1, 7, 31), "academic_year", code)
+    first, last = academic_year.bounds(day)
+    return ReleasePeriod(first, last, "academic_year", academic_year.label(day))
 
 
 INSTITUTION_KINDS: tuple[Kind, ...] = ("academic_year", "funded")
