@@ -147,7 +147,7 @@ def cmd_impact(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
-    from smhp.demo.generator import write_demo_extracts
+    from smhp.demo import write_demo_extracts
 
     summary = write_demo_extracts(Path(args.out), arrived_by=args.arrived_by)
     print(summary)
@@ -212,7 +212,7 @@ def dashboard_server_options(settings: Settings) -> dict[str, str]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Synthetic extracts → two nightly runs (the last week arriving in the second) → dashboard."""
-    from smhp.demo.generator import DEMO_END, write_demo_extracts
+    from smhp.demo import DEMO_END, write_demo_extracts
     from smhp.pipeline.keys import demo_key, mark_demo_folder
     from smhp.pipeline.nightly import run_nightly
     from smhp.pipeline.reporter import Reporter

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from smhp.demo.generator import DEMO_END, FUNDED_PERIOD, SOURCES, DemoSummary, write_demo_extracts
+from smhp.demo import DEMO_END, FUNDED_PERIOD, SOURCES, DemoSummary, write_demo_extracts
 
 REPO = Path(__file__).resolve().parents[1]
 NAME = re.compile(r"(?P<source>[a-z_]+)/(?P=source)_(?P<night>\d{4}-\d{2}-\d{2})\.csv")
@@ -266,7 +266,7 @@ def test_profiles_arrive_no_later_than_a_students_first_record(landing):
 
 
 def test_two_runs_in_different_processes_write_identical_bytes(full, tmp_path):
-    script = "import sys, pathlib; from smhp.demo.generator import write_demo_extracts as w; "
+    script = "import sys, pathlib; from smhp.demo import write_demo_extracts as w; "
     script += "w(pathlib.Path(sys.argv[1]))"
     env = dict(os.environ, PYTHONHASHSEED="12345")
     subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, env=env)
