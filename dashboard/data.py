@@ -33,8 +33,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from dashboard.catalog import info, with_bases
 from dashboard.disclose import shown_metric
+from smhp.reporting.catalogue import ADDITIVE_COUNTS, PERCENT_BASES, info, with_bases
 from smhp.settings import Settings
 from smhp.warehouse import latest_event, open_published
 from smhp.warehouse import latest_extract as _latest_extract
@@ -127,29 +127,6 @@ def warehouse_path() -> Path:
     return Settings.from_env().warehouse
 
 
-# Count metrics can be summed over institutions; a percentage is weighted by its base count.
-COUNT_METRICS = frozenset(
-    {
-        "liaison_contacts",
-        "case_discussions",
-        "referrals_received",
-        "referral_completed_waits",
-        "ucope_referrals",
-        "ucope_assessed",
-        "ucope_discharges",
-    }
-)
-PERCENT_BASES: dict[str, str] = {
-    "liaison_referral_pct": "liaison_contacts",
-    "liaison_informed_72h_pct": "liaison_contacts",
-    "case_pathway_started_14d_pct": "case_discussions",
-    "referral_dna_pct": "referrals_received",
-    "referral_seen_6wk_pct": "referral_completed_waits",
-    "ucope_assessed_14d_pct": "ucope_assessed",
-    "ucope_completion_pct": "ucope_discharges",
-}
-
-
 def _rows_for(con: duckdb.DuckDBPyConnection, scope: Scope, metrics: list[str]) -> pd.DataFrame:
     """``metrics_monthly`` rows of the scope: the ``ALL`` rows, or the scope's institutions."""
     if scope.institutions is None:
@@ -212,7 +189,7 @@ def _exact_monthly(snapshot: Path | str, scope: Scope, metrics: tuple[str, ...])
     """The published monthly values of ``metrics`` for the scope, exact."""
     single = scope.institutions is None or len(scope.institutions) <= 1  # () = nothing
     if not single:
-        unsupported = [m for m in metrics if m not in COUNT_METRICS and m not in PERCENT_BASES]
+        unsupported = [m for m in metrics if m not in ADDITIVE_COUNTS and m not in PERCENT_BASES]
         if unsupported:
             raise ValueError(
                 f"Cannot combine {unsupported} over several institutions from monthly rows."
@@ -232,9 +209,10 @@ def _exact_monthly(snapshot: Path | str, scope: Scope, metrics: tuple[str, ...])
 
 
 def _combine(rows: pd.DataFrame, metrics: tuple[str, ...]) -> pd.DataFrame:
-    """Combine several institutions' rows: sum counts, base-weighted mean of percentages."""
+    """Combine several institutions' rows: sum the counts that add up (the catalogue's
+    ``ADDITIVE_COUNTS``), and weight each percentage by its base count (``PERCENT_BASES``)."""
     frames = []
-    counts = rows[rows["metric"].isin(COUNT_METRICS) & rows["metric"].isin(metrics)]
+    counts = rows[rows["metric"].isin(ADDITIVE_COUNTS) & rows["metric"].isin(metrics)]
     if not counts.empty:
         frames.append(counts.groupby(["month", "metric"], as_index=False)["value"].sum())
     for metric, base in PERCENT_BASES.items():

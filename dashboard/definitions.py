@@ -1,51 +1,27 @@
 """The definitions shown one click away from every chart and table.
 
-Metric definitions are read from the project's documented copy of the metric spec,
-``pipeline/models/marts/_metrics.md`` (the same text dbt docs publish), so that the page,
-the dbt documentation and the SQL can never disagree: there is no second copy to forget.
-The few figures the pages derive from the fact tables (funnels, wait bands, equity
-rates, the worklist) are defined here, in terms of the same fact-table flags, because
-they are views of the facts rather than published metrics.
+Metric definitions are the metric catalogue's (``smhp.reporting.catalogue``, from
+``seeds/metric_catalogue.csv``: the same rows dbt publishes as ``marts.dim_metrics`` and
+``docs/metrics.md`` shows), so that the page, the documentation and the SQL's tests can
+never disagree: there is no second copy to forget. The few figures the pages derive from
+the fact tables (funnels, wait bands, equity rates, the worklist) are defined here, in terms
+of the same fact-table flags, because they are views of the facts rather than published
+metrics.
 """
 
 from __future__ import annotations
 
-import re
-from functools import cache
-from pathlib import Path
-
-from smhp.settings import PIPELINE_DIR
-
-METRICS_DOC = PIPELINE_DIR / "models" / "marts" / "_metrics.md"
-
-_BLOCK = re.compile(r"{%\s*docs\s+(\w+)\s*%}(.*?){%\s*enddocs\s*%}", re.S)
-_MONTH_OF = re.compile(r"month of\s+`(\w+)`")
-_ROW = re.compile(r"^\|\s*`(\w+)`\s*\|(.*)\|\s*$", re.M)
+from smhp.reporting.catalogue import METRICS, info
 
 
-@cache
-def metric_definitions(path: Path = METRICS_DOC) -> dict[str, str]:
-    """Each metric's definition as one Markdown line, from the spec's tables.
-
-    A family's table has either a "month of" column or names the month-of column once
-    above the table; both become "(month of `x`)" in the line.
-    """
-    out: dict[str, str] = {}
-    for _name, body in _BLOCK.findall(path.read_text(encoding="utf-8")):
-        family_month = _MONTH_OF.search(body.split("|", 1)[0])
-        for metric, rest in _ROW.findall(body):
-            cells = [c.strip() for c in rest.split("|")]
-            month_of = cells[0] if len(cells) == 2 else None
-            if month_of is None and family_month:
-                month_of = f"`{family_month.group(1)}`"
-            where = f" (month of {month_of})" if month_of else ""
-            out[metric] = f"**`{metric}`**{where}: {cells[-1]}"
-    return out
+def metric_definitions() -> dict[str, str]:
+    """Each catalogued metric's definition as one Markdown line, by name."""
+    return {name: m.definition_line for name, m in METRICS.items()}
 
 
 def metric(name: str) -> str:
-    """The spec's definition of one metric (a KeyError names an undocumented metric)."""
-    return metric_definitions()[name]
+    """The spec's definition of one metric (a KeyError names an uncatalogued metric)."""
+    return info(name).definition_line
 
 
 COUNT_RULE = (

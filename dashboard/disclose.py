@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboard.catalog import MetricInfo
+from smhp.reporting.catalogue import MetricInfo
 from smhp.reporting.disclosure import SUPPRESSED, median, percentage, rate, suppress_count
 
 Shown = float | int | str | None

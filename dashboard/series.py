@@ -14,9 +14,9 @@ from datetime import date
 
 import pandas as pd
 
-from dashboard.catalog import MetricInfo
 from dashboard.disclose import numbers, round_shown
 from dashboard.spc import SpcResult, analyse
+from smhp.reporting.catalogue import MetricInfo
 
 
 def months_between(first: date, last: date) -> list[date]:

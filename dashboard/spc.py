@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from statistics import fmean
 
+from smhp.reporting.catalogue import Direction
+
 __all__ = [
     "MIN_POINTS_FOR_LIMITS",
     "RECOMMENDED_POINTS",
@@ -55,14 +57,6 @@ MIN_POINTS_FOR_LIMITS = 2
 """Fewer points have no moving range, so no limits (the chart is then a run chart)."""
 RECOMMENDED_POINTS = 15
 """Below this many points the limits are unreliable; pages say so."""
-
-
-class Direction(StrEnum):
-    """Which way is better for a metric."""
-
-    HIGHER = "higher"
-    LOWER = "lower"
-    NEITHER = "neither"
 
 
 class Variation(StrEnum):

@@ -159,7 +159,7 @@ def test_impact_from_a_warehouse_then_controlled(tmp_path: Path) -> None:
     con = duckdb.connect(str(path))
     con.execute(
         """
-        create schema marts; create schema seeds;
+        create schema marts;
         create table marts.fct_liaison_contacts as
             select 'c' || i as contact_id, 's' || (i % 3) as student_key,
                    'UOL' as institution_code, date '2023-03-01' as presented_on
@@ -173,7 +173,7 @@ def test_impact_from_a_warehouse_then_controlled(tmp_path: Path) -> None:
             from range(1, 10) t(i);                  -- 9 referrals, waits 10..90
         create table marts.fct_case_discussions (
             institution_code varchar, discussed_on date);
-        create table seeds.institution_populations as
+        create table marts.dim_institution_populations as
             select 'UOL' as institution_code, '2022/23' as academic_year, 30000 as students;
         """
     )

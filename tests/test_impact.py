@@ -15,7 +15,6 @@ from smhp.warehouse import open_published
 # Only the columns impact_totals reads.
 _SCHEMA = """
 create schema marts;
-create schema seeds;
 create table marts.fct_liaison_contacts (
     contact_id varchar, student_key varchar, institution_code varchar, presented_on date);
 create table marts.fct_ucope_episodes (
@@ -25,7 +24,7 @@ create table marts.fct_referrals (
     first_appointment_on date, wait_days integer, seen_within_6wk boolean);
 create table marts.fct_case_discussions (
     discussion_id varchar, student_key varchar, institution_code varchar, discussed_on date);
-create table seeds.institution_populations (
+create table marts.dim_institution_populations (
     institution_code varchar, academic_year varchar, students integer);
 """
 
@@ -54,7 +53,7 @@ insert into marts.fct_referrals values
 insert into marts.fct_case_discussions values
     ('d1', 's10', 'LIPA', '2023-04-01'),  -- LIPA's only record: makes it active
     ('d2', 's6',  'HOPE', '2024-02-01');  -- outside
-insert into seeds.institution_populations values
+insert into marts.dim_institution_populations values
     ('UOL',  '2022/23', 29000), ('UOL',  '2023/24', 30000),
     ('LJMU', '2022/23', 24000), ('LJMU', '2023/24', 25000),
     ('HOPE', '2023/24', 5000);  -- no LIPA row: LIPA adds no headcount

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboard.catalog import info
 from dashboard.data import IN_SCOPE, Scope, read_frame
 from dashboard.disclose import Count, Median, Percentage, Rate, Rule, disclose
+from smhp.reporting.catalogue import info
 
 # Every (month, institution) of the window, so that a month without a row is 0 for a count
 # and a gap for a percentage, instead of silently missing from an institution's panel.

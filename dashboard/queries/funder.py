@@ -24,10 +24,10 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard.catalog import WAIT_18WK_TARGET, info
 from dashboard.data import IN_SCOPE, Scope, read_frame
 from dashboard.queries.service import WEEKS_18_DAYS
 from smhp import academic_year
+from smhp.reporting.catalogue import WAIT_18WK_TARGET, info
 from smhp.reporting.disclosure import apply_to_impact, percentage, suppress_count
 from smhp.reporting.impact import ImpactTotals, impact_totals
 from smhp.reporting.release_periods import ReleasePeriod, check_release, released_periods

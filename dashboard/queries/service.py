@@ -6,7 +6,7 @@ end]`` inclusive, and ``services`` (referral destinations, ``None`` for all; it 
 to referrals only — liaison contacts and U-COPE episodes are not referrals to a service).
 Thresholds come from the fact tables' flags (``seen_within_6wk``,
 ``assessed_within_14d``, ``reliable_improvement``) so that each is defined once, in dbt;
-the 18-week mark has no flag and is ``WEEKS_18_DAYS`` here.
+the 18-week mark has no flag and is the catalogue's ``WAIT_18WK_DAYS``.
 
 Every function returns the figures as the scope may see them: under its disclosure
 control, counts are controlled and statistics hidden on small bases here, on the exact
@@ -22,9 +22,8 @@ import pandas as pd
 
 from dashboard.data import IN_SCOPE, Scope, in_scope, read_frame
 from dashboard.disclose import Count, Median, Percentage, disclose
+from smhp.reporting.catalogue import WAIT_18WK_DAYS as WEEKS_18_DAYS
 
-WEEKS_18_DAYS = 126
-"""18 weeks in days, inclusive like the 42 days of the 6-week flag."""
 LONGEST_WEEK_SHOWN = 26
 """Waits longer than this many weeks share one bar."""
 WAITING_PAST_DAYS = 42

@@ -19,7 +19,6 @@ from streamlit.delta_generator import DeltaGenerator
 from dashboard import cached, charts, definitions, ui
 from dashboard.catalog import BOARD_KEY_METRICS as KEY_METRICS
 from dashboard.catalog import BOARD_TILES as TILES
-from dashboard.catalog import MetricInfo, info, with_bases
 from dashboard.context import PageContext, current
 from dashboard.disclose import numbers, round_shown
 from dashboard.icons import assurance_icon, variation_icon
@@ -33,6 +32,7 @@ from dashboard.series import (
     window_start,
 )
 from dashboard.spc import RECOMMENDED_POINTS
+from smhp.reporting.catalogue import MetricInfo, info, with_bases
 
 WINDOWS = {"24": "Last 24 months", "36": "Last 36 months", "all": "All months"}
 
@@ -160,7 +160,7 @@ def _spc_chart(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> No
         [m.isoformat() for m in analysed],
         result,
         title=f"{mi.label}: {result.variation.value}",
-        y_title=mi.unit,
+        y_title=mi.axis_title,
         target=mi.target,
         percent=mi.kind == "pct",
     )

@@ -18,12 +18,12 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cached, charts, definitions, ui
-from dashboard.catalog import NHS_6WK_NOTE
 from dashboard.context import PageContext, current
 from dashboard.data import Scope
 from dashboard.disclose import round_shown
 from dashboard.queries.funder import Shown, exact_in, with_scope_of
 from dashboard.theme import TARGET
+from smhp.reporting.catalogue import WAIT_18WK_TARGET, info
 from smhp.reporting.disclosure import FOOTNOTE
 from smhp.reporting.release_periods import FUNDED, INSTITUTION_KINDS, ReleasePeriod, kinds_for
 
@@ -135,7 +135,10 @@ def _standards(ctx: PageContext, scope: Scope, period: ReleasePeriod) -> None:
             definitions.metric("ucope_assessed_14d_pct"),
             definitions.metric("liaison_informed_72h_pct"),
         ],
-        notes=[NHS_6WK_NOTE + " 18 weeks: 95% (the same standard)."],
+        notes=[
+            f"{info('referral_seen_6wk_pct').target_note} 18 weeks: "
+            f"{WAIT_18WK_TARGET:.0f}% (the same standard)."
+        ],
     )
 
 

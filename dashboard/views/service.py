@@ -14,13 +14,13 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cached, charts, definitions, ui
-from dashboard.catalog import NHS_6WK_NOTE
 from dashboard.context import PageContext, current
 from dashboard.data import Scope
 from dashboard.disclose import round_shown
 from dashboard.queries.service import LONGEST_WEEK_SHOWN
 from dashboard.series import month_end, month_label, window_start
 from dashboard.theme import CONCERN, IMPROVEMENT, NEUTRAL, OKABE_ITO
+from smhp.reporting.catalogue import info
 
 OUTCOME_LABELS = {
     "seen": "Seen",
@@ -126,7 +126,7 @@ def _waits(ctx: PageContext, scope: Scope, start: date, end: date, services: Ser
         shown,
         key="service_waits",
         definitions=[definitions.WAIT_BANDS, definitions.metric("referral_seen_6wk_pct")],
-        notes=[NHS_6WK_NOTE],
+        notes=[info("referral_seen_6wk_pct").target_note or ""],
     )
 
 

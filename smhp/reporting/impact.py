@@ -6,7 +6,9 @@ metric's "month of" column) falls in ``[start, end]``, inclusive at both ends. S
 counts are distinct over the whole period, never sums of monthly counts, and the median wait
 is the median of every first appointment in the period. The totals are computed from the
 fact tables, not from ``metrics_monthly``, because distinct counts and medians cannot be
-added up from monthly rows.
+added up from monthly rows. Each figure's fact table and event date are the metric
+catalogue's (``smhp.reporting.catalogue``), filtered to the period by one helper
+(``_in_period``); the headcounts are the mart ``dim_institution_populations``.
 
 All values reach DuckDB as bound parameters, never formatted into the SQL text.
 """
@@ -20,6 +22,7 @@ from typing import Any
 import duckdb
 
 from smhp import academic_year
+from smhp.reporting.catalogue import info
 
 __all__ = ["ImpactTotals", "impact_totals"]
 
@@ -56,41 +59,31 @@ class ImpactTotals:
         return out
 
 
-# One query, so that every figure comes from the same snapshot state. `$inst` NULL means the
-# whole partnership. The reach counts an institution that has any liaison contact, U-COPE
-# episode, referral or case discussion whose primary event date falls in the period.
-_SQL = """
+def _in_period(metric: str) -> str:
+    """The fact rows of a catalogued ``metric`` in the period and the institution: the one
+    period filter of every figure (the event date of the metric's definition in
+    ``[$start, $end]``; ``$inst`` NULL means the whole partnership)."""
+    m = info(metric)
+    return f"""
+    select * from marts.{m.fact}
+    where {m.event_date} between $start and $end
+      and ($inst is null or institution_code = $inst)"""
+
+
+_SEEN_6WK = info("referral_seen_6wk_pct").numerator
+"""The fact flag of a first appointment within 6 weeks (the 6-week standard's numerator)."""
+
+# One query, so that every figure comes from the same snapshot state. The reach counts an
+# institution that has any liaison contact, U-COPE episode, referral or case discussion
+# whose primary event date falls in the period. Table and column names come from the
+# metric catalogue (plain identifiers, checked on loading); values are bound parameters.
+_SQL = f"""
 with
-liaison as (
-    select student_key, institution_code
-    from marts.fct_liaison_contacts
-    where presented_on between $start and $end
-      and ($inst is null or institution_code = $inst)
-),
-ucope as (
-    select student_key, institution_code
-    from marts.fct_ucope_episodes
-    where referred_on between $start and $end
-      and ($inst is null or institution_code = $inst)
-),
-received as (
-    select institution_code
-    from marts.fct_referrals
-    where referred_on between $start and $end
-      and ($inst is null or institution_code = $inst)
-),
-waits as (
-    select wait_days, seen_within_6wk
-    from marts.fct_referrals
-    where first_appointment_on between $start and $end
-      and ($inst is null or institution_code = $inst)
-),
-discussions as (
-    select institution_code
-    from marts.fct_case_discussions
-    where discussed_on between $start and $end
-      and ($inst is null or institution_code = $inst)
-),
+liaison as ({_in_period("liaison_students")}),
+ucope as ({_in_period("ucope_students")}),
+received as ({_in_period("referrals_received")}),
+waits as ({_in_period("referral_completed_waits")}),
+discussions as ({_in_period("case_discussions")}),
 active_institutions as (
     select institution_code from liaison
     union select institution_code from ucope
@@ -102,13 +95,13 @@ select
     (select count(distinct student_key) from ucope) as ucope_students,
     (select count(*) from received) as referrals_received,
     (select count(*) from waits) as referral_completed_waits,
-    (select count(*) filter (where seen_within_6wk) from waits) as referral_seen_6wk,
+    (select count(*) filter (where {_SEEN_6WK}) from waits) as referral_seen_6wk,
     (select quantile_cont(wait_days, 0.5) from waits) as referral_median_wait_days,
-    (select 100.0 * count(*) filter (where seen_within_6wk) / nullif(count(*), 0)
+    (select 100.0 * count(*) filter (where {_SEEN_6WK}) / nullif(count(*), 0)
        from waits) as referral_seen_6wk_pct,
     (select count(*) from active_institutions) as institutions,
     (select coalesce(sum(p.students), 0)
-       from seeds.institution_populations p
+       from marts.dim_institution_populations p
        join active_institutions a using (institution_code)
       where p.academic_year = $year) as students_enrolled
 """

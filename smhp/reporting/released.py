@@ -10,9 +10,10 @@ safe next to every other released figure of the measure (``smhp.reporting.disclo
 rebuilds the whole released grid (every month, quarter and academic year that has ended,
 each institution and ``ALL``) exactly as the outputs round it, and asks the audit.
 
-``MEASURES`` states each measure's event table, date (the metric spec's "month of") and
-condition; ``smhp.reporting.impact`` and the funder standards compute the same counts for one cell
-(a test holds them equal).
+``MEASURES`` names the released counts; each one's event table, date and condition come from
+the metric catalogue (``smhp.reporting.catalogue``: a count metric's fact and event date, a
+standard's numerator flag over its base); ``smhp.reporting.impact`` and the funder standards
+compute the same counts for one cell (a test holds them equal).
 """
 
 from __future__ import annotations
@@ -24,12 +25,22 @@ from pathlib import Path
 
 import duckdb
 
+from smhp.reporting.catalogue import WAIT_18WK_DAYS, info
 from smhp.reporting.disclosure import REACH, exact_allowed, suppress_count
 from smhp.reporting.disclosure_audit import ALL, Cell, Family, exact_is_safe
 from smhp.reporting.release_periods import FUNDED, KINDS, ReleasePeriod, kinds_for, released_periods
 from smhp.warehouse import open_published, release_date, resolve_published
 
-__all__ = ["MEASURES", "Measure", "exact_figures", "exact_measures", "family", "released_grid"]
+__all__ = [
+    "MEASURES",
+    "Measure",
+    "counted",
+    "exact_figures",
+    "exact_measures",
+    "family",
+    "met",
+    "released_grid",
+]
 
 
 @dataclass(frozen=True)
@@ -43,22 +54,38 @@ class Measure:
     distinct: bool = False
 
 
+def counted(metric: str, where: str = "true") -> Measure:
+    """The released count of a catalogued count ``metric``: its fact table and event date
+    (distinct students for a count of students), optionally only the rows meeting ``where``."""
+    m = info(metric)
+    if m.kind != "count":
+        raise ValueError(f"{metric} is a {m.kind}, not a count")
+    return Measure(f"marts.{m.fact}", m.event_date, where, m.counts_students)
+
+
+def met(standard: str) -> Measure:
+    """The released count of the records meeting a percentage ``standard``: its base's
+    rows that have its numerator flag (e.g. ``seen_within_6wk``)."""
+    m = info(standard)
+    if m.base is None or m.numerator is None:
+        raise ValueError(f"{standard} has no published base and numerator")
+    return counted(m.base, m.numerator)
+
+
 MEASURES: dict[str, Measure] = {
-    "liaison_students": Measure("marts.fct_liaison_contacts", "presented_on", distinct=True),
-    "ucope_students": Measure("marts.fct_ucope_episodes", "referred_on", distinct=True),
-    "referrals_received": Measure("marts.fct_referrals", "referred_on"),
-    "referral_completed_waits": Measure("marts.fct_referrals", "first_appointment_on"),
-    "referral_seen_6wk": Measure("marts.fct_referrals", "first_appointment_on", "seen_within_6wk"),
-    "referral_seen_18wk": Measure(
-        "marts.fct_referrals", "first_appointment_on", "wait_days <= 126"
-    ),
-    "liaison_contacts": Measure("marts.fct_liaison_contacts", "presented_on"),
-    "liaison_informed_72h": Measure(
-        "marts.fct_liaison_contacts", "presented_on", "informed_within_72h"
-    ),
-    "ucope_assessed": Measure("marts.fct_ucope_episodes", "assessed_on"),
-    "ucope_assessed_14d": Measure("marts.fct_ucope_episodes", "assessed_on", "assessed_within_14d"),
+    "liaison_students": counted("liaison_students"),
+    "ucope_students": counted("ucope_students"),
+    "referrals_received": counted("referrals_received"),
+    "referral_completed_waits": counted("referral_completed_waits"),
+    "referral_seen_6wk": met("referral_seen_6wk_pct"),
+    "referral_seen_18wk": counted("referral_completed_waits", f"wait_days <= {WAIT_18WK_DAYS}"),
+    "liaison_contacts": counted("liaison_contacts"),
+    "liaison_informed_72h": met("liaison_informed_72h_pct"),
+    "ucope_assessed": counted("ucope_assessed"),
+    "ucope_assessed_14d": met("ucope_assessed_14d_pct"),
 }
+"""The counts released to funders: the impact totals' counts and each funder standard's
+base and met counts."""
 
 
 def _periods(as_of: date) -> list[ReleasePeriod]:
