@@ -2,7 +2,7 @@
 
 The entry point of every rerun, in this order:
 
-1. **Who is this?** ``dashboard.auth``: the signed-in session, touched and checked
+1. **Who is this?** ``dashboard.auth.session``: the signed-in session, touched and checked
    (expired, or its access changed: signed out), or the sign-in page and nothing else
    (but the accessibility statement, which holds no data, at its URL ``/accessibility``).
 2. **Which page?** Every page is registered, only the viewer's (``pages_for(role)``)
@@ -34,9 +34,11 @@ if _ROOT not in sys.path:
 import duckdb  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from dashboard import auth, banner, cached, context, navigation, theme  # noqa: E402
+from dashboard import banner, cached, context, navigation, theme  # noqa: E402
+from dashboard.auth import refusals, request, session, sign_in, trail  # noqa: E402
 from dashboard.data import WAREHOUSE_ENV, AsOf, warehouse_path  # noqa: E402
 from dashboard.views import accessibility  # noqa: E402
+from smhp.access import AccessConfigError  # noqa: E402
 from smhp.settings import SettingsError  # noqa: E402
 from smhp.warehouse import WarehouseNotFound, resolve_published  # noqa: E402
 
@@ -48,7 +50,9 @@ def _unreadable(path: Path, exc: Exception) -> None:
     )
 
 
-def _load(path: Path, viewer: auth.Viewer, spec: navigation.PageSpec) -> context.PageContext | None:
+def _load(
+    path: Path, viewer: session.Viewer, spec: navigation.PageSpec
+) -> context.PageContext | None:
     """The page context, or ``None`` after showing why there is none."""
     try:
         snapshot = resolve_published(path)
@@ -85,17 +89,17 @@ def _load(path: Path, viewer: auth.Viewer, spec: navigation.PageSpec) -> context
     )
 
 
-def _account(viewer: auth.Viewer) -> None:
+def _account(viewer: session.Viewer) -> None:
     """Who is signed in, with which role and institutions, and the sign-out button."""
     where = ""
     if viewer.access.institutions:
         where = ": " + ", ".join(viewer.access.institutions)
     with st.container(horizontal=True, horizontal_alignment="right", key="account"):
         st.caption(f"Signed in as **{viewer.display_name}** ({viewer.role_label}{where})")
-        st.button("Sign out", key="sign_out", on_click=auth.sign_out, type="tertiary")
+        st.button("Sign out", key="sign_out", on_click=session.sign_out, type="tertiary")
 
 
-def _admin_context(viewer: auth.Viewer, spec: navigation.PageSpec) -> context.PageContext:
+def _admin_context(viewer: session.Viewer, spec: navigation.PageSpec) -> context.PageContext:
     """The admin page reads the audit log and the users file, the accessibility statement
     a text file: no warehouse, no banner."""
     return context.PageContext(
@@ -115,18 +119,18 @@ def main() -> None:
     st.set_page_config(page_title="SMHP dashboard", layout="wide")
     theme.apply_page_style()  # WCAG 2.2 AA fixes of Streamlit's widgets, every page
     try:
-        auth.settings()
+        request.settings()
     except SettingsError as exc:
-        auth.settings_error(exc)
+        refusals.settings_error(exc)
         return
     try:
-        viewer = auth.current_viewer()
+        viewer = session.current_viewer()
         if viewer is None and accessibility.asked_before_sign_in(st.context.url):
             accessibility.show(before_sign_in=True)  # readable by anyone: no data on it
             return
-        viewer = viewer or auth.sign_in_page()
-    except auth.AccessConfigError as exc:
-        st.error(f"Single sign-on is not set up correctly: {exc}")
+        viewer = viewer or sign_in.sign_in_page()
+    except AccessConfigError as exc:
+        refusals.sso_error(exc)
         return
     if viewer is None:
         return
@@ -134,10 +138,10 @@ def main() -> None:
     spec = navigation.spec_of(page)
     _account(viewer)
     if not viewer.pages:
-        auth.no_pages(viewer)
+        refusals.no_pages(viewer)
         return
     if spec.page_id not in viewer.pages:
-        auth.refuse(viewer, spec.page_id)  # the refusal alone, recorded; stops here
+        refusals.refuse(viewer, spec.page_id)  # the refusal alone, recorded; stops here
     if not spec.reads_warehouse:
         ctx = _admin_context(viewer, spec)
     else:
@@ -150,7 +154,7 @@ def main() -> None:
         page.run()
     except duckdb.Error as exc:
         _unreadable(warehouse_path(), exc)
-    auth.guarded(lambda: auth.record_page_view(viewer, spec.page_id, spec.prefix))
+    trail.guarded(lambda: trail.record_page_view(viewer, spec.page_id, spec.prefix))
 
 
 main()

@@ -33,8 +33,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, context
-from smhp.access import Session
+from dashboard import context
+from dashboard.auth import request, seal, trail
+from smhp.access import Session, audit
 
 BROWSER_COOKIE = "_streamlit_xsrf"
 """Streamlit's per-browser cookie (XSRF protection, on by default): names the browser."""
@@ -87,7 +88,7 @@ def may_fetch(content: bytes, cookie: str | None) -> bool:
         and browser is not None
         and grant.until >= time.monotonic()
         and grant.browser == browser
-        and auth.session_is_live(grant.session)
+        and seal.session_is_live(grant.session)
     )
 
 
@@ -110,16 +111,16 @@ def prepare(shown: pd.DataFrame, table: str, not_in_csv: Sequence[str] = ()) -> 
     a worker thread with no Streamlit context): the session (to check it is still live),
     the browser, the audit log, the page and filters, and a copy of the shown table.
     """
-    viewer = auth.download_identity()
+    viewer = trail.download_identity()
     browser = _browser_token(_cookie())
     ctx = context.peek()
     page_id = ctx.page_id if ctx else ""
-    filters = auth.page_filters(ctx.prefix) if ctx else {}
+    filters = trail.page_filters(ctx.prefix) if ctx else {}
     frame = shown.copy()
-    log = auth.audit_log()
+    log = trail.audit_log()
 
     def build() -> bytes:
-        if viewer is None or not auth.session_is_live(viewer.session):
+        if viewer is None or not seal.session_is_live(viewer.session):
             raise DownloadRefused("the session that asked for this download has ended")
         details: dict[str, Any] = {
             "page": page_id,
@@ -129,7 +130,7 @@ def prepare(shown: pd.DataFrame, table: str, not_in_csv: Sequence[str] = ()) -> 
             "session": viewer.session.session_id,
             "client": viewer.client,
         }
-        log.record("download", viewer.username, details, at=auth.now())  # raises: no file
+        log.record(audit.DOWNLOAD, viewer.username, details, at=request.now())  # raises: no file
         content = csv_bytes(frame, not_in_csv)
         if browser is not None:
             _grant(content, viewer.session, browser)

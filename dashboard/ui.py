@@ -23,7 +23,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from dashboard import auth, charts, context, downloads
+from dashboard import charts, context, downloads
+from dashboard.auth import trail
 from dashboard.data import Scope
 from dashboard.theme import PLOTLY_CONFIG
 from smhp.reporting.disclosure import FOOTNOTE
@@ -149,8 +150,8 @@ def table(
     """
     st.subheader(title)
     ctx = context.peek()
-    if record_level and not auth.guarded(
-        lambda: auth.record_records_shown(
+    if record_level and not trail.guarded(
+        lambda: trail.record_records_shown(
             ctx.page_id if ctx else "", ctx.prefix if ctx else "", key, len(shown)
         )
     ):

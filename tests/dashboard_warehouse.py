@@ -227,7 +227,7 @@ def force_scope(monkeypatch: pytest.MonkeyPatch, scope: Scope) -> None:
     has, e.g. the board's page through disclosure control): replaces ``scope_for`` as the
     dashboard sees it, in this test process only."""
     spec = ScopeSpec(scope.institutions, scope.disclosure_control, scope.record_level)
-    monkeypatch.setattr("dashboard.auth.scope_for", lambda access: spec)
+    monkeypatch.setattr("dashboard.auth.session.scope_for", lambda access: spec)
 
 
 def figures(at: AppTest) -> dict[str, dict]:

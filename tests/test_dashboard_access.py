@@ -22,7 +22,10 @@ import streamlit as st
 from dashboard_warehouse import APP, figures, query, sign_in, tables
 from streamlit.testing.v1 import AppTest
 
-from dashboard import auth, downloads, navigation
+from dashboard import downloads, navigation
+from dashboard.auth import request, seal
+from dashboard.auth.sign_in import NO_ACCESS_TEXT
+from dashboard.auth.trail import AUDIT_DOWN_TEXT
 from dashboard.context import NOT_FOR_ROLE_TEXT
 from smhp.access import Access, pages_for
 from smhp.access.audit import AuditLog
@@ -72,10 +75,10 @@ def csvs(monkeypatch: pytest.MonkeyPatch) -> list[list[dict[str, str]]]:
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
-    """Set the dashboard's clock (``dashboard.auth.now``)."""
+    """Set the dashboard's clock (``dashboard.auth.request.now``)."""
 
     def set_to(moment: datetime) -> None:
-        monkeypatch.setattr(auth, "now", lambda: moment)
+        monkeypatch.setattr(request, "now", lambda: moment)
 
     set_to(T0)
     return set_to
@@ -294,7 +297,7 @@ def test_tampered_filters_and_query_parameters_return_nothing_extra(
 
 def test_editing_the_session_state_to_change_role_signs_out(access: Path) -> None:
     at = signed_in("manager_uol")
-    session = at.session_state[auth.SESSION_KEY]
+    session = at.session_state[seal.SESSION_KEY]
     session.access = Access("board", None, "manager_uol")  # widen the role in place
     at.run()
     assert on_sign_in_page(at) and not at.dataframe
@@ -517,7 +520,7 @@ def test_sign_out_is_recorded_and_leaves_the_sign_in_form(access: Path) -> None:
     assert on_sign_in_page(at) and not at.metric
     assert any("You have signed out" in i.value for i in at.info)
     assert [e["event"] for e in events(access)][-1] == "sign_out"
-    assert auth.SESSION_KEY not in at.session_state
+    assert seal.SESSION_KEY not in at.session_state
 
 
 def test_page_views_are_recorded_when_the_page_or_its_filters_change(access: Path) -> None:
@@ -537,7 +540,7 @@ def test_no_sign_in_without_an_audit_log(tmp_path: Path, monkeypatch: pytest.Mon
     blocker.write_text("a file where the audit log's folder should be")
     monkeypatch.setenv("SMHP_AUDIT_DB", str(blocker / "audit.sqlite3"))
     at = signed_in("board")
-    assert errors(at) == [auth.AUDIT_DOWN_TEXT]
+    assert errors(at) == [AUDIT_DOWN_TEXT]
     assert on_sign_in_page(at) and not at.metric
 
 
@@ -631,7 +634,7 @@ def test_single_sign_on_offers_microsoft_and_maps_groups_to_a_role(
 @pytest.mark.usefixtures("sso")
 def test_single_sign_on_without_a_mapping_gets_no_access(access: Path, menus: list) -> None:
     at = sso_app({"email": "someone@elsewhere.example.org", "tid": TENANT, "oid": JO, "groups": []})
-    assert errors(at) == [auth.NO_ACCESS_TEXT]
+    assert errors(at) == [NO_ACCESS_TEXT]
     assert menus == [] and not at.title and not at.metric
     at.run()  # recorded once, not on every rerun
     denied = events(access, "access_denied")
@@ -642,10 +645,10 @@ def test_single_sign_on_without_a_mapping_gets_no_access(access: Path, menus: li
     assert at.user == {"is_logged_in": False}
     assert any(b.label == "Sign in with Microsoft" for b in at.button)
     other_tenant = sso_app({"email": "chair@example.org", "tid": "another-tenant", "oid": CHAIR})
-    assert errors(other_tenant) == [auth.NO_ACCESS_TEXT]  # the right person, wrong tenant
+    assert errors(other_tenant) == [NO_ACCESS_TEXT]  # the right person, wrong tenant
     # The chair's email on another object id (an editable claim): no access.
     impostor = sso_app({"email": "chair@example.org", "tid": TENANT, "oid": JO})
-    assert errors(impostor) == [auth.NO_ACCESS_TEXT]
+    assert errors(impostor) == [NO_ACCESS_TEXT]
 
 
 @pytest.mark.usefixtures("sso")

@@ -15,7 +15,8 @@ from dashboard_warehouse import APP, sign_in
 from streamlit.testing.v1 import AppTest
 from streamlit.web.server.starlette.starlette_app_utils import generate_xsrf_token_string
 
-from dashboard import auth, downloads
+from dashboard import downloads
+from dashboard.auth import seal
 from smhp.access.audit import AuditLog
 
 
@@ -81,7 +82,7 @@ def test_a_built_file_is_granted_to_its_browser_and_live_session_only(
     access: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     at = signed_in("board")
-    session = at.session_state[auth.SESSION_KEY]
+    session = at.session_state[seal.SESSION_KEY]
     token = b"0123456789abcdef"
     mine = generate_xsrf_token_string(token)
     again = generate_xsrf_token_string(token)  # the same browser, the cookie re-issued

@@ -13,7 +13,9 @@ import json
 import pandas as pd
 import streamlit as st
 
-from dashboard import auth, definitions, ui
+from dashboard import definitions, ui
+from dashboard.auth import request, sso, trail
+from dashboard.auth.session import ROLE_LABELS
 from dashboard.context import PageContext, current
 from smhp.access import LockoutPolicy, audit
 from smhp.access.audit_seal import chain_start
@@ -50,7 +52,7 @@ def _institutions(role: str, codes: tuple[str, ...] | None) -> str:
 
 
 def _users(log: audit.AuditLog) -> None:
-    settings = auth.settings()
+    settings = request.settings()
     try:
         users = list_users(settings.users_file)
     except UserError as exc:
@@ -63,7 +65,7 @@ def _users(log: audit.AuditLog) -> None:
         )
         return
     policy = LockoutPolicy.from_settings(settings)
-    now = auth.now()
+    now = request.now()
     rows = []
     for user in users:
         until = lock_state(user.username, now, log, policy)
@@ -71,7 +73,7 @@ def _users(log: audit.AuditLog) -> None:
             {
                 "Username": user.username,
                 "Name": user.display_name or "",
-                "Role": auth.ROLE_LABELS.get(user.role, user.role),
+                "Role": ROLE_LABELS.get(user.role, user.role),
                 "Institutions": _institutions(user.role, user.institutions),
                 "Email": user.email or "",
                 "Failed sign-ins since the last success": len(log.failure_times(user.username)),
@@ -92,8 +94,8 @@ def _users(log: audit.AuditLog) -> None:
 
 
 def _single_sign_on() -> None:
-    settings = auth.settings()
-    if auth.sso_configured():
+    settings = request.settings()
+    if sso.configured():
         st.markdown(
             "**Single sign-on is on** (Microsoft Entra ID, `.streamlit/secrets.toml`). "
             f"Who gets which role: `{settings.access_config}`."
@@ -160,7 +162,7 @@ def render(ctx: PageContext) -> None:
     """Draw the administration page."""
     del ctx  # nothing from the warehouse: the users file and the audit store
     ui.header("Administration", "Who can sign in, and who did what?")
-    log = auth.audit_log()
+    log = trail.audit_log()
     st.header("Users")
     _users(log)
     _single_sign_on()
