@@ -74,19 +74,10 @@ def _load(
         return None
     names = dict(zip(joins["institution_code"], joins["institution_name"], strict=True))
     shown = banner.build(
-        as_of, banner.published_at(os.path.getmtime(snapshot)), last_run, banner.now(), stale
+        as_of, banner.published_at(os.path.getmtime(snapshot)), last_run, request.now(), stale
     )
     (st.warning if shown.warning else st.info)(shown.text)
-    return context.PageContext(
-        str(snapshot),
-        scope,
-        as_of,
-        names,
-        spec.page_id,
-        spec.prefix,
-        viewer.pages,
-        viewer.username,
-    )
+    return _context(viewer, spec, str(snapshot), as_of, names)
 
 
 def _account(viewer: session.Viewer) -> None:
@@ -99,14 +90,21 @@ def _account(viewer: session.Viewer) -> None:
         st.button("Sign out", key="sign_out", on_click=session.sign_out, type="tertiary")
 
 
-def _admin_context(viewer: session.Viewer, spec: navigation.PageSpec) -> context.PageContext:
-    """The admin page reads the audit log and the users file, the accessibility statement
-    a text file: no warehouse, no banner."""
+def _context(
+    viewer: session.Viewer,
+    spec: navigation.PageSpec,
+    snapshot: str = "",
+    as_of: AsOf | None = None,
+    institutions: dict[str, str] | None = None,
+) -> context.PageContext:
+    """The context ``spec``'s page runs with for ``viewer``. The admin page reads the audit
+    log and the users file, the accessibility statement a text file: no snapshot, no as-of
+    dates, no institutions (and no banner)."""
     return context.PageContext(
-        "",
+        snapshot,
         viewer.scope,
-        AsOf(None, None, None, None),
-        {},
+        as_of or AsOf(None, None, None, None),
+        institutions or {},
         spec.page_id,
         spec.prefix,
         viewer.pages,
@@ -143,7 +141,7 @@ def main() -> None:
     if spec.page_id not in viewer.pages:
         refusals.refuse(viewer, spec.page_id)  # the refusal alone, recorded; stops here
     if not spec.reads_warehouse:
-        ctx = _admin_context(viewer, spec)
+        ctx = _context(viewer, spec)
     else:
         path = warehouse_path()
         ctx = _load(path, viewer, spec)

@@ -99,8 +99,3 @@ def build(
 def published_at(snapshot_mtime: float) -> datetime:
     """The publish time of a snapshot: its file's modification time (written once)."""
     return datetime.fromtimestamp(snapshot_mtime, tz=UTC)
-
-
-def now() -> datetime:
-    """The current time, timezone-aware."""
-    return datetime.now(UTC)

@@ -16,7 +16,8 @@ from smhp.settings import Settings
 
 
 def now() -> datetime:
-    """The time of sign-in, session checks and audit records (UTC). Tests replace it."""
+    """The dashboard's clock (UTC): sign-in, session checks, audit records, and the
+    banner's "nothing published for two days". Tests replace it to age a session."""
     return datetime.now(UTC)
 
 
