@@ -103,6 +103,8 @@ def load_contract(pipeline_dir: Path = PIPELINE_DIR) -> dict[str, SourceContract
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         for source in doc["sources"]:
             for table in source["tables"]:
+                if "contract" not in table.get("meta", {}):
+                    continue  # not a delivered extract (e.g. the ingest's own load log)
                 cols = table["columns"]
                 rules = tuple(_column_rule(c) for c in cols if "contract" in c.get("meta", {}))
                 contracts[table["name"]] = SourceContract(

@@ -1,39 +1,4 @@
--- One row per active case discussion (winning version), with the days to the start of
--- the agreed pathway.
-with
-
-discussions as (
-
-    select * from {{ ref('int_case_discussions__current') }}
-    where record_status = 'active'
-
-),
-
-final as (
-
-    select
-        discussion_id,
-        student_key,
-        institution_code,
-        contact_id,
-        discussed_on,
-        cast(date_trunc('month', discussed_on) as date) as month,
-        agreed_pathway,
-        pathway_started_on,
-
-        -- whole days, later - earlier
-        cast(date_diff('day', discussed_on, pathway_started_on) as integer)
-            as days_to_pathway_start,
-
-        -- at most 14 days (14 counts, 15 does not); not started counts as not within 14
-        coalesce(date_diff('day', discussed_on, pathway_started_on) <= 14, false)
-            as pathway_started_within_14d,
-
-        updated_at,
-        file_id
-
-    from discussions
-
-)
-
-select * from final
+-- The published fact: every column of int_case_discussions__active, under the enforced
+-- contract of fct_case_discussions.yml (the flags are defined in the intermediate model, where
+-- int_metrics__case_discussions reads them too).
+select * from {{ ref('int_case_discussions__active') }}

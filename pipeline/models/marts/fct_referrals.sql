@@ -1,41 +1,4 @@
--- One row per active referral (winning version), with the wait to the first appointment.
-with
-
-referrals as (
-
-    select * from {{ ref('int_referrals__current') }}
-    where record_status = 'active'
-
-),
-
-final as (
-
-    select
-        referral_id,
-        student_key,
-        institution_code,
-        source,
-        service_code,
-        referred_on,
-        cast(date_trunc('month', referred_on) as date) as referral_month,
-        first_appointment_on,
-        cast(date_trunc('month', first_appointment_on) as date) as first_appointment_month,
-
-        -- whole days, later - earlier; null while there is no first appointment
-        cast(date_diff('day', referred_on, first_appointment_on) as integer) as wait_days,
-
-        -- at most 42 days (42 counts, 43 does not); null while there is no first appointment
-        date_diff('day', referred_on, first_appointment_on) <= 42 as seen_within_6wk,
-
-        outcome,
-        outcome = 'did_not_attend' as is_dna,
-        closed_on,
-
-        updated_at,
-        file_id
-
-    from referrals
-
-)
-
-select * from final
+-- The published fact: every column of int_referrals__active, under the enforced
+-- contract of fct_referrals.yml (the flags are defined in the intermediate model, where
+-- int_metrics__referrals reads them too).
+select * from {{ ref('int_referrals__active') }}

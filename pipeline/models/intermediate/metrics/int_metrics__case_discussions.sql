@@ -7,7 +7,7 @@ with
 
 discussions as (
 
-    select * from {{ ref('fct_case_discussions') }}
+    select * from {{ ref('int_case_discussions__active') }}
 
 ),
 

@@ -9,7 +9,7 @@ with
 
 contacts as (
 
-    select * from {{ ref('fct_liaison_contacts') }}
+    select * from {{ ref('int_liaison_contacts__active') }}
 
 ),
 

@@ -13,7 +13,7 @@ with
 
 referrals as (
 
-    select * from {{ ref('fct_referrals') }}
+    select * from {{ ref('int_referrals__active') }}
 
 ),
 

@@ -18,7 +18,7 @@ with
 
 episodes as (
 
-    select * from {{ ref('fct_ucope_episodes') }}
+    select * from {{ ref('int_ucope_episodes__active') }}
 
 ),
 
