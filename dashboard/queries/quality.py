@@ -1,7 +1,8 @@
 """Queries of the data-quality page and of the banner's "last run" line.
 
-The raw layer (``raw.load_log``, ``raw.quarantine``) is in every published warehouse. The
-run history (schema ``ops``: runs, stages, files, quarantine, checks, freshness) is
+The files and quarantined rows come from the marts ``fct_extract_files`` and
+``fct_rule_breaks`` (the public interface of the dbt project; never ``raw.*``). The run
+history (schema ``ops``: runs, stages, files, quarantine, checks, freshness) is
 written by the nightly run from the release that adds it; an older warehouse has none,
 so every ``ops`` query first asks ``has_run_history`` and the page says "no run history
 yet" instead of failing. These are operational figures (files, rows, checks), not
@@ -17,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from dashboard.data import read_frame
+from smhp.pipeline.quality.freshness import latest_extracts_sql, source_freshness
 
 RECENT_RUNS = 20
 """How many of the latest runs the page lists."""
@@ -125,8 +127,9 @@ def freshness(snapshot: Path | str) -> pd.DataFrame:
     """Per source, the latest extract loaded and how old it is.
 
     From the latest run's ``ops.freshness`` when there is a run history (with its
-    warn-after days and status); otherwise from the load log, with the days since
-    counted to the latest extract of any source (no status: no threshold is known).
+    warn-after days and status); otherwise by the same definition
+    (``smhp.pipeline.quality.freshness``) from ``marts.fct_extract_files``, with the days
+    since counted to the latest extract of any source (no status: no day of a run).
     """
     if has_run_history(snapshot):
         return read_frame(
@@ -139,20 +142,26 @@ def freshness(snapshot: Path | str) -> pd.DataFrame:
             order by source
             """,
         )
-    return read_frame(
-        snapshot,
-        """
-        with latest as (
-            select source, max(extract_date) as last_extract_date
-            from raw.load_log where status in ('loaded', 'replaced', 'skipped')
-            group by source
-        )
-        select source, last_extract_date,
-               date_diff('day', last_extract_date, max(last_extract_date) over ()) as days_since,
-               null::integer as warn_after_days, null::varchar as status
-        from latest order by source
-        """,
-    )
+    extracts = read_frame(snapshot, latest_extracts_sql("marts.fct_extract_files"))
+    latest = {
+        str(source): pd.Timestamp(day).date()
+        for source, day in zip(extracts["source"], extracts["last_extract_date"], strict=True)
+        if not pd.isna(source) and not pd.isna(day)
+    }
+    as_of = max(latest.values(), default=None)
+    rows = source_freshness(latest, as_of, latest) if as_of else []
+    frame = pd.DataFrame(rows, columns=list(_FRESHNESS_TYPES))
+    return frame.astype(_FRESHNESS_TYPES)
+
+
+_FRESHNESS_TYPES = {
+    "source": "str",
+    "last_extract_date": "datetime64[us]",
+    "days_since": "int64",
+    "warn_after_days": "Int32",
+    "status": "object",
+}
+"""The columns of ``ops.freshness`` as the page reads them."""
 
 
 def rejected_files(snapshot: Path | str) -> pd.DataFrame:
@@ -161,7 +170,7 @@ def rejected_files(snapshot: Path | str) -> pd.DataFrame:
         snapshot,
         """
         select processed_at, source, path, extract_date, reason
-        from raw.load_log where status = 'rejected'
+        from marts.fct_extract_files where status = 'rejected'
         order by processed_at desc, path
         """,
     )
@@ -173,7 +182,7 @@ def quarantine_by_reason(snapshot: Path | str) -> pd.DataFrame:
         snapshot,
         """
         select source, column_name, rule, value_class, count(*) as rows
-        from raw.quarantine
+        from marts.fct_rule_breaks
         group by all order by rows desc, source, column_name, rule
         """,
     )
@@ -188,7 +197,7 @@ def load_summary(snapshot: Path | str) -> pd.DataFrame:
                coalesce(sum(rows_read), 0) as rows_read,
                coalesce(sum(rows_loaded), 0) as rows_loaded,
                coalesce(sum(rows_quarantined), 0) as rows_quarantined
-        from raw.load_log group by all order by source, status
+        from marts.fct_extract_files group by all order by source, status
         """,
     )
 

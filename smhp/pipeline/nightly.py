@@ -36,6 +36,8 @@ from smhp.pipeline.history import (
 from smhp.pipeline.ingest import LOADED, REJECTED, REPLACED, SKIPPED, IngestReport, ingest
 from smhp.pipeline.keys import check_key_for, check_unchanged, fingerprint
 from smhp.pipeline.publish import WarehouseLayout
+from smhp.pipeline.quality.freshness import latest_extracts_sql, source_freshness
+from smhp.pipeline.quality.report import failed_errors, failed_warnings
 from smhp.pipeline.reporter import Reporter
 from smhp.settings import Settings
 
@@ -179,8 +181,7 @@ class NightlyRun:
             self.reporter.line("  no expectation suites found: skipped")
             return
         results = worker.validate(candidate)  # type: ignore[attr-defined]
-        failed_errors = [r for r in results if not r.success and r.severity == "error"]
-        failed_warnings = [r for r in results if not r.success and r.severity != "error"]
+        blocking, warned = failed_errors(results), failed_warnings(results)
         for r in results:
             self.record.checks.append(
                 {
@@ -196,17 +197,17 @@ class NightlyRun:
                 }
             )
         self.reporter.line(
-            f"  {len(results)} expectations: {len(failed_errors)} blocking failed, "
-            f"{len(failed_warnings)} warnings"
+            f"  {len(results)} expectations: {len(blocking)} blocking failed, "
+            f"{len(warned)} warnings"
         )
-        for r in failed_errors + failed_warnings:
+        for r in blocking + warned:
             self.reporter.line(
-                f"  {'FAILED' if r in failed_errors else 'WARN'} {r.suite}: {r.name} "
+                f"  {'FAILED' if r in blocking else 'WARN'} {r.suite}: {r.name} "
                 f"(observed {r.observed_value}): {r.why}"
             )
-        self.record.warnings += [f"expectation {r.suite}: {r.name}" for r in failed_warnings]
-        if failed_errors:
-            r = failed_errors[0]
+        self.record.warnings += [f"expectation {r.suite}: {r.name}" for r in warned]
+        if blocking:
+            r = blocking[0]
             raise Blocked(
                 f"expectation {r.suite}: {r.name} failed (observed {r.observed_value}): {r.why}"
             )
@@ -426,29 +427,12 @@ def _quarantine_by_reason(con: duckdb.DuckDBPyConnection, report: IngestReport) 
 
 
 def _freshness(con: duckdb.DuckDBPyConnection, today: date) -> list[dict]:
-    """Days since each source's latest loaded extract, against its dbt warn_after."""
-    latest = dict(
-        con.execute(
-            "select source, max(extract_date) from raw.load_log"
-            " where status in ('loaded', 'replaced') group by source"
-        ).fetchall()
-    )
-    rows = []
-    for name, contract in sorted(load_contract().items()):
-        last = latest.get(name)
-        days = (today - last).days if last else None
-        warn = contract.warn_after_days
-        stale = days is None or (warn is not None and days > warn)
-        rows.append(
-            {
-                "source": name,
-                "last_extract_date": last,
-                "days_since": days,
-                "warn_after_days": warn,
-                "status": "stale" if stale else "fresh",
-            }
-        )
-    return rows
+    """Every source of the contract: days since its latest extract, against its dbt
+    warn_after (the definition: ``smhp.pipeline.quality.freshness``)."""
+    latest = dict(con.execute(latest_extracts_sql("raw.load_log")).fetchall())
+    contracts = load_contract()
+    warn_after = {name: contract.warn_after_days for name, contract in contracts.items()}
+    return source_freshness(latest, today, contracts, warn_after)
 
 
 def _report_ingest(report: IngestReport, reporter: Reporter) -> None:
