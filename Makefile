@@ -11,7 +11,7 @@ NGINX := /usr/sbin/nginx
 # axe-core, the WCAG checker the browser tests inject: from npm, as package-lock.json pins it.
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: setup demo test lint
+.PHONY: setup demo test test-fast lint
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -26,6 +26,9 @@ demo: setup            ## synthetic extracts → nightly → dashboard at http:/
 
 test: setup lint $(CHROMIUM) $(NGINX) $(AXE)  ## every test, for real (dbt, DuckDB files, chromium)
 	$(PY) -m pytest
+
+test-fast: setup       ## the quick loop: every test not marked slow (no dbt, pipeline or browser)
+	$(PY) -m pytest -m "not slow"
 
 # Installed only when missing (CI: a fresh Debian 12 machine, as root).
 $(CHROMIUM):

@@ -1,57 +1,80 @@
-"""Shared fixtures: one real demo warehouse per test session.
+"""Shared fixtures and the suite's layout.
 
-The demo (``smhp demo --no-dashboard``: synthetic extracts through the real nightly run,
-twice) is the warehouse of the real shape that the dashboard tests compare against and
-the browser tests serve. It takes about 20 s, so it is built at most once per session,
-and only if a test asks for it.
+- One real demo warehouse per test run (``demo_run``): ``smhp demo --no-dashboard``, synthetic
+  extracts through the real nightly run, twice; the warehouse of the real shape that the
+  dashboard tests compare against and the browser tests serve. Built once, only if a test
+  asks for it, and shared by pytest-xdist's workers (``shared_builds.build_once``).
+- argon2id at its cheapest in the test process (``cheap_password_hashes``).
+- The ``slow`` mark on every test that needs the demo build or chromium (``SLOW_FIXTURES``),
+  and the heaviest modules first (``HEAVY_FIRST``).
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from shared_builds import build_once
 
 SMHP = str(Path(sys.executable).parent / "smhp")
 
 
+def _demo_args(folder: Path) -> list[str]:
+    return [SMHP, "demo", "--dir", str(folder / "demo"), "--no-dashboard"]
+
+
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess:
-    """``smhp demo --no-dashboard`` run once per test run, as ``make demo`` runs it (with no
-    SMHP_ setting from the environment); its folder is ``demo_run.args[3]``.
+    """``smhp demo --no-dashboard`` run once per test run (``shared_builds.build_once``, also
+    across pytest-xdist's workers), as ``make demo`` runs it (with no SMHP_ setting from the
+    environment); its folder is ``demo_run.args[3]``."""
 
-    With pytest-xdist's workers (``make test`` runs two), the first worker to get here
-    builds it under a lock in the folder the workers share; the others wait and reuse it.
-    """
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # the run's folder, above each worker's own
-    demo_dir = shared / "dashboard-demo" / "demo"
-    demo_dir.parent.mkdir(parents=True, exist_ok=True)
-    with (demo_dir.parent / "build.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        args = [SMHP, "demo", "--dir", str(demo_dir), "--no-dashboard"]
-        out, err = demo_dir.parent / "built.stdout", demo_dir.parent / "built.stderr"
-        if err.exists():
-            return subprocess.CompletedProcess(args, 0, out.read_text(), err.read_text())
+    def build(folder: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SMHP_")}
-        done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+        done = subprocess.run(
+            _demo_args(folder), capture_output=True, text=True, env=env, timeout=600
+        )
         assert done.returncode == 0, done.stderr[-3000:]
-        out.write_text(done.stdout)
-        err.write_text(done.stderr)  # last: its presence says the build is complete
-        return done
+        (folder / "demo.stdout").write_text(done.stdout)
+        (folder / "demo.stderr").write_text(done.stderr)
+
+    folder = build_once(tmp_path_factory, "demo", build)
+    out, err = (folder / "demo.stdout").read_text(), (folder / "demo.stderr").read_text()
+    return subprocess.CompletedProcess(_demo_args(folder), 0, out, err)
 
 
 @pytest.fixture(scope="session")
 def demo_warehouse(demo_run: subprocess.CompletedProcess) -> Path:
     """The published demo warehouse (a link to its snapshot), built once per session."""
     return Path(demo_run.args[3]) / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """argon2id at its cheapest parameters in the test process.
+
+    The tests hash and check a few hundred passwords (the demo users, every sign-in of an
+    AppTest page); at the production cost (64 MiB, 3 passes) that is about a minute of the
+    2 cores. Only the cost changes: the parameters travel inside each hash, so a hash made
+    by an `smhp` subprocess (which keeps the production cost) still verifies here, and
+    ``tests/test_passwords.py`` checks the production parameters in a process of its own.
+    """
+    from argon2 import PasswordHasher
+
+    from smhp.access import passwords
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            passwords, "_HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        )
+        passwords._dummy_hash.cache_clear()  # made with the hasher in use
+        yield
+    passwords._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -129,7 +152,18 @@ HEAVY_FIRST = (
 )
 
 
+#: A test that uses one of these fixtures is ``slow`` (``make test-fast`` leaves it out): the
+#: demo build (the real pipeline, once per run) and chromium. Modules that run the pipeline
+#: or dbt themselves say so with ``pytestmark = pytest.mark.slow``.
+SLOW_FIXTURES = frozenset({"demo_run", "browser"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m "not slow"` deselects
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES.intersection(item.fixturenames):  # every fixture it needs, transitively
+            item.add_marker(pytest.mark.slow)
+
     def rank(item: pytest.Item) -> int:
         path = item.path.as_posix()
         for n, name in enumerate(HEAVY_FIRST):

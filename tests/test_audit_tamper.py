@@ -394,6 +394,7 @@ def test_seals_taken_while_the_dashboard_writes_all_verify(files: Files) -> None
 # --- the nightly run's daily seal -------------------------------------------------------------
 
 
+@pytest.mark.slow  # two real `smhp nightly` runs (dbt build)
 def test_the_nightly_seal_never_changes_the_runs_outcome(tmp_path: Path) -> None:
     f = Files(tmp_path)
     create_key_file(f.key)

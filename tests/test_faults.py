@@ -15,10 +15,13 @@ from pathlib import Path
 import duckdb
 import pytest
 from extracts import NIGHTLY_ENV, SMHP, liaison, referral, write_extract
+from shared_builds import build_once, copy_built
 
 from smhp.warehouse import open_published
 
 ENV = NIGHTLY_ENV
+
+pytestmark = pytest.mark.slow  # real `smhp nightly` runs (dbt build)
 WARNINGS = 3  # published with warnings (the fixture's 2024 extracts are stale)
 
 
@@ -51,14 +54,29 @@ def latest_run(warehouse: Path) -> list[tuple]:
         con.close()
 
 
+def landing_and_warehouse(folder: Path) -> tuple[Path, Path]:
+    return folder / "landing", folder / "wh" / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="session")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A landing folder with two referrals and the warehouse of a clean first run on it,
+    built once per test run (``shared_builds``); never changed: tests take copies."""
+
+    def build(folder: Path) -> None:
+        landing, warehouse = landing_and_warehouse(folder)
+        write_extract(landing, "referrals", "2024-03-01", [referral("R1", 1), referral("R2", 2)])
+        done = nightly(landing, warehouse)
+        assert done.returncode == WARNINGS, done.stderr
+        assert referrals_count(warehouse) == 2
+
+    return build_once(tmp_path_factory, "faults-first-run", build)
+
+
 @pytest.fixture
-def published(tmp_path: Path) -> tuple[Path, Path]:
-    landing, warehouse = tmp_path / "landing", tmp_path / "wh" / "warehouse.duckdb"
-    write_extract(landing, "referrals", "2024-03-01", [referral("R1", 1), referral("R2", 2)])
-    done = nightly(landing, warehouse)
-    assert done.returncode == WARNINGS, done.stderr
-    assert referrals_count(warehouse) == 2
-    return landing, warehouse
+def published(first_run: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """This test's own copy of ``first_run``: its landing folder and published warehouse."""
+    return landing_and_warehouse(copy_built(first_run, tmp_path))
 
 
 def start_and_kill_when(
@@ -195,9 +213,7 @@ def small_disk(tmp_path: Path):
 
 def test_disk_full_gives_a_clear_error_and_loses_nothing(published, small_disk):
     landing, warehouse = published
-    small = small_disk / "warehouse.duckdb"
-    first = nightly(landing, small)
-    assert first.returncode == WARNINGS, first.stderr
+    small = copy_built(warehouse.parent, small_disk) / "warehouse.duckdb"  # a first run, copied
     filler = small_disk / "filler"
     free = shutil.disk_usage(small_disk).free
     filler.write_bytes(b"\0" * max(free - 256 * 1024, 0))  # leave almost nothing

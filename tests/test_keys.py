@@ -50,6 +50,8 @@ from smhp.settings import Settings, SettingsError
 
 OTHER_KEY_HEX = "c3a17e59d2f04b86a1e9c5370d8f2b64e7a3195cb0d48f26e1c7a935b2d06f84"
 
+pytestmark = pytest.mark.slow  # real `smhp nightly` runs (dbt build)
+
 
 def smhp(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(

@@ -30,6 +30,8 @@ from smhp.settings import SEEDS_DIR
 
 ENV = NIGHTLY_ENV
 
+pytestmark = pytest.mark.slow  # real `smhp nightly` runs (dbt build)
+
 
 def smhp(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(

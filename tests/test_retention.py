@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from extracts import NIGHTLY_ENV, SMHP, nhs_number, referral, table_dump, write_extract
+from shared_builds import build_once, copy_built
 
 from smhp.pipeline.landing import LandedFile
 from smhp.pipeline.publish import WarehouseLayout
@@ -26,6 +27,8 @@ from smhp.pipeline.retention import Processed, remove_landing_file
 
 RECENT = (date.today() - timedelta(days=2)).isoformat()
 NEW_KEY_HEX = "c3a17e59d2f04b86a1e9c5370d8f2b64e7a3195cb0d48f26e1c7a935b2d06f84"
+
+pytestmark = pytest.mark.slow  # real `smhp nightly` runs (dbt build)
 
 
 def smhp(*args: str, **env: str) -> subprocess.CompletedProcess:
@@ -52,15 +55,31 @@ def listing(folder: Path) -> dict[str, bytes]:
     }
 
 
+def landing_and_warehouse(folder: Path) -> tuple[Path, Path]:
+    return folder / "landing", folder / "var" / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="session")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``deliver`` and a first run on it, built once per test run (``shared_builds``);
+    never changed: tests take copies."""
+
+    def build(folder: Path) -> None:
+        landing, warehouse = landing_and_warehouse(folder)
+        deliver(landing)
+        done = smhp("nightly", "--landing", str(landing), "--warehouse", str(warehouse))
+        assert done.returncode == 3, done.stderr  # published with warnings: a rejected file, stale
+
+    return build_once(tmp_path_factory, "retention-first-run", build)
+
+
 @pytest.fixture(scope="module")
-def published(tmp_path_factory) -> tuple[Path, Path]:
-    """A published warehouse; afterwards one loaded old file changed, an unprocessed old
+def published(first_run: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A copy of ``first_run``; afterwards one loaded old file changed, an unprocessed old
     file delivered and an upload in progress (a dot-file)."""
-    base = tmp_path_factory.mktemp("retention")
-    landing, warehouse = base / "landing", base / "var" / "warehouse.duckdb"
-    deliver(landing)
-    done = smhp("nightly", "--landing", str(landing), "--warehouse", str(warehouse))
-    assert done.returncode == 3, done.stderr  # published with warnings: a rejected file, stale
+    landing, warehouse = landing_and_warehouse(
+        copy_built(first_run, tmp_path_factory.mktemp("retention"))
+    )
     write_extract(landing, "referrals", "2024-03-04", night("2024-03-04", 3, 5))  # a correction
     write_extract(landing, "referrals", "2024-03-06", night("2024-03-06", 6))  # not loaded yet
     (landing / "referrals" / ".referrals_2024-03-07.csv.partial").write_text("uploading")
@@ -180,12 +199,9 @@ def raw_rows(warehouse: Path) -> list[tuple]:
     )
 
 
-def test_archived_files_are_private_and_a_rotation_reloads_them(tmp_path):
-    landing, warehouse = tmp_path / "landing", tmp_path / "var" / "warehouse.duckdb"
+def test_archived_files_are_private_and_a_rotation_reloads_them(first_run, tmp_path):
+    landing, warehouse = landing_and_warehouse(copy_built(first_run, tmp_path))
     archive = tmp_path / "archive"
-    deliver(landing)
-    first = smhp("nightly", "--landing", str(landing), "--warehouse", str(warehouse))
-    assert first.returncode == 3, first.stderr
     loaded = raw_rows(warehouse)
     done = smhp(
         "retention",
