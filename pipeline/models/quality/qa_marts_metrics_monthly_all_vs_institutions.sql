@@ -1,5 +1,5 @@
--- The frame of the suite expectations/marts_metrics_monthly_all_vs_institutions.json: one row per
--- (month, count metric) of marts.metrics_monthly, comparing the ALL row with the
+-- The frame of the suite expectations/marts_metrics_monthly_all_vs_institutions.json: one
+-- row per (month, count metric) of marts.metrics_monthly, comparing the ALL row with the
 -- institution rows. A missing count row is a count of 0 (metrics.md).
 --
 -- ALL is computed over all records, never summed from institution rows, so:
@@ -7,13 +7,16 @@
 --   * an event count (contacts, discussions, referrals, episodes) of ALL is exactly the
 --     sum of the institutions' (every event has one institution); distinct-student counts
 --     may be smaller than the sum (a student seen at two institutions counts once).
-with counts as (
+-- Which metrics are counts, and which count distinct students, is the catalogue's
+-- (dim_metrics: kind `count`, unit `students`).
+with catalogue as (
+    select metric, unit = 'students' as counts_students
+    from {{ ref('dim_metrics') }}
+    where kind = 'count'
+),
+counts as (
     select * from {{ ref('metrics_monthly') }}
-    where metric in (
-        'liaison_contacts', 'liaison_students', 'case_discussions', 'referrals_received',
-        'referral_completed_waits', 'ucope_referrals', 'ucope_students', 'ucope_assessed',
-        'ucope_discharges'
-    )
+    where metric in (select metric from catalogue)
 ),
 compared as (
     select
@@ -34,7 +37,8 @@ select
     all_value::double as all_value,
     max_institution_value::double as max_institution_value,
     sum_institution_value::double as sum_institution_value,
-    case when metric not in ('liaison_students', 'ucope_students')
+    case when not catalogue.counts_students
         then all_value - sum_institution_value
     end::double as all_minus_sum_of_event_count
 from compared
+inner join catalogue using (metric)
