@@ -122,9 +122,10 @@ def test_the_audited_figures_are_the_ones_the_outputs_release(
             ("referral_seen_6wk", "referral_seen_6wk"),
         ]:
             assert released[measure][0].shown[Cell(period, place)] == totals[key], (measure, period)
-        for standard, (_, base, met) in funder.STANDARDS.items():
-            assert released[base][0].shown[Cell(period, place)] == standards.loc[standard, "base"]
-            assert released[met][0].shown[Cell(period, place)] == standards.loc[standard, "met"]
+        for st in funder.STANDARDS:
+            cell = Cell(period, place)
+            assert released[st.base][0].shown[cell] == standards.loc[st.standard, "base"]
+            assert released[st.met][0].shown[cell] == standards.loc[st.standard, "met"]
 
 
 def test_the_funded_period_is_exact_and_nothing_else_is(released: dict) -> None:
@@ -267,9 +268,10 @@ def test_no_percentage_gives_its_counts_away(released: dict) -> None:
     """Every released percentage (the funder page's standards and its share seen within 6
     weeks) as the cell functions make it (the first test holds them to the page's)."""
     found = []
-    for standard, (label, base_m, met_m) in funder.STANDARDS.items():
-        base_f, base_n = released[base_m]
-        met_f, met_n = released[met_m]
+    for st in funder.STANDARDS:
+        standard, label = st.standard, st.label
+        base_f, base_n = released[st.base]
+        met_f, met_n = released[st.met]
         for cell in base_f.shown:
             exact = cell in base_f.exact and cell in met_f.exact
             shown = percentage(met_n[cell], base_n[cell], exact)

@@ -17,7 +17,7 @@ exact value reveals no other figure (``smhp.reporting.released.exact_figures``).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -25,13 +25,12 @@ from typing import Any
 import pandas as pd
 
 from dashboard.data import IN_SCOPE, Scope, read_frame
-from dashboard.queries.service import WEEKS_18_DAYS
 from smhp import academic_year
 from smhp.reporting.catalogue import WAIT_18WK_TARGET, info
 from smhp.reporting.disclosure import apply_to_impact, percentage, suppress_count
 from smhp.reporting.impact import ImpactTotals, impact_totals
 from smhp.reporting.release_periods import ReleasePeriod, check_release, released_periods
-from smhp.reporting.released import exact_figures
+from smhp.reporting.released import MEASURES, exact_figures
 from smhp.warehouse import open_published
 
 Shown = dict[str, Any]
@@ -123,52 +122,54 @@ def by_year(
     return [(year, _shown(t, scope, frozenset())) for year, t in exact]
 
 
-_STANDARDS_SQL = f"""
-select 'referral_seen_6wk_pct' as standard,
-       count(*) as base, count(*) filter (where seen_within_6wk) as met
-from marts.fct_referrals
-where {IN_SCOPE} and first_appointment_on between $start and $end
-union all
-select 'referral_seen_18wk_pct',
-       count(*), count(*) filter (where wait_days <= $w18)
-from marts.fct_referrals
-where {IN_SCOPE} and first_appointment_on between $start and $end
-union all
-select 'ucope_assessed_14d_pct',
-       count(*), count(*) filter (where assessed_within_14d)
-from marts.fct_ucope_episodes
-where {IN_SCOPE} and assessed_on between $start and $end
-union all
-select 'liaison_informed_72h_pct',
-       count(*), count(*) filter (where informed_within_72h)
-from marts.fct_liaison_contacts
-where {IN_SCOPE} and presented_on between $start and $end
-"""
+@dataclass(frozen=True)
+class Standard:
+    """A service standard on the funder page: its label and target, and the released
+    measures (``smhp.reporting.released.MEASURES``) of its base and of those meeting it."""
 
-STANDARDS: dict[str, tuple[str, str, str]] = {
-    "referral_seen_6wk_pct": (
-        "Seen within 6 weeks",
-        "referral_completed_waits",
-        "referral_seen_6wk",
-    ),
-    "referral_seen_18wk_pct": (
+    standard: str
+    label: str
+    target: float | None
+    base: str
+    met: str
+
+    def sql(self) -> str:
+        """One row (standard, base, met) of the scope's records over ``$start``-``$end``."""
+        base, met = MEASURES[self.base], MEASURES[self.met]
+        if (base.table, base.on) != (met.table, met.on):
+            raise ValueError(f"{self.met} is not a subset of {self.base}")
+        return (
+            f"select '{self.standard}' as standard, count(*) as base, "
+            f"count(*) filter (where {met.where}) as met from {base.table} "
+            f"where {IN_SCOPE} and ({base.where}) and {base.on} between $start and $end"
+        )
+
+
+def _catalogued(standard: str, met: str) -> Standard:
+    """A standard that is a catalogued metric: label, target and base from the catalogue."""
+    m = info(standard)
+    if m.base is None:
+        raise ValueError(f"{standard} has no published base")
+    return Standard(standard, m.label, m.target, m.base, met)
+
+
+STANDARDS: tuple[Standard, ...] = (
+    _catalogued("referral_seen_6wk_pct", "referral_seen_6wk"),
+    # Not a monthly metric: the NHS 18-week standard on the same base (the catalogue's).
+    Standard(
+        "referral_seen_18wk_pct",
         "Seen within 18 weeks",
+        WAIT_18WK_TARGET,
         "referral_completed_waits",
         "referral_seen_18wk",
     ),
-    "ucope_assessed_14d_pct": (
-        "U-COPE assessed within 14 days",
-        "ucope_assessed",
-        "ucope_assessed_14d",
-    ),
-    "liaison_informed_72h_pct": (
-        "University informed within 72 hours",
-        "liaison_contacts",
-        "liaison_informed_72h",
-    ),
-}
-"""Each standard: its label, and the released measures (``smhp.reporting.released.MEASURES``) of
-its base and of those meeting it."""
+    _catalogued("ucope_assessed_14d_pct", "ucope_assessed_14d"),
+    _catalogued("liaison_informed_72h_pct", "liaison_informed_72h"),
+)
+"""The service standards the funder page shows, in order."""
+
+_STANDARDS_SQL = "\nunion all\n".join(s.sql() for s in STANDARDS)
+_BY_ID = {s.standard: s for s in STANDARDS}
 
 
 def standards(snapshot: Path | str, scope: Scope, period: ReleasePeriod) -> pd.DataFrame:
@@ -181,13 +182,10 @@ def standards(snapshot: Path | str, scope: Scope, period: ReleasePeriod) -> pd.D
     frame = read_frame(
         snapshot,
         _STANDARDS_SQL,
-        {**scope.params(), "start": period.start, "end": period.end, "w18": WEEKS_18_DAYS},
+        {**scope.params(), "start": period.start, "end": period.end},
     )
-    frame["label"] = [STANDARDS[s][0] for s in frame["standard"]]
-    frame["target"] = [
-        WAIT_18WK_TARGET if s == "referral_seen_18wk_pct" else info(s).target
-        for s in frame["standard"]
-    ]
+    frame["label"] = [_BY_ID[s].label for s in frame["standard"]]
+    frame["target"] = [_BY_ID[s].target for s in frame["standard"]]
     if not scope.disclosure_control:
         frame["pct"] = [
             None if b == 0 else 100.0 * m / b
@@ -195,8 +193,8 @@ def standards(snapshot: Path | str, scope: Scope, period: ReleasePeriod) -> pd.D
         ]
         return frame
     exact = exact_in(snapshot, scope, period)
-    base_exact = [STANDARDS[s][1] in exact for s in frame["standard"]]
-    met_exact = [STANDARDS[s][2] in exact for s in frame["standard"]]
+    base_exact = [_BY_ID[s].base in exact for s in frame["standard"]]
+    met_exact = [_BY_ID[s].met in exact for s in frame["standard"]]
     pct = [
         percentage(m, b, be and me)
         for m, b, be, me in zip(frame["met"], frame["base"], base_exact, met_exact, strict=True)
