@@ -18,7 +18,7 @@ final as (
         institution_code,
         contact_id,
         discussed_on,
-        cast(date_trunc('month', discussed_on) as date) as month,
+        {{ month_of('discussed_on') }} as month,
         agreed_pathway,
         pathway_started_on,
 

@@ -18,7 +18,7 @@ final as (
         institution_code,
         presented_at,
         cast(presented_at as date) as presented_on,
-        cast(date_trunc('month', presented_at) as date) as month,
+        {{ month_of('presented_at') }} as month,
         setting,
         outcome,
         referred_to,

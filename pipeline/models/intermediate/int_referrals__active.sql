@@ -19,9 +19,9 @@ final as (
         source,
         service_code,
         referred_on,
-        cast(date_trunc('month', referred_on) as date) as referral_month,
+        {{ month_of('referred_on') }} as referral_month,
         first_appointment_on,
-        cast(date_trunc('month', first_appointment_on) as date) as first_appointment_month,
+        {{ month_of('first_appointment_on') }} as first_appointment_month,
 
         -- whole days, later - earlier; null while there is no first appointment
         {{ days_between('referred_on', 'first_appointment_on') }} as wait_days,

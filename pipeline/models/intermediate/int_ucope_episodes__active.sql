@@ -22,9 +22,9 @@ final as (
         institution_code,
         referral_source,
         referred_on,
-        cast(date_trunc('month', referred_on) as date) as referral_month,
+        {{ month_of('referred_on') }} as referral_month,
         assessed_on,
-        cast(date_trunc('month', assessed_on) as date) as assessed_month,
+        {{ month_of('assessed_on') }} as assessed_month,
 
         -- whole days, later - earlier; null while not assessed
         {{ days_between('referred_on', 'assessed_on') }} as days_to_assessment,
@@ -33,7 +33,7 @@ final as (
         {{ within_days('referred_on', 'assessed_on', 14) }} as assessed_within_14d,
 
         discharged_on,
-        cast(date_trunc('month', discharged_on) as date) as discharged_month,
+        {{ month_of('discharged_on') }} as discharged_month,
         discharge_reason,
 
         -- null while the episode is open

@@ -1,4 +1,6 @@
--- The current profile of each student at each institution: winning version, active only.
+-- The current profile of each student at each institution: winning version, active only,
+-- with every column of the staged profile but the delivery bookkeeping (record_versions.sql;
+-- the enforced contract in dim_student_profiles.yml names what is published).
 with
 
 profiles as (
@@ -10,17 +12,7 @@ profiles as (
 
 final as (
 
-    select
-        student_key,
-        institution_code,
-        age_band,
-        sex,
-        ethnic_group,
-        study_level,
-        year_of_study,
-        domicile,
-        updated_at,
-        file_id
+    select * exclude ({{ delivery_only_columns() }})
     from profiles
 
 )

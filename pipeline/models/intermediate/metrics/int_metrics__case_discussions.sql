@@ -19,20 +19,16 @@ by_discussed_month as (
         count(*) as discussions,
         count_if(pathway_started_within_14d) as pathway_started_within_14d
     from discussions
-    group by grouping sets ((month, institution_code), (month))
+    {{ by_month_and_institution('month') }}
 
 ),
 
 metrics as (
 
-    select month, institution_code, 'case_discussions' as metric, discussions as value
-    from by_discussed_month
-
-    union all
-
-    select month, institution_code, 'case_pathway_started_14d_pct',
-        100.0 * pathway_started_within_14d / discussions
-    from by_discussed_month
+    {{ unpivot_metrics('by_discussed_month', {
+        'case_discussions': 'discussions',
+        'case_pathway_started_14d_pct': '100.0 * pathway_started_within_14d / discussions',
+    }) }}
 
 )
 

@@ -23,30 +23,18 @@ by_presented_month as (
         count_if(is_referral) as referrals,
         count_if(informed_within_72h) as informed_within_72h
     from contacts
-    group by grouping sets ((month, institution_code), (month))
+    {{ by_month_and_institution('month') }}
 
 ),
 
 metrics as (
 
-    select month, institution_code, 'liaison_contacts' as metric, contacts as value
-    from by_presented_month
-
-    union all
-
-    select month, institution_code, 'liaison_students', students
-    from by_presented_month
-
-    union all
-
-    select month, institution_code, 'liaison_referral_pct', 100.0 * referrals / contacts
-    from by_presented_month
-
-    union all
-
-    select month, institution_code, 'liaison_informed_72h_pct',
-        100.0 * informed_within_72h / contacts
-    from by_presented_month
+    {{ unpivot_metrics('by_presented_month', {
+        'liaison_contacts': 'contacts',
+        'liaison_students': 'students',
+        'liaison_referral_pct': '100.0 * referrals / contacts',
+        'liaison_informed_72h_pct': '100.0 * informed_within_72h / contacts',
+    }) }}
 
 )
 

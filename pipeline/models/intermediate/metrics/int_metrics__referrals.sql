@@ -31,7 +31,7 @@ by_referral_month as (
         count(*) as referrals,
         count_if(is_dna) as dna
     from referrals
-    group by grouping sets ((referral_month, institution_code), (referral_month))
+    {{ by_month_and_institution('referral_month') }}
 
 ),
 
@@ -45,7 +45,7 @@ by_first_appointment_month as (
         count_if(seen_within_6wk) as seen_within_6wk
     from referrals
     where first_appointment_on is not null
-    group by grouping sets ((first_appointment_month, institution_code), (first_appointment_month))
+    {{ by_month_and_institution('first_appointment_month') }}
 
 ),
 
@@ -101,34 +101,24 @@ per_1000_students as (
 
 metrics as (
 
-    select month, institution_code, 'referrals_received' as metric, referrals as value
-    from by_referral_month
+    {{ unpivot_metrics('by_referral_month', {
+        'referrals_received': 'referrals',
+        'referral_dna_pct': '100.0 * dna / referrals',
+    }) }}
 
     union all
 
-    select month, institution_code, 'referral_dna_pct', 100.0 * dna / referrals
-    from by_referral_month
+    {{ unpivot_metrics('per_1000_students', {
+        'referrals_per_1000_students': 'value',
+    }) }}
 
     union all
 
-    select month, institution_code, 'referrals_per_1000_students', value
-    from per_1000_students
-
-    union all
-
-    select month, institution_code, 'referral_completed_waits', completed_waits
-    from by_first_appointment_month
-
-    union all
-
-    select month, institution_code, 'referral_median_wait_days', median_wait_days
-    from by_first_appointment_month
-
-    union all
-
-    select month, institution_code, 'referral_seen_6wk_pct',
-        100.0 * seen_within_6wk / completed_waits
-    from by_first_appointment_month
+    {{ unpivot_metrics('by_first_appointment_month', {
+        'referral_completed_waits': 'completed_waits',
+        'referral_median_wait_days': 'median_wait_days',
+        'referral_seen_6wk_pct': '100.0 * seen_within_6wk / completed_waits',
+    }) }}
 
 )
 

@@ -30,7 +30,7 @@ by_referral_month as (
         count(*) as episodes,
         count(distinct student_key) as students
     from episodes
-    group by grouping sets ((referral_month, institution_code), (referral_month))
+    {{ by_month_and_institution('referral_month') }}
 
 ),
 
@@ -44,7 +44,7 @@ by_assessed_month as (
         count_if(assessed_within_14d) as assessed_within_14d
     from episodes
     where assessed_on is not null
-    group by grouping sets ((assessed_month, institution_code), (assessed_month))
+    {{ by_month_and_institution('assessed_month') }}
 
 ),
 
@@ -59,46 +59,31 @@ by_discharged_month as (
         count_if(reliable_improvement) as reliable_improvement
     from episodes
     where discharged_on is not null
-    group by grouping sets ((discharged_month, institution_code), (discharged_month))
+    {{ by_month_and_institution('discharged_month') }}
 
 ),
 
 metrics as (
 
-    select month, institution_code, 'ucope_referrals' as metric, episodes as value
-    from by_referral_month
+    {{ unpivot_metrics('by_referral_month', {
+        'ucope_referrals': 'episodes',
+        'ucope_students': 'students',
+    }) }}
 
     union all
 
-    select month, institution_code, 'ucope_students', students
-    from by_referral_month
+    {{ unpivot_metrics('by_assessed_month', {
+        'ucope_assessed': 'assessed',
+        'ucope_median_days_to_assessment': 'median_days_to_assessment',
+        'ucope_assessed_14d_pct': '100.0 * assessed_within_14d / assessed',
+    }) }}
 
     union all
 
-    select month, institution_code, 'ucope_assessed', assessed
-    from by_assessed_month
-
-    union all
-
-    select month, institution_code, 'ucope_median_days_to_assessment',
-        median_days_to_assessment
-    from by_assessed_month
-
-    union all
-
-    select month, institution_code, 'ucope_assessed_14d_pct',
-        100.0 * assessed_within_14d / assessed
-    from by_assessed_month
-
-    union all
-
-    select month, institution_code, 'ucope_discharges', discharges
-    from by_discharged_month
-
-    union all
-
-    select month, institution_code, 'ucope_completion_pct', 100.0 * completed / discharges
-    from by_discharged_month
+    {{ unpivot_metrics('by_discharged_month', {
+        'ucope_discharges': 'discharges',
+        'ucope_completion_pct': '100.0 * completed / discharges',
+    }) }}
 
     union all
 

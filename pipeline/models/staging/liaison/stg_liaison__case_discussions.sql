@@ -21,15 +21,7 @@ renamed as (
         agreed_pathway,
         cast(pathway_started_on as date) as pathway_started_on,
 
-        -- versioning
-        cast(updated_at as timestamp) as updated_at,
-        record_status,
-
-        -- delivery
-        _file_id as file_id,
-        _extract_date as extract_date,
-        _row_number as source_row_number,
-        _loaded_at as loaded_at
+        {{ version_and_delivery_columns() }}
 
     from source
 

@@ -22,15 +22,7 @@ renamed as (
         referred_to,
         cast(university_informed_at as timestamp) as university_informed_at,
 
-        -- versioning
-        cast(updated_at as timestamp) as updated_at,
-        record_status,
-
-        -- delivery
-        _file_id as file_id,
-        _extract_date as extract_date,
-        _row_number as source_row_number,
-        _loaded_at as loaded_at
+        {{ version_and_delivery_columns() }}
 
     from source
 

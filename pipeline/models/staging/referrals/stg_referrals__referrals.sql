@@ -23,15 +23,7 @@ renamed as (
         outcome,
         cast(closed_on as date) as closed_on,
 
-        -- versioning
-        cast(updated_at as timestamp) as updated_at,
-        record_status,
-
-        -- delivery
-        _file_id as file_id,
-        _extract_date as extract_date,
-        _row_number as source_row_number,
-        _loaded_at as loaded_at
+        {{ version_and_delivery_columns() }}
 
     from source
 

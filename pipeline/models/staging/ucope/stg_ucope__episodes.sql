@@ -25,15 +25,7 @@ renamed as (
         cast(core10_start as integer) as core10_start,
         cast(core10_end as integer) as core10_end,
 
-        -- versioning
-        cast(updated_at as timestamp) as updated_at,
-        record_status,
-
-        -- delivery
-        _file_id as file_id,
-        _extract_date as extract_date,
-        _row_number as source_row_number,
-        _loaded_at as loaded_at
+        {{ version_and_delivery_columns() }}
 
     from source
 
