@@ -25,9 +25,9 @@ if str(ROOT) not in sys.path:
 
 from dashboard import data  # noqa: E402
 from dashboard.catalog import BOARD_KEY_METRICS, BOARD_TILES  # noqa: E402
-from dashboard.data import BOARD_SCOPE, Scope  # noqa: E402
 from dashboard.queries import board, equity, funder, quality, service  # noqa: E402
 from dashboard.series import month_end, window_start  # noqa: E402
+from smhp.access import BOARD_SCOPE, Scope  # noqa: E402
 from smhp.reporting.catalogue import with_bases  # noqa: E402
 from smhp.reporting.release_periods import FUNDED, released_periods  # noqa: E402
 from smhp.warehouse import resolve_published  # noqa: E402

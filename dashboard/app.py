@@ -38,7 +38,7 @@ from dashboard import banner, cached, context, navigation, theme  # noqa: E402
 from dashboard.auth import refusals, request, session, sign_in, trail  # noqa: E402
 from dashboard.data import WAREHOUSE_ENV, AsOf, warehouse_path  # noqa: E402
 from dashboard.views import accessibility  # noqa: E402
-from smhp.access import AccessConfigError  # noqa: E402
+from smhp.access import AccessConfigError, grant_text  # noqa: E402
 from smhp.settings import SettingsError  # noqa: E402
 from smhp.warehouse import WarehouseNotFound, resolve_published  # noqa: E402
 
@@ -82,11 +82,9 @@ def _load(
 
 def _account(viewer: session.Viewer) -> None:
     """Who is signed in, with which role and institutions, and the sign-out button."""
-    where = ""
-    if viewer.access.institutions:
-        where = ": " + ", ".join(viewer.access.institutions)
+    grant = grant_text(viewer.role_label, viewer.access.institutions)
     with st.container(horizontal=True, horizontal_alignment="right", key="account"):
-        st.caption(f"Signed in as **{viewer.display_name}** ({viewer.role_label}{where})")
+        st.caption(f"Signed in as **{viewer.display_name}** ({grant})")
         st.button("Sign out", key="sign_out", on_click=session.sign_out, type="tertiary")
 
 

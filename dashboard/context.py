@@ -15,7 +15,8 @@ from datetime import date
 
 import streamlit as st
 
-from dashboard.data import AsOf, Scope
+from dashboard.data import AsOf
+from smhp.access import Scope
 
 CONTEXT_KEY = "_page_context"
 NOT_FOR_ROLE_TEXT = "This page is not available for your role."

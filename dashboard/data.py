@@ -1,8 +1,10 @@
-"""The viewer's scope and the core queries, free of Streamlit so they can be tested alone.
+"""The dashboard's reading of the warehouse, free of Streamlit so it can be tested alone:
+``read_frame`` and the scope's SQL condition (``in_scope``), the monthly series and the
+data's as-of dates.
 
 Every query function of the dashboard (here and in ``dashboard.queries``) takes the
-snapshot file to read (see ``smhp.warehouse``) and the viewer's ``Scope``, and returns
-what that scope may see and nothing more:
+snapshot file to read (see ``smhp.warehouse``) and the viewer's ``Scope``
+(``smhp.access.Scope``), and returns what that scope may see and nothing more:
 
 - **institutions** are applied in SQL through bound parameters (a filter narrows the
   scope, ``Scope.narrowed_to``, and can never widen it);
@@ -26,7 +28,7 @@ refused for such a scope.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -34,57 +36,13 @@ import duckdb
 import pandas as pd
 
 from dashboard.disclose import shown_metric
+from smhp.access import Scope
 from smhp.reporting.catalogue import ADDITIVE_COUNTS, PERCENT_BASES, info, with_bases
 from smhp.settings import Settings
 from smhp.warehouse import latest_event, open_published
 from smhp.warehouse import latest_extract as _latest_extract
 
 WAREHOUSE_ENV = "SMHP_WAREHOUSE"
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What a viewer may see, and the one argument every query takes to decide it.
-
-    ``institutions``: the institutions whose records the viewer may see (``None`` = all,
-    i.e. the partnership's ``ALL`` rows). ``disclosure_control``: figures go through the
-    NHS disclosure rule (``smhp.reporting.disclosure``) before they are shown (everyone but the
-    board). ``record_level``: the viewer may see pseudonymous record-level rows such as
-    the waiting-list worklist (the board and service managers yes, funders no). The
-    dashboard builds it from the signed-in viewer's role on every rerun
-    (``dashboard.auth.viewer_scope``: ``smhp.access.scope_for``), never from input.
-    """
-
-    institutions: tuple[str, ...] | None
-    disclosure_control: bool
-    record_level: bool = False
-
-    def allows(self, institution: str) -> bool:
-        """Whether the viewer may see ``institution``."""
-        return self.institutions is None or institution in self.institutions
-
-    @property
-    def is_empty(self) -> bool:
-        """Whether the scope allows no institution at all (every query returns nothing)."""
-        return self.institutions is not None and not self.institutions
-
-    def narrowed_to(self, institution: str | None) -> Scope:
-        """This scope limited to one of its institutions (``None``: unchanged).
-
-        A page filter narrows the scope rather than adding its own ``where`` clause, so
-        the scope stays the single argument that decides institutions; a filter can never
-        widen what the viewer may see. A filter naming an institution outside the scope
-        (a tampered widget value) gives the empty scope: nothing, never more.
-        """
-        if institution is None:
-            return self
-        if not self.allows(institution):
-            return replace(self, institutions=())
-        return replace(self, institutions=(institution,))
-
-    def params(self) -> dict[str, list[str] | None]:
-        """The scope as bound parameters: ``$institutions`` (NULL for all)."""
-        return {"institutions": None if self.institutions is None else list(self.institutions)}
 
 
 def in_scope(column: str = "institution_code") -> str:
@@ -94,12 +52,6 @@ def in_scope(column: str = "institution_code") -> str:
 
 IN_SCOPE = in_scope()
 """``in_scope()`` on a table's own ``institution_code`` column."""
-
-BOARD_SCOPE = Scope(institutions=None, disclosure_control=False, record_level=True)
-"""The board's own view: the whole partnership, exact figures, record-level worklists."""
-
-FUNDER_SCOPE = Scope(institutions=None, disclosure_control=True, record_level=False)
-"""A funder's view: the whole partnership, through disclosure control, no records."""
 
 
 def read_frame(

@@ -25,8 +25,8 @@ from streamlit.delta_generator import DeltaGenerator
 
 from dashboard import charts, context, downloads
 from dashboard.auth import trail
-from dashboard.data import Scope
 from dashboard.theme import PLOTLY_CONFIG
+from smhp.access import Scope
 from smhp.reporting.disclosure import FOOTNOTE
 from smhp.reporting.release_periods import KINDS, Kind, ReleasePeriod, released_periods
 

@@ -24,8 +24,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.data import Scope
-from smhp.access import ScopeSpec
+from smhp.access import Scope
 from smhp.access.users import demo_password
 from smhp.pipeline.history import RunRecord, write_ops_tables
 
@@ -226,8 +225,7 @@ def force_scope(monkeypatch: pytest.MonkeyPatch, scope: Scope) -> None:
     """Give every signed-in viewer ``scope`` (for tests of a page under a scope no role
     has, e.g. the board's page through disclosure control): replaces ``scope_for`` as the
     dashboard sees it, in this test process only."""
-    spec = ScopeSpec(scope.institutions, scope.disclosure_control, scope.record_level)
-    monkeypatch.setattr("dashboard.auth.session.scope_for", lambda access: spec)
+    monkeypatch.setattr("dashboard.auth.session.scope_for", lambda access: scope)
 
 
 def figures(at: AppTest) -> dict[str, dict]:

@@ -12,7 +12,7 @@ from smhp.access import (
     PAGES,
     Access,
     AccessConfigError,
-    ScopeSpec,
+    Scope,
     identity_access,
     load_access_config,
     pages_for,
@@ -42,13 +42,13 @@ def test_board_sees_every_metrics_page_everything_exact_with_records() -> None:
         "quality",
         "accessibility",
     )
-    assert scope_for(Access("board", None, "b")) == ScopeSpec(None, False, True)
+    assert scope_for(Access("board", None, "b")) == Scope(None, False, True)
 
 
 def test_service_manager_sees_their_institutions_only_with_worklists() -> None:
     assert pages_for("service_manager") == ("service", "accessibility")
     spec = scope_for(Access("service_manager", ("HOPE", "LIPA"), "m"))
-    assert spec == ScopeSpec(("HOPE", "LIPA"), disclosure_control=False, record_level=True)
+    assert spec == Scope(("HOPE", "LIPA"), disclosure_control=False, record_level=True)
 
 
 @pytest.mark.parametrize("institutions", [None, ()])
@@ -80,7 +80,7 @@ def test_admin_sees_users_and_data_quality_only_and_no_records() -> None:
 def test_unknown_role_is_denied(role: str) -> None:
     assert pages_for(role) == ()
     assert scope_for(Access(role, None, "x")) == DENY
-    assert ScopeSpec(institutions=(), disclosure_control=True, record_level=False) == DENY
+    assert Scope(institutions=(), disclosure_control=True, record_level=False) == DENY
 
 
 def test_only_the_board_and_admin_see_data_quality_and_only_admin_sees_users() -> None:
@@ -90,10 +90,10 @@ def test_only_the_board_and_admin_see_data_quality_and_only_admin_sees_users() -
     assert all(set(pages_for(r)) <= set(PAGES) for r in roles)
 
 
-def test_scope_spec_has_exactly_the_three_fields() -> None:
+def test_scope_has_exactly_the_three_fields() -> None:
     from dataclasses import fields
 
-    assert [f.name for f in fields(ScopeSpec)] == [
+    assert [f.name for f in fields(Scope)] == [
         "institutions",
         "disclosure_control",
         "record_level",

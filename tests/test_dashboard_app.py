@@ -21,7 +21,7 @@ from dashboard_warehouse import (
     tiny_warehouse,
 )
 
-from dashboard.data import Scope
+from smhp.access import Scope
 
 pytestmark = pytest.mark.usefixtures("dashboard_access")  # signed in as a demo user
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from dashboard_warehouse import figures, force_scope, query, run_page, tables
 
-from dashboard.data import Scope
+from smhp.access import Scope
 from smhp.reporting.disclosure import suppress_count
 
 pytestmark = pytest.mark.usefixtures("dashboard_access")  # signed in as a demo user

@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 
 from dashboard import banner, definitions, navigation
-from dashboard.data import BOARD_SCOPE, FUNDER_SCOPE, AsOf, Scope, _disclosed_monthly
+from dashboard.data import AsOf, _disclosed_monthly
 from dashboard.disclose import Count, Median, Percentage, Rate, disclose, numbers, round_shown
 from dashboard.queries.funder import with_scope_of
 from dashboard.queries.quality import LastRun
 from dashboard.series import month_end, months_between, shown_series, window_start
-from smhp.access import PAGES, pages_for
+from smhp.access import BOARD_SCOPE, FUNDER_SCOPE, PAGES, Scope, pages_for
 from smhp.reporting.catalogue import METRICS, info
 
 

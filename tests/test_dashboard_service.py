@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from dashboard_warehouse import figures, force_scope, query, run_page, tables, tiles
 
-from dashboard.data import FUNDER_SCOPE
+from smhp.access import FUNDER_SCOPE
 from smhp.reporting.disclosure import round_to_5
 
 pytestmark = pytest.mark.usefixtures("dashboard_access")  # signed in as a demo user

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.data import FUNDER_SCOPE
 from dashboard.queries import equity, funder
+from smhp.access import FUNDER_SCOPE
 from smhp.reporting.disclosure import SUPPRESSED, percentage, rate, suppress_count
 from smhp.reporting.disclosure_audit import (
     ALL,

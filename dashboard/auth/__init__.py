@@ -31,7 +31,7 @@ They import one another in that order only (no cycles). The rules they keep:
   authoritative source (the users file for a password session, the signed identity
   cookie and the mapping file for single sign-on). A session whose stored access no
   longer matches (a user removed, a role changed, or the session state edited) is ended.
-  The data scope is ``scope_for(access)`` of that fresh access (``session.viewer_scope``),
+  The data scope is ``smhp.access.scope_for(access)`` of that fresh access (``session``),
   passed to every query; nothing a viewer can set (a widget, a query parameter, a
   session-state key) goes into it. The stored session is sealed (an HMAC with a key held
   by this server process only): a session edited in the session state is refused and

@@ -14,18 +14,20 @@ from dataclasses import dataclass
 import streamlit as st
 
 from dashboard.auth import request, seal, sso, trail
-from dashboard.data import Scope
-from smhp.access import Access, Session, SessionPolicy, audit, pages_for, scope_for
+from smhp.access import (
+    Access,
+    Scope,
+    Session,
+    SessionPolicy,
+    audit,
+    pages_for,
+    role_label,
+    scope_for,
+)
 from smhp.access.users import UserError, find_user
 
 NOTICE_KEY = "_smhp_notice"
 """A message for the sign-in page after a sign-out or an expiry (shown once)."""
-ROLE_LABELS = {
-    "board": "Board",
-    "service_manager": "Service manager",
-    "funder": "Funder",
-    "admin": "Administrator",
-}
 
 
 @dataclass(frozen=True)
@@ -48,13 +50,7 @@ class Viewer:
 
     @property
     def role_label(self) -> str:
-        return ROLE_LABELS.get(self.access.role, self.access.role)
-
-
-def viewer_scope(access: Access) -> Scope:
-    """The dashboard's ``Scope`` of ``access``: ``scope_for`` and nothing else."""
-    spec = scope_for(access)
-    return Scope(spec.institutions, spec.disclosure_control, spec.record_level)
+        return role_label(self.access.role)
 
 
 def start(access: Access, method: str) -> None:
@@ -144,4 +140,4 @@ def current_viewer() -> Viewer | None:
             "Your access has changed since you signed in. Please sign in again.",
         )
         return None
-    return Viewer(access, session, viewer_scope(access), pages_for(access.role), name)
+    return Viewer(access, session, scope_for(access), pages_for(access.role), name)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboard.data import IN_SCOPE, Scope, read_frame
+from dashboard.data import IN_SCOPE, read_frame
 from dashboard.disclose import Count, Median, Percentage, Rate, Rule, disclose
+from smhp.access import Scope
 from smhp.reporting.catalogue import info
 
 # Every (month, institution) of the window, so that a month without a row is 0 for a count

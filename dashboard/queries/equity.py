@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboard.data import IN_SCOPE, Scope, read_frame
+from dashboard.data import IN_SCOPE, read_frame
 from dashboard.disclose import Count, Rate, disclose
+from smhp.access import Scope
 from smhp.reporting.release_periods import ReleasePeriod, check_release
 
 DIMENSIONS: dict[str, str] = {

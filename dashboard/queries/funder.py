@@ -24,8 +24,9 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard.data import IN_SCOPE, Scope, read_frame
+from dashboard.data import IN_SCOPE, read_frame
 from smhp import academic_year
+from smhp.access import Scope
 from smhp.reporting.catalogue import WAIT_18WK_TARGET, info
 from smhp.reporting.disclosure import apply_to_impact, percentage, suppress_count
 from smhp.reporting.impact import ImpactTotals, impact_totals

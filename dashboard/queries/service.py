@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboard.data import IN_SCOPE, Scope, in_scope, read_frame
+from dashboard.data import IN_SCOPE, in_scope, read_frame
 from dashboard.disclose import Count, Median, Percentage, disclose
+from smhp.access import Scope
 from smhp.reporting.catalogue import WAIT_18WK_DAYS as WEEKS_18_DAYS
 
 LONGEST_WEEK_SHOWN = 26

@@ -15,9 +15,8 @@ import streamlit as st
 
 from dashboard import definitions, ui
 from dashboard.auth import request, sso, trail
-from dashboard.auth.session import ROLE_LABELS
 from dashboard.context import PageContext, current
-from smhp.access import LockoutPolicy, audit
+from smhp.access import LockoutPolicy, audit, role_label
 from smhp.access.audit_seal import chain_start
 from smhp.access.users import UserError, list_users, lock_state
 
@@ -73,7 +72,7 @@ def _users(log: audit.AuditLog) -> None:
             {
                 "Username": user.username,
                 "Name": user.display_name or "",
-                "Role": ROLE_LABELS.get(user.role, user.role),
+                "Role": role_label(user.role),
                 "Institutions": _institutions(user.role, user.institutions),
                 "Email": user.email or "",
                 "Failed sign-ins since the last success": len(log.failure_times(user.username)),

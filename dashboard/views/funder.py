@@ -19,10 +19,10 @@ import streamlit as st
 
 from dashboard import cached, charts, definitions, ui
 from dashboard.context import PageContext, current
-from dashboard.data import Scope
 from dashboard.disclose import round_shown
 from dashboard.queries.funder import Shown, exact_in, with_scope_of
 from dashboard.theme import TARGET
+from smhp.access import Scope
 from smhp.reporting.catalogue import WAIT_18WK_TARGET, info
 from smhp.reporting.disclosure import FOOTNOTE
 from smhp.reporting.release_periods import FUNDED, INSTITUTION_KINDS, ReleasePeriod, kinds_for

@@ -15,11 +15,11 @@ import streamlit as st
 
 from dashboard import cached, charts, definitions, ui
 from dashboard.context import PageContext, current
-from dashboard.data import Scope
 from dashboard.disclose import round_shown
 from dashboard.queries.service import LONGEST_WEEK_SHOWN
 from dashboard.series import month_end, month_label, window_start
 from dashboard.theme import CONCERN, IMPROVEMENT, NEUTRAL, OKABE_ITO
+from smhp.access import Scope
 from smhp.reporting.catalogue import info
 
 OUTCOME_LABELS = {

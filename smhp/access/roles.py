@@ -10,7 +10,7 @@ data, so a typo in a users file or the access config can never widen access.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from smhp.settings import SEEDS_DIR
@@ -20,6 +20,13 @@ SERVICE_MANAGER = "service_manager"
 FUNDER = "funder"
 ADMIN = "admin"
 ROLES: tuple[str, ...] = (BOARD, SERVICE_MANAGER, FUNDER, ADMIN)
+ROLE_LABELS: dict[str, str] = {
+    BOARD: "Board",
+    SERVICE_MANAGER: "Service manager",
+    FUNDER: "Funder",
+    ADMIN: "Administrator",
+}
+"""How people read each role (the dashboard's account line and user list)."""
 
 #: Page ids the dashboard maps to its views (``dashboard/navigation.py``).
 OVERVIEW, SERVICE, FUNDER_PAGE, EQUITY, QUALITY, ADMIN_PAGE, ACCESSIBILITY = (
@@ -73,22 +80,70 @@ class Access:
 
 
 @dataclass(frozen=True)
-class ScopeSpec:
-    """The viewer's data scope, as plain values the dashboard turns into its ``Scope``.
+class Scope:
+    """What a viewer may see: the one argument every dashboard query takes to decide it.
 
-    ``institutions``: ``None`` = every institution (and the partnership's ``ALL`` rows),
-    a tuple = only these. ``disclosure_control``: figures pass through the NHS rule
-    (``smhp.reporting.disclosure``) first. ``record_level``: pseudonymous record rows (worklists)
-    may be shown.
+    ``institutions``: the institutions whose records the viewer may see (``None`` = all,
+    i.e. the partnership's ``ALL`` rows; a tuple = only these). ``disclosure_control``:
+    figures go through the NHS disclosure rule (``smhp.reporting.disclosure``) before they
+    are shown. ``record_level``: the viewer may see pseudonymous record-level rows such as
+    the waiting-list worklist. The dashboard gets it from ``scope_for`` of the signed-in
+    viewer's access on every rerun (``dashboard.auth.session.viewer_scope``), never from
+    input; a page filter can only narrow it (``narrowed_to``).
     """
 
     institutions: tuple[str, ...] | None
     disclosure_control: bool
-    record_level: bool
+    record_level: bool = False
 
+    def allows(self, institution: str) -> bool:
+        """Whether the viewer may see ``institution``."""
+        return self.institutions is None or institution in self.institutions
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether the scope allows no institution at all (every query returns nothing)."""
+        return self.institutions is not None and not self.institutions
+
+    def narrowed_to(self, institution: str | None) -> Scope:
+        """This scope limited to one of its institutions (``None``: unchanged).
+
+        A page filter narrows the scope rather than adding its own ``where`` clause, so
+        the scope stays the single argument that decides institutions; a filter can never
+        widen what the viewer may see. A filter naming an institution outside the scope
+        (a tampered widget value) gives the empty scope: nothing, never more.
+        """
+        if institution is None:
+            return self
+        if not self.allows(institution):
+            return replace(self, institutions=())
+        return replace(self, institutions=(institution,))
+
+    def params(self) -> dict[str, list[str] | None]:
+        """The scope as bound parameters: ``$institutions`` (NULL for all); the SQL
+        condition on them is ``dashboard.data.in_scope``."""
+        return {"institutions": None if self.institutions is None else list(self.institutions)}
+
+
+BOARD_SCOPE = Scope(institutions=None, disclosure_control=False, record_level=True)
+"""The board's view: the whole partnership, exact figures, record-level worklists."""
+
+FUNDER_SCOPE = Scope(institutions=None, disclosure_control=True, record_level=False)
+"""A funder's view: the whole partnership, through disclosure control, no records."""
 
 #: What an unknown or broken role gets: nothing.
-DENY = ScopeSpec(institutions=(), disclosure_control=True, record_level=False)
+DENY = Scope(institutions=(), disclosure_control=True, record_level=False)
+
+
+def role_label(role: str) -> str:
+    """``role`` as people read it (``Service manager``); an unknown role as it is written."""
+    return ROLE_LABELS.get(role, role)
+
+
+def grant_text(role: str, institutions: tuple[str, ...] | None) -> str:
+    """A role (code or label) and its institutions on one line: ``service_manager: HOPE,
+    UOL``, or the role alone; the same wording in ``smhp users`` and the dashboard."""
+    return role + (f": {', '.join(institutions)}" if institutions else "")
 
 
 def pages_for(role: str) -> tuple[str, ...]:
@@ -96,12 +151,12 @@ def pages_for(role: str) -> tuple[str, ...]:
     return _PAGES_BY_ROLE.get(role, ())
 
 
-def scope_for(access: Access) -> ScopeSpec:
+def scope_for(access: Access) -> Scope:
     """The data scope of ``access``; ``DENY`` for anything not explicitly granted."""
     if access.role == BOARD:
-        return ScopeSpec(institutions=None, disclosure_control=False, record_level=True)
+        return BOARD_SCOPE
     if access.role == SERVICE_MANAGER:
-        return ScopeSpec(
+        return Scope(
             institutions=tuple(access.institutions or ()),
             disclosure_control=False,
             record_level=True,
@@ -109,11 +164,11 @@ def scope_for(access: Access) -> ScopeSpec:
     if access.role == FUNDER:
         # Funders compare institutions on the equity page, but only through disclosure
         # control and never at record level (the data-sharing agreement).
-        return ScopeSpec(institutions=None, disclosure_control=True, record_level=False)
+        return FUNDER_SCOPE
     if access.role == ADMIN:
         # The quality page is operational (loads, quarantine counts) and the same for
         # every scope; disclosure on and no records in case a figure is ever added there.
-        return ScopeSpec(institutions=None, disclosure_control=True, record_level=False)
+        return Scope(institutions=None, disclosure_control=True, record_level=False)
     return DENY
 
 

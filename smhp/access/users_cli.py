@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 from smhp.access import audit, totp
 from smhp.access.lockout import LockoutPolicy
-from smhp.access.roles import ROLES
+from smhp.access.roles import ROLES, grant_text
 from smhp.access.users import (
     User,
     UserError,
@@ -80,7 +80,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         user.username,
         {"role": user.role, "institutions": user.institutions, "by": _operator()},
     )
-    print(f"added {user.username} ({_grant_text(user)})")
+    print(f"added {user.username} ({grant_text(user.role, user.institutions)})")
     return EXIT_OK
 
 
@@ -136,10 +136,6 @@ def cmd_totp_disable(args: argparse.Namespace) -> int:
     audit.AuditLog(settings.audit_db).record(totp.TOTP_DISABLED, name, {"by": _operator()})
     print(f"second factor removed for {name}")
     return EXIT_OK
-
-
-def _grant_text(user: User) -> str:
-    return user.role + (f": {', '.join(user.institutions)}" if user.institutions else "")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
