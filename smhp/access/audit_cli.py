@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from smhp.access import audit_seal
-from smhp.access.users_cli import _operator
+from smhp.access.cli_kit import operator, subcommands
 from smhp.pipeline.keys import fingerprint
 from smhp.settings import Settings
 
@@ -94,7 +94,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
             key,
             settings.audit_anchor_file,
             days,
-            _operator(),
+            operator(),
             dry_run=args.dry_run,
         )
     except audit_seal.AuditBroken as exc:
@@ -122,11 +122,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Keyed seals over the audit log, anchored outside it (docs/audit.md). "
         "Run as the nightly/CLI account: it alone reads the audit key.",
     )
-    commands = audit.add_subparsers(dest="audit_command", required=True)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--audit-db", help="audit log (default: $SMHP_AUDIT_DB or var/audit.sqlite3)"
-    )
+    commands, common = subcommands(audit, "audit_command")
     common.add_argument("--key-file", help="audit key file (default: $SMHP_AUDIT_KEY_FILE)")
     common.add_argument(
         "--anchor-file",

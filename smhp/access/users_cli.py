@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
 
 from smhp.access import audit, totp
+from smhp.access.cli_kit import operator, subcommands
 from smhp.access.lockout import LockoutPolicy
 from smhp.access.roles import ROLES, grant_text
 from smhp.access.users import (
@@ -40,18 +42,29 @@ from smhp.access.users import (
 from smhp.settings import Settings
 
 EXIT_OK, EXIT_FAILED = 0, 1
+T = TypeVar("T")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(users_file=args.users_file, audit_db=args.audit_db)
 
 
-def _operator() -> str:
-    """The OS account running the command: who made the change, for the audit log."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid {os.getuid()}"
+def _record(settings: Settings, event: str, username: str, **details: object) -> None:
+    """Record a change in the audit log, with the OS account that made it (``by``)."""
+    audit.AuditLog(settings.audit_db).record(event, username, {**details, "by": operator()})
+
+
+def _change_user(
+    args: argparse.Namespace, event: str, change: Callable[[Path, str], T]
+) -> tuple[str, T]:
+    """Apply ``change`` to the users file for the user named on the command line and record
+    it as ``event`` in the audit log; the user's normalised name and what ``change`` gave.
+    ``change`` raises ``UserError`` (no such user, ...) before anything is recorded."""
+    settings = _settings(args)
+    result = change(settings.users_file, args.username)
+    name = normalise_username(args.username)
+    _record(settings, event, name)
+    return name, result
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -75,31 +88,27 @@ def cmd_add(args: argparse.Namespace) -> int:
         email=args.email,
     )
     user = add_user(settings.users_file, user, _read_password(args))
-    audit.AuditLog(settings.audit_db).record(
-        audit.USER_ADDED,
-        user.username,
-        {"role": user.role, "institutions": user.institutions, "by": _operator()},
+    _record(
+        settings, audit.USER_ADDED, user.username, role=user.role, institutions=user.institutions
     )
     print(f"added {user.username} ({grant_text(user.role, user.institutions)})")
     return EXIT_OK
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    remove_user(settings.users_file, args.username)
-    name = normalise_username(args.username)
-    audit.AuditLog(settings.audit_db).record(audit.USER_REMOVED, name, {"by": _operator()})
+    name, _ = _change_user(args, audit.USER_REMOVED, remove_user)
     print(f"removed {name}")
     return EXIT_OK
 
 
 def cmd_set_password(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    if find_user(settings.users_file, args.username) is None:
+    if find_user(_settings(args).users_file, args.username) is None:  # before the prompt
         raise UserError(f"no user {args.username}")
-    set_password(settings.users_file, args.username, _read_password(args))
-    name = normalise_username(args.username)
-    audit.AuditLog(settings.audit_db).record(audit.PASSWORD_SET, name, {"by": _operator()})
+    name, _ = _change_user(
+        args,
+        audit.PASSWORD_SET,
+        lambda path, username: set_password(path, username, _read_password(args)),
+    )
     print(f"password set for {name}")
     return EXIT_OK
 
@@ -109,18 +118,13 @@ def cmd_unlock(args: argparse.Namespace) -> int:
     user = find_user(settings.users_file, args.username)
     if user is None:
         raise UserError(f"no user {args.username}")
-    audit.AuditLog(settings.audit_db).record(
-        audit.USER_UNLOCKED, user.username, {"by": _operator()}
-    )
+    _record(settings, audit.USER_UNLOCKED, user.username)
     print(f"unlocked {user.username}")
     return EXIT_OK
 
 
 def cmd_totp_enable(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    secret, uri = enable_totp(settings.users_file, args.username)
-    name = normalise_username(args.username)
-    audit.AuditLog(settings.audit_db).record(totp.TOTP_ENABLED, name, {"by": _operator()})
+    name, (secret, uri) = _change_user(args, totp.TOTP_ENABLED, enable_totp)
     print(f"second factor enabled for {name}: from now on sign-in asks for a verification code.")
     print("Give the user this, once, for their authenticator app (a QR code of the URI, or")
     print("the secret typed in), then clear your screen; it is not shown again:")
@@ -130,10 +134,7 @@ def cmd_totp_enable(args: argparse.Namespace) -> int:
 
 
 def cmd_totp_disable(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    disable_totp(settings.users_file, args.username)
-    name = normalise_username(args.username)
-    audit.AuditLog(settings.audit_db).record(totp.TOTP_DISABLED, name, {"by": _operator()})
+    name, _ = _change_user(args, totp.TOTP_DISABLED, disable_totp)
     print(f"second factor removed for {name}")
     return EXIT_OK
 
@@ -200,13 +201,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "set-password, unlock, totp-enable, totp-disable. Passwords are prompted for or "
         "read with --password-stdin.",
     )
-    commands = users.add_subparsers(dest="users_command", required=True)
-    common = argparse.ArgumentParser(add_help=False)
+    commands, common = subcommands(users, "users_command")
     common.add_argument(
         "--users-file", help="users file (default: $SMHP_USERS_FILE or var/users.json)"
-    )
-    common.add_argument(
-        "--audit-db", help="audit log (default: $SMHP_AUDIT_DB or var/audit.sqlite3)"
     )
     password = argparse.ArgumentParser(add_help=False)
     password.add_argument(
