@@ -25,10 +25,14 @@ by_discussed_month as (
 
 metrics as (
 
-    {{ unpivot_metrics('by_discussed_month', {
-        'case_discussions': 'discussions',
-        'case_pathway_started_14d_pct': '100.0 * pathway_started_within_14d / discussions',
-    }) }}
+    select month, institution_code, 'case_discussions' as metric, discussions as value
+    from by_discussed_month
+
+    union all
+
+    select month, institution_code, 'case_pathway_started_14d_pct',
+        100.0 * pathway_started_within_14d / discussions
+    from by_discussed_month
 
 )
 

@@ -29,12 +29,24 @@ by_presented_month as (
 
 metrics as (
 
-    {{ unpivot_metrics('by_presented_month', {
-        'liaison_contacts': 'contacts',
-        'liaison_students': 'students',
-        'liaison_referral_pct': '100.0 * referrals / contacts',
-        'liaison_informed_72h_pct': '100.0 * informed_within_72h / contacts',
-    }) }}
+    select month, institution_code, 'liaison_contacts' as metric, contacts as value
+    from by_presented_month
+
+    union all
+
+    select month, institution_code, 'liaison_students', students
+    from by_presented_month
+
+    union all
+
+    select month, institution_code, 'liaison_referral_pct', 100.0 * referrals / contacts
+    from by_presented_month
+
+    union all
+
+    select month, institution_code, 'liaison_informed_72h_pct',
+        100.0 * informed_within_72h / contacts
+    from by_presented_month
 
 )
 

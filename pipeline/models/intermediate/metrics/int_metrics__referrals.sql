@@ -101,24 +101,34 @@ per_1000_students as (
 
 metrics as (
 
-    {{ unpivot_metrics('by_referral_month', {
-        'referrals_received': 'referrals',
-        'referral_dna_pct': '100.0 * dna / referrals',
-    }) }}
+    select month, institution_code, 'referrals_received' as metric, referrals as value
+    from by_referral_month
 
     union all
 
-    {{ unpivot_metrics('per_1000_students', {
-        'referrals_per_1000_students': 'value',
-    }) }}
+    select month, institution_code, 'referral_dna_pct', 100.0 * dna / referrals
+    from by_referral_month
 
     union all
 
-    {{ unpivot_metrics('by_first_appointment_month', {
-        'referral_completed_waits': 'completed_waits',
-        'referral_median_wait_days': 'median_wait_days',
-        'referral_seen_6wk_pct': '100.0 * seen_within_6wk / completed_waits',
-    }) }}
+    select month, institution_code, 'referrals_per_1000_students', value
+    from per_1000_students
+
+    union all
+
+    select month, institution_code, 'referral_completed_waits', completed_waits
+    from by_first_appointment_month
+
+    union all
+
+    select month, institution_code, 'referral_median_wait_days', median_wait_days
+    from by_first_appointment_month
+
+    union all
+
+    select month, institution_code, 'referral_seen_6wk_pct',
+        100.0 * seen_within_6wk / completed_waits
+    from by_first_appointment_month
 
 )
 

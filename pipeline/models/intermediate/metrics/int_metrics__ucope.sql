@@ -65,25 +65,40 @@ by_discharged_month as (
 
 metrics as (
 
-    {{ unpivot_metrics('by_referral_month', {
-        'ucope_referrals': 'episodes',
-        'ucope_students': 'students',
-    }) }}
+    select month, institution_code, 'ucope_referrals' as metric, episodes as value
+    from by_referral_month
 
     union all
 
-    {{ unpivot_metrics('by_assessed_month', {
-        'ucope_assessed': 'assessed',
-        'ucope_median_days_to_assessment': 'median_days_to_assessment',
-        'ucope_assessed_14d_pct': '100.0 * assessed_within_14d / assessed',
-    }) }}
+    select month, institution_code, 'ucope_students', students
+    from by_referral_month
 
     union all
 
-    {{ unpivot_metrics('by_discharged_month', {
-        'ucope_discharges': 'discharges',
-        'ucope_completion_pct': '100.0 * completed / discharges',
-    }) }}
+    select month, institution_code, 'ucope_assessed', assessed
+    from by_assessed_month
+
+    union all
+
+    select month, institution_code, 'ucope_median_days_to_assessment',
+        median_days_to_assessment
+    from by_assessed_month
+
+    union all
+
+    select month, institution_code, 'ucope_assessed_14d_pct',
+        100.0 * assessed_within_14d / assessed
+    from by_assessed_month
+
+    union all
+
+    select month, institution_code, 'ucope_discharges', discharges
+    from by_discharged_month
+
+    union all
+
+    select month, institution_code, 'ucope_completion_pct', 100.0 * completed / discharges
+    from by_discharged_month
 
     union all
 
