@@ -14,7 +14,7 @@ a binary form that the figure's readers (tests, exports) cannot compare.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, time
 
 import pandas as pd
@@ -60,6 +60,17 @@ def _colours(groups: Sequence[str], colours: dict[str, str] | None) -> dict[str,
     return chosen
 
 
+def _series(
+    frame: pd.DataFrame, y: str, color: str | None, colours: dict[str, str] | None
+) -> Iterator[tuple[object, pd.DataFrame, str]]:
+    """The series a bar or line chart draws, in order of first appearance: each value of
+    ``color`` with its rows and colour, or (without ``color``) the whole frame named ``y``."""
+    groups = list(dict.fromkeys(frame[color])) if color else [y]
+    palette = _colours(groups, colours)
+    for group in groups:
+        yield group, frame[frame[color] == group] if color else frame, palette[group]
+
+
 def _texts(values: Sequence[object]) -> list[str]:
     return ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values]
 
@@ -81,11 +92,8 @@ def bars(
     """Bars of ``y`` by ``x``, one coloured series per value of ``color`` (stacked unless
     ``grouped``). With ``horizontal`` the categories run down the y axis (first on top).
     Suppressed values are gaps with ``*`` written where the bar would be."""
-    groups = list(dict.fromkeys(frame[color])) if color else [y]
-    palette = _colours(groups, colours)
     fig = go.Figure()
-    for group in groups:
-        part = frame[frame[color] == group] if color else frame
+    for group, part, colour in _series(frame, y, color, colours):
         cats = [str(c) for c in part[x]]
         vals = numbers(part[y])
         text = [str(v) if isinstance(v, str) else "" for v in part[y]] if labels else None
@@ -95,7 +103,7 @@ def bars(
                 y=cats if horizontal else vals,
                 orientation="h" if horizontal else "v",
                 name=str(group),
-                marker={"color": palette[group], "line": {"color": GROUND, "width": 1}},
+                marker={"color": colour, "line": {"color": GROUND, "width": 1}},
                 text=text,
                 textposition="outside" if labels else None,
             )
@@ -125,18 +133,15 @@ def lines(
     colours: dict[str, str] | None = None,
 ) -> go.Figure:
     """Lines of ``y`` over ``x``, one per value of ``color``; gaps where suppressed."""
-    groups = list(dict.fromkeys(frame[color])) if color else [y]
-    palette = _colours(groups, colours)
     fig = go.Figure()
-    for group in groups:
-        part = frame[frame[color] == group] if color else frame
+    for group, part, colour in _series(frame, y, color, colours):
         fig.add_trace(
             go.Scatter(
                 x=[str(v) for v in part[x]],
                 y=numbers(part[y]),
                 mode="lines+markers",
                 name=str(group),
-                line={"color": palette[group], "width": 3},
+                line={"color": colour, "width": 3},
                 marker={"size": 9},
                 connectgaps=False,
             )

@@ -104,18 +104,20 @@ IMPACT = (
 
 FRESHNESS = (
     "**Freshness**: the latest extract date loaded for each source and the days since "
-    "(from the run history's `ops.freshness` when present, otherwise from `raw.load_log`)."
+    "(from the run history's `ops.freshness` when present, otherwise from the load log, "
+    "`marts.fct_extract_files`)."
 )
 
 QUARANTINE = (
     "**Quarantined rows**: rows that broke a contract rule, one line per broken rule "
-    "(`raw.quarantine`), by source, column, rule and the class of the value (never the "
-    "value itself)."
+    "(`marts.fct_rule_breaks`), by source, column, rule and the class of the value (never "
+    "the value itself)."
 )
 
 REJECTED = (
-    "**Rejected files**: files that broke the contract as a whole (`raw.load_log`, "
-    "status `rejected`), with the reason; the other files of the night still loaded."
+    "**Rejected files**: files that broke the contract as a whole (the load log, "
+    "`marts.fct_extract_files`, status `rejected`), with the reason; the other files of "
+    "the night still loaded."
 )
 
 RUNS = (

@@ -39,6 +39,21 @@ def header(title: str, question: str) -> None:
     st.markdown(f"*{question}*")
 
 
+def events_header(ctx: context.PageContext, title: str, question: str) -> date | None:
+    """The header of a page of events, then the latest complete month it describes;
+    ``None``, after saying so, while the published warehouse holds no events yet."""
+    header(title, question)
+    month = ctx.as_of.complete_month
+    if month is None:
+        no_data("the published warehouse holds no events yet.")
+    return month
+
+
+def choice(label: str, options: dict[str, str], key: str) -> str:
+    """One of ``options`` (value to label) as a row of radio buttons: the value chosen."""
+    return st.radio(label, list(options), format_func=options.__getitem__, horizontal=True, key=key)
+
+
 def no_data(what: str) -> None:
     """The empty state: say what is empty and why, never fail."""
     st.info(f"No data for this filter: {what}")

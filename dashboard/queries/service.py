@@ -71,6 +71,13 @@ def referral_funnel(
     return disclose(exact, [Count("referrals")], scope.disclosure_control)
 
 
+_FIRST_APPOINTMENTS = f"""
+    from marts.fct_referrals
+    where {IN_SCOPE} and {IN_SERVICES} and first_appointment_on between $start and $end
+"""
+"""The referrals whose first appointment fell in the period: what the waits describe."""
+
+
 def wait_weeks(
     snapshot: Path | str,
     scope: Scope,
@@ -87,9 +94,7 @@ def wait_weeks(
         f"""
         with waits as (
             select least(ceil(wait_days / 7), $cap + 1)::integer as weeks, count(*) as referrals
-            from marts.fct_referrals
-            where {IN_SCOPE} and {IN_SERVICES}
-              and first_appointment_on between $start and $end
+            {_FIRST_APPOINTMENTS}
             group by 1
         )
         select w.weeks, coalesce(referrals, 0) as referrals,
@@ -124,9 +129,7 @@ def wait_summary(
                 as within_6wk_pct,
             100.0 * count(*) filter (where wait_days <= $w18) / nullif(count(*), 0)
                 as within_18wk_pct
-        from marts.fct_referrals
-        where {IN_SCOPE} and {IN_SERVICES}
-          and first_appointment_on between $start and $end
+        {_FIRST_APPOINTMENTS}
         """,
         _params(scope, services, start=start, end=end, w18=WEEKS_18_DAYS),
     ).iloc[0]

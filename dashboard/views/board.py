@@ -250,13 +250,7 @@ def render(ctx: PageContext) -> None:
         ui.no_data("the published warehouse holds no monthly figures for this view yet.")
         return
     _tiles(values, month)
-    window = st.radio(
-        "Months shown",
-        list(WINDOWS),
-        format_func=WINDOWS.__getitem__,
-        horizontal=True,
-        key="board_window",
-    )
+    window = ui.choice("Months shown", WINDOWS, "board_window")
     earliest = min(values["month"])
     first = earliest if window == "all" else max(earliest, window_start(month, int(window)))
     if first > month:

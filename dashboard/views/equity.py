@@ -38,10 +38,8 @@ def _band(dimension: str, band: str) -> str:
 
 def render(ctx: PageContext) -> None:
     """Draw the equity-of-access page for the context's scope."""
-    ui.header("Equity of access", "Are all groups of students reaching support?")
-    last = ctx.as_of.complete_month
+    last = ui.events_header(ctx, "Equity of access", "Are all groups of students reaching support?")
     if last is None:
-        ui.no_data("the published warehouse holds no events yet.")
         return
     cols = st.columns([2, 3, 3])
     with cols[0]:
@@ -55,13 +53,7 @@ def render(ctx: PageContext) -> None:
             kinds_for(institution if ctx.scope.disclosure_control else None),
         )
     with cols[2]:
-        dimension = st.radio(
-            "Compare by",
-            list(DIMENSIONS),
-            format_func=DIMENSIONS.__getitem__,
-            horizontal=True,
-            key="equity_dimension",
-        )
+        dimension = ui.choice("Compare by", DIMENSIONS, "equity_dimension")
     if period is None:
         return
     scope = ctx.scope.narrowed_to(institution)

@@ -206,11 +206,10 @@ def _by_institution(ctx: PageContext, scope: Scope, period: ReleasePeriod) -> No
 
 def render(ctx: PageContext) -> None:
     """Draw the funder impact summary for the context's scope."""
-    ui.header("Funder impact summary", "What did the money achieve?")
-    as_of = ctx.as_of_date
-    if as_of is None:
-        ui.no_data("the published warehouse holds no events yet.")
+    last = ui.events_header(ctx, "Funder impact summary", "What did the money achieve?")
+    if last is None:
         return
+    as_of = ctx.as_of_date or last
     cols = st.columns([2, 3])
     with cols[0]:
         institution = ui.institution_filter("funder_institution", ctx.scope, ctx.institutions)

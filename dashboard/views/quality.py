@@ -7,6 +7,7 @@ need the run history (``ops``) say "no run history yet" on a warehouse without o
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import cached, charts, definitions, ui
@@ -23,17 +24,51 @@ NO_HISTORY = (
 STAGE_ORDER = {"ingest": 0, "dbt build": 1, "quality": 2, "publish": 3}
 STATUS_COLOURS = {"pass": IMPROVEMENT, "warn": NEUTRAL, "fail": CONCERN, "error": CONCERN}
 
+# The heading of each column of the page's tables: one name for a column wherever it is
+# shown (a source, a status, rows loaded). A comment, not a docstring: see STAGE_ORDER.
+COLUMNS = {
+    "source": "Source",
+    "status": "Status",
+    "reason": "Reason",
+    "run_id": "Run",
+    "started_at": "Started",
+    "ended_at": "Ended",
+    "outcome": "Outcome",
+    "stage": "Stage",
+    "seconds": "Seconds",
+    "files": "Files",
+    "files_loaded": "Files loaded",
+    "files_rejected": "Files rejected",
+    "rows_read": "Rows read",
+    "rows_loaded": "Rows loaded",
+    "rows_quarantined": "Rows quarantined",
+    "last_extract_date": "Latest extract",
+    "days_since": "Days since",
+    "warn_after_days": "Warn after (days)",
+    "processed_at": "Processed",
+    "path": "File",
+    "extract_date": "Extract date",
+    "column_name": "Column",
+    "rule": "Rule",
+    "value_class": "What was wrong",
+    "rows": "Rows",
+    "kind": "Kind",
+    "suite": "Suite",
+    "name": "Check",
+    "severity": "Severity",
+    "observed_value": "Observed",
+    "why": "Why it matters",
+    "checks": "Checks",
+}
+
+
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its columns headed as ``COLUMNS`` says (the page's one wording)."""
+    return frame.rename(columns=COLUMNS)
+
 
 def _freshness(ctx: PageContext, history: bool) -> None:
-    shown = cached.freshness(ctx.snapshot).rename(
-        columns={
-            "source": "Source",
-            "last_extract_date": "Latest extract",
-            "days_since": "Days since",
-            "warn_after_days": "Warn after (days)",
-            "status": "Status",
-        }
-    )
+    shown = _labelled(cached.freshness(ctx.snapshot))
     notes = []
     if not history:
         shown = shown.rename(columns={"Days since": "Days behind the latest source"})
@@ -57,20 +92,7 @@ def _runs(ctx: PageContext) -> None:
         return
     runs["outcome"] = runs["outcome"].map(lambda o: OUTCOME_TEXT.get(o, o))
     ui.table(
-        runs.rename(
-            columns={
-                "run_id": "Run",
-                "started_at": "Started",
-                "ended_at": "Ended",
-                "outcome": "Outcome",
-                "reason": "Reason",
-                "seconds": "Seconds",
-                "files_loaded": "Files loaded",
-                "files_rejected": "Files rejected",
-                "rows_loaded": "Rows loaded",
-                "rows_quarantined": "Rows quarantined",
-            }
-        ),
+        _labelled(runs),
         key="quality_runs",
         title="Latest nightly runs",
         definitions=[definitions.RUNS],
@@ -81,7 +103,7 @@ def _runs(ctx: PageContext) -> None:
     stages["order"] = [STAGE_ORDER.get(s, len(STAGE_ORDER)) for s in stages["stage"]]
     stages = stages.sort_values(["started_at", "order", "stage"], kind="stable")
     stages["Run started"] = stages["started_at"].astype(str)
-    shown = stages.rename(columns={"stage": "Stage", "seconds": "Seconds", "run_id": "Run"})
+    shown = _labelled(stages)
     fig = charts.bars(
         shown,
         "Run started",
@@ -107,15 +129,7 @@ def _rejected(ctx: PageContext) -> None:
         st.success("No file has been rejected.")
         return
     ui.table(
-        rejected.rename(
-            columns={
-                "processed_at": "Processed",
-                "source": "Source",
-                "path": "File",
-                "extract_date": "Extract date",
-                "reason": "Reason",
-            }
-        ),
+        _labelled(rejected),
         key="quality_rejected",
         title="Rejected files",
         definitions=[definitions.REJECTED],
@@ -127,15 +141,7 @@ def _quarantine(ctx: PageContext) -> None:
     if exact.empty:
         st.success("No row has been quarantined.")
         return
-    shown = exact.rename(
-        columns={
-            "source": "Source",
-            "column_name": "Column",
-            "rule": "Rule",
-            "value_class": "What was wrong",
-            "rows": "Rows",
-        }
-    )
+    shown = _labelled(exact)
     by_reason = shown.groupby(["What was wrong", "Source"], as_index=False)["Rows"].sum()
     fig = charts.bars(
         by_reason,
@@ -155,16 +161,7 @@ def _quarantine(ctx: PageContext) -> None:
 
 def _load_log(ctx: PageContext) -> None:
     ui.table(
-        cached.load_summary(ctx.snapshot).rename(
-            columns={
-                "source": "Source",
-                "status": "Status",
-                "files": "Files",
-                "rows_read": "Rows read",
-                "rows_loaded": "Rows loaded",
-                "rows_quarantined": "Rows quarantined",
-            }
-        ),
+        _labelled(cached.load_summary(ctx.snapshot)),
         key="quality_load_log",
         title="Files and rows loaded, by source",
         definitions=[definitions.REJECTED, definitions.QUARANTINE],
@@ -177,7 +174,7 @@ def _checks(ctx: PageContext) -> None:
         st.info("The last run recorded no checks.")
         return
     summary = checks.groupby(["kind", "status"], as_index=False).size()
-    summary = summary.rename(columns={"kind": "Kind", "status": "Status", "size": "Checks"})
+    summary = _labelled(summary.rename(columns={"size": "checks"}))
     fig = charts.bars(
         summary,
         "Kind",
@@ -196,17 +193,7 @@ def _checks(ctx: PageContext) -> None:
         st.success("Every check of the last run passed.")
         return
     ui.table(
-        failing.rename(
-            columns={
-                "kind": "Kind",
-                "suite": "Suite",
-                "name": "Check",
-                "severity": "Severity",
-                "status": "Status",
-                "observed_value": "Observed",
-                "why": "Why it matters",
-            }
-        ),
+        _labelled(failing),
         key="quality_checks_failing",
         title="Checks that did not pass",
         definitions=[definitions.CHECKS],

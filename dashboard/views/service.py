@@ -60,6 +60,34 @@ def _label(mapping: dict[str, str], code: str) -> str:
     return mapping.get(code, code.replace("_", " ").capitalize())
 
 
+def _stacked_bars(
+    shown: pd.DataFrame,
+    labels: dict[str, str],
+    *,
+    title: str,
+    key: str,
+    definition: str,
+    colours: dict[str, str] | None = None,
+) -> None:
+    """The chart of the funnel and of the liaison mix: ``labels`` names the table's columns
+    (category, part, count, in that order); a horizontal bar per category, stacked by
+    part, as long as the count."""
+    category, part, count = labels.values()
+    shown = shown.rename(columns=labels)
+    fig = charts.bars(
+        shown,
+        category,
+        count,
+        color=part,
+        horizontal=True,
+        title=title,
+        x_title=count,
+        y_title=None,
+        colours=colours,
+    )
+    ui.figure(fig, shown, key=key, definitions=[definition])
+
+
 def _funnel(ctx: PageContext, scope: Scope, start: date, end: date, services: Services) -> None:
     shown = cached.referral_funnel(ctx.snapshot, scope, start, end, services).copy()
     if shown["referrals"].iloc[0] == 0:
@@ -69,21 +97,14 @@ def _funnel(ctx: PageContext, scope: Scope, start: date, end: date, services: Se
         _label(OUTCOME_LABELS, c) if s == "Outcome" else c
         for s, c in zip(shown["stage"], shown["category"], strict=True)
     ]
-    shown = shown.rename(
-        columns={"stage": "Stage", "category": "Category", "referrals": "Referrals"}
-    )
-    fig = charts.bars(
+    _stacked_bars(
         shown,
-        "Stage",
-        "Referrals",
-        color="Category",
-        horizontal=True,
+        {"stage": "Stage", "category": "Category", "referrals": "Referrals"},
         title="What happened to the referrals received",
-        x_title="Referrals",
-        y_title=None,
+        key="service_funnel",
+        definition=definitions.REFERRAL_FUNNEL,
         colours=FUNNEL_COLOURS,
     )
-    ui.figure(fig, shown, key="service_funnel", definitions=[definitions.REFERRAL_FUNNEL])
 
 
 def _waits(ctx: PageContext, scope: Scope, start: date, end: date, services: Services) -> None:
@@ -137,20 +158,13 @@ def _liaison(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
         return
     shown["setting"] = [_label(SETTINGS, s) for s in shown["setting"]]
     shown["outcome"] = [_label(LIAISON_OUTCOMES, o) for o in shown["outcome"]]
-    shown = shown.rename(
-        columns={"setting": "Setting", "outcome": "Outcome", "contacts": "Contacts"}
-    )
-    fig = charts.bars(
+    _stacked_bars(
         shown,
-        "Setting",
-        "Contacts",
-        color="Outcome",
-        horizontal=True,
+        {"setting": "Setting", "outcome": "Outcome", "contacts": "Contacts"},
         title="Liaison contacts by setting and outcome",
-        x_title="Contacts",
-        y_title=None,
+        key="service_liaison",
+        definition=definitions.LIAISON_MIX,
     )
-    ui.figure(fig, shown, key="service_liaison", definitions=[definitions.LIAISON_MIX])
 
 
 def _ucope(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
@@ -311,10 +325,8 @@ def _worklist(
 
 def render(ctx: PageContext) -> None:
     """Draw the service manager page for the context's scope."""
-    ui.header("Service manager", "What is happening at my institution?")
-    last = ctx.as_of.complete_month
+    last = ui.events_header(ctx, "Service manager", "What is happening at my institution?")
     if last is None:
-        ui.no_data("the published warehouse holds no events yet.")
         return
     end = month_end(last)
     service_names = cached.services(ctx.snapshot)
