@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 import time as clock
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -33,21 +33,12 @@ __all__ = ["DEMO_PSEUDONYM_KEY", "DemoSummary", "write_demo_extracts"]
 
 
 @dataclass(frozen=True)
-class DemoSummary:
-    """What one call delivered, and the catalogue of what the whole demo exercises.
+class DemoCatalogue:
+    """What the whole demo exercises, decided once by ``_plan`` and reported by every call.
 
-    ``files``, ``rows_by_source`` and ``header_only_files`` describe the files delivered by
-    ``arrived_by``; the catalogue (bad rows, deletions, special files) is of the whole demo.
     Bad rows are counted as rows the ingest must quarantine (a repeated id is two rows).
     """
 
-    out: Path
-    arrived_by: date | None
-    files: int
-    files_written: int
-    files_unchanged: int
-    rows_by_source: dict[str, int]
-    header_only_files: int
     students: int
     bad_rows: dict[str, int]
     bad_rows_by_source: dict[str, int]
@@ -59,6 +50,24 @@ class DemoSummary:
     corrected_file: str
     late_files: tuple[str, ...]
     calibration_traps: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DemoSummary(DemoCatalogue):
+    """What one call delivered, and the catalogue of what the whole demo exercises.
+
+    ``files``, ``rows_by_source`` and ``header_only_files`` describe the files delivered by
+    ``arrived_by``; the catalogue (``DemoCatalogue``: bad rows, deletions, special files) is
+    of the whole demo.
+    """
+
+    out: Path
+    arrived_by: date | None
+    files: int
+    files_written: int
+    files_unchanged: int
+    rows_by_source: dict[str, int]
+    header_only_files: int
     funded_liaison_students: int
     funded_ucope_students: int
     seconds: float
@@ -69,21 +78,10 @@ class DemoSummary:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class _Plan(DemoCatalogue):
     """The whole demo: every delivery, and the catalogue of what it exercises."""
 
     deliveries: tuple[Delivery, ...]  # in arrival order
-    students: int
-    bad_rows: dict[str, int]
-    bad_rows_by_source: dict[str, int]
-    deleted_records: dict[str, int]
-    missing_nights: dict[str, tuple[date, ...]]
-    extra_column_files: tuple[str, ...]
-    rejected_file: str
-    resent_file: str
-    corrected_file: str
-    late_files: tuple[str, ...]
-    calibration_traps: tuple[str, ...]
 
 
 @cache
@@ -144,17 +142,7 @@ def write_demo_extracts(out: Path, arrived_by: date | None = None) -> DemoSummar
         files_unchanged=landed.unchanged,
         rows_by_source=landed.rows_by_source,
         header_only_files=landed.header_only,
-        students=plan.students,
-        bad_rows=plan.bad_rows,
-        bad_rows_by_source=plan.bad_rows_by_source,
-        deleted_records=plan.deleted_records,
-        missing_nights=plan.missing_nights,
-        extra_column_files=plan.extra_column_files,
-        rejected_file=plan.rejected_file,
-        resent_file=plan.resent_file,
-        corrected_file=plan.corrected_file,
-        late_files=plan.late_files,
-        calibration_traps=plan.calibration_traps,
+        **{field.name: getattr(plan, field.name) for field in fields(DemoCatalogue)},
         funded_liaison_students=FUNDED_LIAISON_STUDENTS,
         funded_ucope_students=FUNDED_UCOPE_STUDENTS,
         seconds=round(clock.perf_counter() - started, 2),
