@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from dashboard import cached, charts, definitions, ui
+from dashboard import cached, charts, definitions, filters, ui
 from dashboard.catalog import BOARD_KEY_METRICS as KEY_METRICS
 from dashboard.catalog import BOARD_TILES as TILES
 from dashboard.context import PageContext, current
@@ -250,7 +250,7 @@ def render(ctx: PageContext) -> None:
         ui.no_data("the published warehouse holds no monthly figures for this view yet.")
         return
     _tiles(values, month)
-    window = ui.choice("Months shown", WINDOWS, "board_window")
+    window = filters.choice("Months shown", WINDOWS, "board_window")
     earliest = min(values["month"])
     first = earliest if window == "all" else max(earliest, window_start(month, int(window)))
     if first > month:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cached, charts, definitions, ui
+from dashboard import cached, charts, definitions, filters, ui
 from dashboard.context import PageContext, current
 from dashboard.disclose import round_shown
 from dashboard.queries.equity import BAND_LABELS, DIMENSIONS, NO_PROFILE
@@ -43,9 +43,9 @@ def render(ctx: PageContext) -> None:
         return
     cols = st.columns([2, 3, 3])
     with cols[0]:
-        institution = ui.institution_filter("equity_institution", ctx.scope, ctx.institutions)
+        institution = filters.institution_filter("equity_institution", ctx.scope, ctx.institutions)
     with cols[1]:
-        period = ui.release_period(
+        period = filters.release_period(
             "equity_period",
             FUNDED.start,
             ctx.as_of_date or last,
@@ -53,7 +53,7 @@ def render(ctx: PageContext) -> None:
             kinds_for(institution if ctx.scope.disclosure_control else None),
         )
     with cols[2]:
-        dimension = ui.choice("Compare by", DIMENSIONS, "equity_dimension")
+        dimension = filters.choice("Compare by", DIMENSIONS, "equity_dimension")
     if period is None:
         return
     scope = ctx.scope.narrowed_to(institution)

@@ -17,7 +17,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached, charts, definitions, ui
+from dashboard import cached, charts, definitions, filters, ui
 from dashboard.context import PageContext, current
 from dashboard.disclose import round_shown
 from dashboard.queries.funder import Shown, exact_in, with_scope_of
@@ -212,9 +212,9 @@ def render(ctx: PageContext) -> None:
     as_of = ctx.as_of_date or last
     cols = st.columns([2, 3])
     with cols[0]:
-        institution = ui.institution_filter("funder_institution", ctx.scope, ctx.institutions)
+        institution = filters.institution_filter("funder_institution", ctx.scope, ctx.institutions)
     with cols[1]:
-        period = ui.release_period(
+        period = filters.release_period(
             "funder_period", FUNDED.start, as_of, kinds=kinds_for(institution)
         )
     if period is None:

@@ -13,7 +13,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached, charts, definitions, ui
+from dashboard import cached, charts, definitions, filters, ui
 from dashboard.context import PageContext, current
 from dashboard.disclose import round_shown
 from dashboard.queries.service import LONGEST_WEEK_SHOWN
@@ -332,9 +332,9 @@ def render(ctx: PageContext) -> None:
     service_names = cached.services(ctx.snapshot)
     cols = st.columns([2, 2, 3])
     with cols[0]:
-        institution = ui.institution_filter("service_institution", ctx.scope, ctx.institutions)
+        institution = filters.institution_filter("service_institution", ctx.scope, ctx.institutions)
     with cols[1]:
-        period = ui.date_range(
+        period = filters.date_range(
             "service_period",
             (window_start(last, 12), end),
             (date(2000, 1, 1), ctx.as_of_date or end),
