@@ -128,12 +128,27 @@ def sign_in(page: Page, url: str, username: str, password: str | None = None) ->
     page.get_by_role("button", name="Sign in", exact=True).click()
 
 
+def settle(page: Page) -> None:
+    """Wait until the rerun is over (no stale element, no running status) and every chart
+    is drawn, then a moment for the charts' last layout. A condition rather than a fixed
+    pause: a busy machine waits as long as it needs, a quiet one no longer."""
+    page.wait_for_function(
+        """() => !document.querySelector(
+                '[data-testid="stStatusWidget"], [data-stale="true"], [data-testid="stSkeleton"]')
+            && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+                .every(c => c.querySelector('.main-svg'))""",
+        timeout=60_000,
+        polling=250,
+    )
+    page.wait_for_timeout(400)
+
+
 def wait_for(page: Page, title: str, chart: bool = True) -> None:
-    """Wait for a page's heading (and its first chart), then for the charts to settle."""
+    """Wait for a page's heading (and its first chart), then for the page to settle."""
     page.get_by_role("heading", name=title).wait_for(timeout=30_000)
     if chart:
         page.locator(CHART).first.wait_for(timeout=30_000)
-    page.wait_for_timeout(1000)  # let the last charts finish drawing
+    settle(page)
 
 
 def menu(page: Page) -> list[str]:

@@ -49,6 +49,7 @@ from browser_kit import (  # noqa: E402
     NAV_LINK,
     Served,
     dashboard_server,
+    settle,
     sign_in,
 )
 from playwright.sync_api import Browser, BrowserContext, Page  # noqa: E402
@@ -110,20 +111,6 @@ def signed_in(browser: Browser, server: Served) -> Iterator[Callable[[str], Page
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-def settle(page: Page) -> None:
-    """Wait until the rerun is over (no stale element, no running status) and every chart
-    is drawn, then a moment for the charts' last layout."""
-    page.wait_for_function(
-        """() => !document.querySelector(
-                '[data-testid="stStatusWidget"], [data-stale="true"], [data-testid="stSkeleton"]')
-            && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-                .every(c => c.querySelector('.main-svg'))""",
-        timeout=60_000,
-        polling=250,
-    )
-    page.wait_for_timeout(400)
 
 
 def heading(page: Page, starts: str) -> None:
