@@ -141,7 +141,7 @@ HEAVY_FIRST = (
     "e2e/test_accessibility.py",  # 120, after the demo build (30)
     "test_faults.py",  # 150: 12 nightly runs
     "test_nightly.py",  # 80: 7 nightly runs
-    "e2e/test_deploy.py",  # 112
+    "e2e/test_deploy.py",  # 60
     "e2e/test_browser.py",  # 59
     "test_keys.py",  # 41: 8 nightly runs, 3 with a dbt build
     "test_dashboard_access.py",  # 35
