@@ -119,3 +119,24 @@ def test_a_funder_never_gets_a_record_level_table(access: Path) -> None:
         at = at.switch_page(f"views/{page}.py").run()
         assert not at.exception
     assert events(access, "records_viewed") == []
+
+
+def test_a_failing_audit_log_ends_the_session_and_its_granted_files(
+    access: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When a page view cannot be recorded the viewer is signed out completely: the session
+    stops being live, so a file granted to it a moment before is not served any more."""
+    at = signed_in("board")
+    session = at.session_state[seal.SESSION_KEY]
+    token = b"0123456789abcdef"
+    downloads._grant(b"a,b\n1,2\n", session, token)
+    assert downloads.may_fetch(b"a,b\n1,2\n", generate_xsrf_token_string(token))
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(AuditLog, "record", broken)
+    at.radio(key="board_window").set_value("all").run()  # a changed filter: a page view
+    assert not seal.session_is_live(session)
+    assert seal.SESSION_KEY not in at.session_state
+    assert not downloads.may_fetch(b"a,b\n1,2\n", generate_xsrf_token_string(token))

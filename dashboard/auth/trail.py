@@ -69,12 +69,20 @@ def record_quietly(event: str, username: str | None, details: dict[str, Any]) ->
 
 
 def guarded(action: Callable[[], None]) -> bool:
-    """Run an audit ``action``; if the log cannot be written, sign out and say so."""
+    """Run an audit ``action``; if the log cannot be written, sign out and say so.
+
+    Signing out here is complete (``seal.forget``): the session stops counting as signed
+    in, so a file it was granted a moment before is no longer served either
+    (``dashboard.downloads``)."""
     try:
         action()
     except Exception as exc:
         tell_operator(exc)
-        st.session_state.pop(seal.SESSION_KEY, None)
+        stored = st.session_state.get(seal.SESSION_KEY)
+        if isinstance(stored, Session):
+            seal.forget(stored)
+        else:
+            seal.drop()
         st.error(AUDIT_DOWN_TEXT)
         return False
     return True
