@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -20,6 +21,22 @@ SMHP = str(Path(sys.executable).parent / "smhp")
 NIGHTLY_ENV = dict(
     os.environ, SMHP_PSEUDONYM_KEY=TEST_KEY_HEX, DBT_SEND_ANONYMOUS_USAGE_STATS="false"
 )
+
+
+def run_smhp(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    """The real ``smhp`` command with ``args``, as a user runs it, in the tests' nightly
+    environment unless ``env`` is given; output captured as text."""
+    return subprocess.run(
+        [SMHP, *args], capture_output=True, text=True, env=env or NIGHTLY_ENV, timeout=300, **kwargs
+    )
+
+
+def run_nightly(
+    landing: Path, warehouse: Path, *extra: str, env: dict | None = None, **kwargs
+) -> subprocess.CompletedProcess:
+    """``smhp nightly --landing LANDING --warehouse WAREHOUSE [extra...]``."""
+    args = ("nightly", "--landing", str(landing), "--warehouse", str(warehouse), *extra)
+    return run_smhp(*args, env=env, **kwargs)
 
 
 def nhs_number(serial: int) -> str:

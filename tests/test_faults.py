@@ -15,27 +15,13 @@ from pathlib import Path
 import duckdb
 import pytest
 from extracts import NIGHTLY_ENV, SMHP, liaison, referral, write_extract
+from extracts import run_nightly as nightly
 from shared_builds import build_once, copy_built
 
 from smhp.warehouse import open_published
 
-ENV = NIGHTLY_ENV
-
 pytestmark = pytest.mark.slow  # real `smhp nightly` runs (dbt build)
 WARNINGS = 3  # published with warnings (the fixture's 2024 extracts are stale)
-
-
-def nightly(
-    landing: Path, warehouse: Path, env: dict | None = None, **kwargs
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [SMHP, "nightly", "--landing", str(landing), "--warehouse", str(warehouse)],
-        capture_output=True,
-        text=True,
-        env=env or ENV,
-        timeout=300,
-        **kwargs,
-    )
 
 
 def referrals_count(warehouse: Path) -> int:
@@ -87,7 +73,7 @@ def start_and_kill_when(
         [SMHP, "nightly", "--landing", str(landing), "--warehouse", str(warehouse)],
         stderr=subprocess.PIPE,
         text=True,
-        env=env or ENV,
+        env=env or NIGHTLY_ENV,
     )
     seen = []
     deadline = time.monotonic() + 120
@@ -136,7 +122,7 @@ def test_killed_during_publish_leaves_published_data_and_next_run_recovers(publi
     landing, warehouse = published
     before = os.path.realpath(warehouse)
     add_new_referral(landing)
-    env = dict(ENV, SMHP_TEST_PAUSE_AT="publish")
+    env = dict(NIGHTLY_ENV, SMHP_TEST_PAUSE_AT="publish")
     start_and_kill_when(landing, warehouse, "[test] paused at publish", env=env)
     snapshots = sorted((warehouse.parent / "warehouse.duckdb.snapshots").glob("*.duckdb"))
     assert len(snapshots) == 2  # the published one and the orphan the killed run renamed
@@ -157,7 +143,7 @@ def test_reader_sees_new_data_on_its_next_query_after_the_switch(published):
             [SMHP, "nightly", "--landing", str(landing), "--warehouse", str(warehouse)],
             stderr=subprocess.PIPE,
             text=True,
-            env=ENV,
+            env=NIGHTLY_ENV,
         )
         seen = []
         while proc.poll() is None:  # a dashboard-like reader querying throughout the run
@@ -241,7 +227,7 @@ def test_unwritable_warehouse_folder_gives_a_clear_error(tmp_path: Path):
         for p in landing.rglob("*"):
             os.chmod(p, 0o755 if p.is_dir() else 0o644)
         as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
-        env = dict(ENV, HOME=str(shared))
+        env = dict(NIGHTLY_ENV, HOME=str(shared))
         done = subprocess.run(
             [
                 *as_nobody,
@@ -292,7 +278,7 @@ def test_failed_blocking_expectation_blocks_publishing_and_says_why(published, t
         )
     )
     add_new_referral(landing)
-    env = dict(ENV, SMHP_EXPECTATIONS_DIR=str(suites))
+    env = dict(NIGHTLY_ENV, SMHP_EXPECTATIONS_DIR=str(suites))
     done = nightly(landing, warehouse, env=env)
     assert done.returncode == 4, done.stderr
     last = done.stderr.strip().splitlines()[-1]
@@ -305,7 +291,7 @@ def test_failed_blocking_expectation_blocks_publishing_and_says_why(published, t
         [SMHP, "status", "--warehouse", str(warehouse)],
         capture_output=True,
         text=True,
-        env=ENV,
+        env=NIGHTLY_ENV,
         timeout=60,
     )
     assert "blocked" in status.stdout and "blocking_referral_volume" in status.stdout

@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -24,7 +23,6 @@ import duckdb
 import pytest
 from extracts import (
     NIGHTLY_ENV,
-    SMHP,
     TEST_KEY,
     TEST_KEY_HEX,
     nhs_number,
@@ -32,6 +30,8 @@ from extracts import (
     table_dump,
     write_extract,
 )
+from extracts import run_nightly as nightly
+from extracts import run_smhp as smhp
 
 from smhp.pipeline.history import PUBLISHED, HistoryStore, RunRecord
 from smhp.pipeline.keys import (
@@ -51,12 +51,6 @@ from smhp.settings import Settings, SettingsError
 OTHER_KEY_HEX = "c3a17e59d2f04b86a1e9c5370d8f2b64e7a3195cb0d48f26e1c7a935b2d06f84"
 
 pytestmark = pytest.mark.slow  # real `smhp nightly` runs (dbt build)
-
-
-def smhp(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [SMHP, *args], capture_output=True, text=True, env=env or NIGHTLY_ENV, timeout=300
-    )
 
 
 def with_key(hex_key: str) -> dict[str, str]:
@@ -155,12 +149,9 @@ def test_a_key_file_others_can_read_is_refused(no_key, tmp_path, mode):
 
 def test_a_run_with_a_passphrase_stops_with_exit_code_2_and_never_echoes_it(tmp_path):
     passphrase = "our partnership secret 2024 !"
-    done = smhp(
-        "nightly",
-        "--landing",
-        str(tmp_path),
-        "--warehouse",
-        str(tmp_path / "var" / "w.duckdb"),
+    done = nightly(
+        tmp_path,
+        tmp_path / "var" / "w.duckdb",
         env=with_key(passphrase),
     )
     assert done.returncode == 2
@@ -246,7 +237,7 @@ def first_run(tmp_path_factory) -> tuple[Path, Path]:
         "2024-03-05",
         [referral("R3", 3, referred_on="2024-03-05", updated_at="2024-03-05 09:00:00")],
     )
-    done = smhp("nightly", "--landing", str(landing), "--warehouse", str(warehouse))
+    done = nightly(landing, warehouse)
     assert done.returncode == 3, done.stderr  # published with warnings (2024 data is stale)
     return landing, warehouse
 
@@ -267,12 +258,9 @@ def test_a_changed_key_stops_the_run_before_it_loads_anything(first_run):
     landing, warehouse = first_run
     work = warehouse.with_name(warehouse.name + ".work")
     before = (os.readlink(warehouse), sorted(work.rglob("*")))
-    done = smhp(
-        "nightly",
-        "--landing",
-        str(landing),
-        "--warehouse",
-        str(warehouse),
+    done = nightly(
+        landing,
+        warehouse,
         env=with_key(OTHER_KEY_HEX),
     )
     assert done.returncode == 2
@@ -291,12 +279,9 @@ def test_a_rotation_that_would_lose_an_extract_is_blocked(first_run):
     aside = landing.parent / "aside.csv"
     moved.rename(aside)
     try:
-        done = smhp(
-            "nightly",
-            "--landing",
-            str(landing),
-            "--warehouse",
-            str(warehouse),
+        done = nightly(
+            landing,
+            warehouse,
             "--rotate-key",
             env=with_key(OTHER_KEY_HEX),
         )
@@ -311,12 +296,9 @@ def test_a_rotation_that_would_lose_an_extract_is_blocked(first_run):
 
 def test_rotation_reloads_everything_with_the_new_key(first_run):
     landing, warehouse = first_run
-    done = smhp(
-        "nightly",
-        "--landing",
-        str(landing),
-        "--warehouse",
-        str(warehouse),
+    done = nightly(
+        landing,
+        warehouse,
         "--rotate-key",
         env=with_key(OTHER_KEY_HEX),
     )
@@ -335,14 +317,11 @@ def test_rotation_reloads_everything_with_the_new_key(first_run):
     assert run_ids == [(history[-1][0],)]  # nothing carried over from the old key's runs
 
     # from now on the old key is the changed one
-    old = smhp("nightly", "--landing", str(landing), "--warehouse", str(warehouse))
+    old = nightly(landing, warehouse)
     assert old.returncode == 2 and "key has changed" in old.stderr
-    same = smhp(
-        "nightly",
-        "--landing",
-        str(landing),
-        "--warehouse",
-        str(warehouse),
+    same = nightly(
+        landing,
+        warehouse,
         env=with_key(OTHER_KEY_HEX),
     )
     assert same.returncode == 3, same.stderr
@@ -354,7 +333,7 @@ def test_the_published_warehouse_remembers_the_key_when_the_json_history_is_lost
     aside = history.with_name("history.aside")
     history.rename(aside)
     try:
-        done = smhp("nightly", "--landing", str(landing), "--warehouse", str(warehouse))
+        done = nightly(landing, warehouse)
     finally:
         shutil.rmtree(history, ignore_errors=True)
         aside.rename(history)

@@ -16,7 +16,6 @@ import duckdb
 import pytest
 from extracts import (
     NIGHTLY_ENV,
-    SMHP,
     case_discussion,
     liaison,
     nhs_number,
@@ -25,18 +24,12 @@ from extracts import (
     ucope,
     write_extract,
 )
+from extracts import run_nightly as nightly
+from extracts import run_smhp as smhp
 
 from smhp.settings import SEEDS_DIR
 
-ENV = NIGHTLY_ENV
-
 pytestmark = pytest.mark.slow  # real `smhp nightly` runs (dbt build)
-
-
-def smhp(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [SMHP, *args], capture_output=True, text=True, env=env or ENV, timeout=300
-    )
 
 
 def write_fixture(landing: Path) -> None:
@@ -407,7 +400,7 @@ def published(tmp_path_factory) -> tuple[Path, Path, subprocess.CompletedProcess
     base = tmp_path_factory.mktemp("nightly")
     landing, warehouse = base / "landing", base / "var" / "warehouse.duckdb"
     write_fixture(landing)
-    done = smhp("nightly", "--landing", str(landing), "--warehouse", str(warehouse))
+    done = nightly(landing, warehouse)
     assert done.returncode == 3, done.stderr  # published with warnings: 2024 data is stale
     return landing, warehouse, done
 
@@ -523,7 +516,7 @@ def test_rerun_with_nothing_new_changes_nothing(published):
     before = table_dump(warehouse, query)
     facts_before = table_dump(warehouse, "select * from marts.fct_referrals order by all")
     log_before = table_dump(warehouse, "select count(*) from raw.load_log")
-    done = smhp("nightly", "--landing", str(landing), "--warehouse", str(warehouse))
+    done = nightly(landing, warehouse)
     assert done.returncode == 3, done.stderr  # published with warnings: 2024 data is stale
     assert table_dump(warehouse, query) == before
     assert table_dump(warehouse, "select * from marts.fct_referrals order by all") == facts_before
@@ -531,7 +524,7 @@ def test_rerun_with_nothing_new_changes_nothing(published):
 
     resent = landing / "referrals" / "referrals_2024-03-20.csv"
     resent.write_bytes(resent.read_bytes())  # the same bytes, delivered again
-    done = smhp("nightly", "--landing", str(landing), "--warehouse", str(warehouse))
+    done = nightly(landing, warehouse)
     assert "skipped referrals/referrals_2024-03-20.csv: re-send" in done.stderr
     assert table_dump(warehouse, query) == before
 
@@ -570,7 +563,7 @@ def test_corrected_redelivery_replaces_what_the_earlier_version_contributed(publ
             ),
         ],
     )
-    done = smhp("nightly", "--landing", str(landing), "--warehouse", str(warehouse))
+    done = nightly(landing, warehouse)
     assert done.returncode == 3, done.stderr  # published with warnings: 2024 data is stale
     assert "replaced referrals/referrals_2024-03-20.csv" in done.stderr
     got = metrics(warehouse)
@@ -585,7 +578,7 @@ def test_failed_run_leaves_the_published_data_in_place(published, tmp_path):
     _, warehouse, _ = published
     before = metrics(warehouse)
     log_before = table_dump(warehouse, "select * from raw.load_log order by file_id")
-    done = smhp("nightly", "--landing", str(tmp_path / "missing"), "--warehouse", str(warehouse))
+    done = nightly(tmp_path / "missing", warehouse)
     assert done.returncode == 1
     assert "NOT PUBLISHED" in done.stderr and "missing" in done.stderr
     assert metrics(warehouse) == before
@@ -610,7 +603,7 @@ def test_reader_holding_the_warehouse_does_not_block_a_run(published):
             "2024-03-21",
             [referral("R9", 9, referred_on="2024-03-21", updated_at="2024-03-21 09:00:00")],
         )
-        done = smhp("nightly", "--landing", str(landing), "--warehouse", str(warehouse))
+        done = nightly(landing, warehouse)
         assert done.returncode == 3, done.stderr  # published with warnings: 2024 data is stale
         assert reader.execute("select count(*) from raw.load_log").fetchone() == old
     finally:
@@ -619,10 +612,8 @@ def test_reader_holding_the_warehouse_does_not_block_a_run(published):
 
 
 def test_a_run_without_a_key_refuses_to_start(tmp_path):
-    env = {k: v for k, v in ENV.items() if not k.startswith("SMHP_PSEUDONYM_KEY")}
-    done = smhp(
-        "nightly", "--landing", str(tmp_path), "--warehouse", str(tmp_path / "w.duckdb"), env=env
-    )
+    env = {k: v for k, v in NIGHTLY_ENV.items() if not k.startswith("SMHP_PSEUDONYM_KEY")}
+    done = nightly(tmp_path, tmp_path / "w.duckdb", env=env)
     assert done.returncode == 2
     assert "SMHP_PSEUDONYM_KEY" in done.stderr and "Refusing to start" in done.stderr
     assert not (tmp_path / "w.duckdb").exists()

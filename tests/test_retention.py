@@ -18,7 +18,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from extracts import NIGHTLY_ENV, SMHP, nhs_number, referral, table_dump, write_extract
+from extracts import NIGHTLY_ENV, nhs_number, referral, run_smhp, table_dump, write_extract
+from extracts import run_nightly as nightly
 from shared_builds import build_once, copy_built
 
 from smhp.pipeline.landing import LandedFile
@@ -32,9 +33,8 @@ pytestmark = pytest.mark.slow  # real `smhp nightly` runs (dbt build)
 
 
 def smhp(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [SMHP, *args], capture_output=True, text=True, env=dict(NIGHTLY_ENV, **env), timeout=300
-    )
+    """``smhp`` with the tests' nightly environment plus ``env`` (SMHP_ settings)."""
+    return run_smhp(*args, env=dict(NIGHTLY_ENV, **env))
 
 
 def night(day: str, *ids: int) -> list[dict]:
@@ -67,7 +67,7 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     def build(folder: Path) -> None:
         landing, warehouse = landing_and_warehouse(folder)
         deliver(landing)
-        done = smhp("nightly", "--landing", str(landing), "--warehouse", str(warehouse))
+        done = nightly(landing, warehouse)
         assert done.returncode == 3, done.stderr  # published with warnings: a rejected file, stale
 
     return build_once(tmp_path_factory, "retention-first-run", build)
@@ -225,15 +225,11 @@ def test_archived_files_are_private_and_a_rotation_reloads_them(first_run, tmp_p
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode == (0o700 if path.is_dir() else 0o600), f"{path} is {mode:04o}"
 
-    rotated = smhp(
-        "nightly",
-        "--landing",
-        str(landing),
-        "--warehouse",
-        str(warehouse),
+    rotated = nightly(
+        landing,
+        warehouse,
         "--rotate-key",
-        SMHP_PSEUDONYM_KEY=NEW_KEY_HEX,
-        SMHP_LANDING_ARCHIVE=str(archive),
+        env=dict(NIGHTLY_ENV, SMHP_PSEUDONYM_KEY=NEW_KEY_HEX, SMHP_LANDING_ARCHIVE=str(archive)),
     )
     assert rotated.returncode == 3, rotated.stderr
     assert "files: 3 loaded" in rotated.stderr  # two from the archive, one from landing
