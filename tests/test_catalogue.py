@@ -75,8 +75,9 @@ def test_a_broken_row_is_refused(tmp_path: Path) -> None:
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(broken)
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError) as refused:
             load(path)
+        assert f"{path.name} line " in str(refused.value)  # names the file and its line
 
 
 def test_the_docs_page_is_generated_from_the_catalogue() -> None:

@@ -165,7 +165,7 @@ def _row(raw: Mapping[str, str]) -> MetricInfo:
             raise ValueError(f"{name}: {column} {value!r} is not a plain identifier")
     target = cells["target"]
     if (target is None) != (cells["target_source"] is None):
-        raise ValueError(f"{name}: a target needs its source, and a source its target")
+        raise ValueError(f"{name}: target and target_source: each needs the other")
     return MetricInfo(
         metric=name,
         family=cells["family"] or "",
@@ -196,15 +196,23 @@ def load(path: Path = CATALOGUE_CSV) -> dict[str, MetricInfo]:
         missing = {f.name for f in fields(MetricInfo)} - set(reader.fieldnames or ())
         if missing:
             raise ValueError(f"{path.name}: missing columns {sorted(missing)}")
-        rows = [_row(r) for r in reader]
+        rows: dict[int, MetricInfo] = {}  # by line of the file (the header is line 1)
+        for line, raw in enumerate(reader, start=2):
+            try:
+                rows[line] = _row(raw)
+            except ValueError as exc:
+                raise ValueError(f"{path.name} line {line}: {exc}") from None
     out: dict[str, MetricInfo] = {}
-    for row in rows:
+    for line, row in rows.items():
         if row.metric in out:
-            raise ValueError(f"{path.name}: {row.metric} is listed twice")
+            raise ValueError(f"{path.name} line {line}: metric {row.metric} is listed twice")
         out[row.metric] = row
-    for row in rows:
+    for line, row in rows.items():
         if row.base is not None and (row.base not in out or out[row.base].kind != "count"):
-            raise ValueError(f"{path.name}: the base of {row.metric} is not a catalogued count")
+            raise ValueError(
+                f"{path.name} line {line}: base {row.base!r} of {row.metric} is not a "
+                "catalogued count"
+            )
     return out
 
 
