@@ -71,10 +71,6 @@ def _series(
         yield group, frame[frame[color] == group] if color else frame, palette[group]
 
 
-def _texts(values: Sequence[object]) -> list[str]:
-    return ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in values]
-
-
 def bars(
     frame: pd.DataFrame,
     x: str,
@@ -165,19 +161,6 @@ def add_vertical_marks(fig: go.Figure, marks: dict[str | float, str]) -> go.Figu
             yanchor="bottom",
             font={"size": FONT_SIZE - 2, "color": TARGET},
         )
-    return fig
-
-
-def add_target(fig: go.Figure, target: float, label: str) -> go.Figure:
-    """A dashed horizontal target line across the plot, labelled at the right."""
-    _remember(fig, "targets", f"{label} ({_number(target)})")
-    fig.add_hline(
-        y=target,
-        line={"dash": "dash", "width": 2, "color": TARGET},
-        annotation_text=label,
-        annotation_position="top right",
-        annotation_font={"size": FONT_SIZE - 2, "color": TARGET},
-    )
     return fig
 
 

@@ -184,10 +184,3 @@ def _roles(items: tuple[str, ...]) -> tuple[str, ...]:
             f"(roles: {', '.join(ROLES)})"
         )
     return items
-
-
-def pseudonym_key() -> bytes:
-    """The HMAC key for student identifiers (``smhp.pipeline.keys.load_key`` has the rules)."""
-    from smhp.pipeline.keys import load_key  # keys imports SettingsError from here
-
-    return load_key()
