@@ -166,8 +166,11 @@ def test_drill_down_to_the_pseudonymous_worklist(watched: Watched, server: Serve
     page.locator(f"{CHART} .gtitle", has_text=title).wait_for(timeout=30_000)
     worklist = page.get_by_role("heading", name="Worklist: still waiting past 6 weeks")
     worklist.wait_for(timeout=30_000)
+    # the worklist's download follows its table: once it is drawn, so is the table (the
+    # collapsed "Definition and numbers" tables above are in the page but not visible)
+    page.locator(".st-key-service_worklist_csv button").wait_for(timeout=30_000)
     assert page.locator('[data-testid="stException"]').count() == 0
-    table = page.locator('[data-testid="stDataFrame"]').last
+    table = page.locator('[data-testid="stDataFrame"]:visible').last
     table.scroll_into_view_if_needed()
     table.hover()  # the toolbar shows on hover: search and full screen, no CSV export
     page.locator('[data-testid="stElementToolbar"]').last.wait_for(timeout=10_000)
