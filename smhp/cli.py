@@ -44,7 +44,9 @@ def cmd_nightly(args: argparse.Namespace) -> int:
     key = load_key()
     reporter = Reporter()
     try:
-        result = run_nightly(settings, key, reporter, rotate_key=args.rotate_key)
+        result = run_nightly(
+            settings, key, reporter, rotate_key=args.rotate_key, full_refresh=args.full_refresh
+        )
     except SettingsError:  # the key or a setting: exit 2 with its one line (main)
         raise
     except RunInProgress as exc:
@@ -264,6 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--rotate-key",
         action="store_true",
         help="full reload with a new key from every retained extract (docs/operations.md)",
+    )
+    p.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the marts and rerun every check even when no extract is new",
     )
     p.set_defaults(func=cmd_nightly)
 

@@ -516,17 +516,37 @@ def test_rerun_with_nothing_new_changes_nothing(published):
     before = table_dump(warehouse, query)
     facts_before = table_dump(warehouse, "select * from marts.fct_referrals order by all")
     log_before = table_dump(warehouse, "select count(*) from raw.load_log")
-    done = nightly(landing, warehouse)
+    runs = "select run_id, outcome, warnings, built_by_run_id from ops.runs order by run_id"
+    checks = "select kind, suite, name, status from ops.run_checks where run_id = ? order by all"
+
+    done = nightly(landing, warehouse)  # nothing new: nothing rebuilt
     assert done.returncode == 3, done.stderr  # published with warnings: 2024 data is stale
+    assert "its marts are kept, not rebuilt" in done.stderr
     assert table_dump(warehouse, query) == before
     assert table_dump(warehouse, "select * from marts.fct_referrals order by all") == facts_before
     assert table_dump(warehouse, "select count(*) from raw.load_log") == log_before
+    (built_run, built, _, built_by), (kept_run, kept, kept_warnings, kept_by) = table_dump(
+        warehouse, runs
+    )
+    assert built_by == built_run and kept_by == built_run  # the marts of the first run
+    assert kept == built and "stale" in kept_warnings
+    first_checks = table_dump(warehouse, checks.replace("?", f"'{built_run}'"))
+    assert len(first_checks) > 200  # every dbt test and expectation, carried over as they were
+    assert table_dump(warehouse, checks.replace("?", f"'{kept_run}'")) == first_checks
 
     resent = landing / "referrals" / "referrals_2024-03-20.csv"
     resent.write_bytes(resent.read_bytes())  # the same bytes, delivered again
     done = nightly(landing, warehouse)
     assert "skipped referrals/referrals_2024-03-20.csv: re-send" in done.stderr
+    assert "not rebuilt" not in done.stderr  # a file was logged: the marts are rebuilt
     assert table_dump(warehouse, query) == before
+
+    done = nightly(landing, warehouse, "--full-refresh")  # nothing new, rebuilt on request
+    assert done.returncode == 3, done.stderr
+    assert "not rebuilt" not in done.stderr and "expectations:" in done.stderr
+    assert table_dump(warehouse, query) == before
+    rebuilt_run, _, _, rebuilt_by = table_dump(warehouse, runs)[-1]
+    assert rebuilt_by == rebuilt_run
 
 
 def test_corrected_redelivery_replaces_what_the_earlier_version_contributed(published):

@@ -33,6 +33,7 @@ _OPS_TABLES: dict[str, dict[str, str]] = {
         "reason": "varchar",
         "warnings": "varchar",
         "key_fingerprint": "varchar",
+        "built_by_run_id": "varchar",
     },
     "run_stages": {"run_id": "varchar", "stage": "varchar", "seconds": "double"},
     "run_files": {
@@ -93,6 +94,10 @@ class RunRecord:
     #: ``smhp.pipeline.keys.fingerprint`` of the run's pseudonym key (None in records made
     #: before it).
     key_fingerprint: str | None = None
+    #: The run whose dbt build and checks the published data carry: this run itself after a
+    #: full build, an earlier run when nothing was new (``smhp.pipeline.build_state``);
+    #: None when the run published nothing (and in records made before it).
+    built_by: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=str, indent=1)
@@ -117,6 +122,7 @@ class RunRecord:
                     "reason": self.reason,
                     "warnings": "; ".join(self.warnings) or None,
                     "key_fingerprint": self.key_fingerprint,
+                    "built_by_run_id": self.built_by,
                 }
             ]
         if table == "run_stages":

@@ -11,6 +11,11 @@ Before anything is loaded the run checks its pseudonymisation key (``smhp.pipeli
 public demo key only in a demo folder, and the same key as the published data was built
 with, unless the run is a key rotation (``rotate_key``: a full reload into an empty
 candidate from every retained extract, landing folder and archive).
+
+A night with nothing new rebuilds nothing: when ingest touched no file and the build
+(dbt project, seeds, suites, their code and versions) is the one the published marts were
+made with, the run keeps those marts and carries that build's checks over
+(``smhp.pipeline.build_state``); ``full_refresh`` always rebuilds.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 
+from smhp.pipeline import build_state
 from smhp.pipeline.contract import load_contract
 from smhp.pipeline.faults import pause_point
 from smhp.pipeline.history import (
@@ -81,12 +87,18 @@ class NightlyRun:
         reporter: Reporter,
         today: date,
         rotate_key: bool = False,
+        full_refresh: bool = False,
     ) -> None:
         self.settings = settings
         self.key = key
         self.reporter = reporter
         self.today = today
         self.rotate_key = rotate_key
+        self.full_refresh = full_refresh or rotate_key
+        self.build_fingerprint = build_state.fingerprint(settings.expectations_dir)
+        #: The earlier run whose marts and checks this run keeps, when nothing is new.
+        self.carried: RunRecord | None = None
+        self.worker: object | None = None  # the Great Expectations worker, once started
         self.layout = WarehouseLayout(settings.warehouse)
         self.store = HistoryStore(self.layout.work_dir / "history")
         self.record = RunRecord(
@@ -110,6 +122,8 @@ class NightlyRun:
             self.record.files = _files_by_source(report)
             self.record.quarantine = _quarantine_by_reason(con, report)
             self.record.freshness = _freshness(con, self.today)
+            if not report.files and not self.full_refresh:
+                self.carried = self._build_to_carry(con)
             con.execute("checkpoint")
             if self.rotate_key:
                 _check_reload_complete(con, self.settings.warehouse)
@@ -128,6 +142,12 @@ class NightlyRun:
         if stale:
             self.record.warnings.append("stale: " + ", ".join(stale))
 
+    def _build_to_carry(self, con: duckdb.DuckDBPyConnection) -> RunRecord | None:
+        """The run that built the candidate's marts with this very build, if its record
+        (and so its checks) is kept; else None, and the run builds."""
+        run_id = build_state.built_by(con, self.build_fingerprint)
+        return next((r for r in self.store.records() if r.run_id == run_id), None)
+
     def _extract_folders(self) -> list[Path]:
         """Where this run reads extracts: the landing folder; for a key rotation first the
         landing archive too (older files moved there by ``smhp retention``)."""
@@ -137,8 +157,15 @@ class NightlyRun:
         return [self.settings.landing]
 
     def dbt_build(self, candidate: Path) -> None:
+        if self.carried is not None:
+            self.reporter.line(
+                f"  nothing new since run {self.carried.run_id}: its marts are kept, not rebuilt"
+            )
+            return
         from smhp.pipeline.dbt_build import build  # imports dbt (~3 s): only when a run needs it
 
+        # Great Expectations imports in a subprocess meanwhile (5-8 s), ready for the gate
+        self.worker = _start_quality_worker(self.settings.expectations_dir)
         pause_point("dbt")
         dbt_dir = self.layout.work_dir / "dbt"
         result = build(candidate, target_path=dbt_dir / "target", log_path=dbt_dir / "logs")
@@ -161,7 +188,7 @@ class NightlyRun:
                 )
         for node in result.warned:
             self.reporter.line(f"  WARN {node.resource_type} {node.name}: {node.failures} rows")
-            self.record.warnings.append(f"dbt test {node.name} warned")
+            self.record.warnings.append(_dbt_warning(node.name))
         for node in result.failed:
             self.reporter.line(f"  FAILED {node.resource_type} {node.name}: {node.status}")
         if result.error:
@@ -176,7 +203,11 @@ class NightlyRun:
                 + (f" ({first.failures} failing rows)" if first.failures else "")
             )
 
-    def quality(self, candidate: Path, worker: object | None) -> None:
+    def quality(self, candidate: Path) -> None:
+        if self.carried is not None:
+            self._carry_checks(self.carried)
+            return
+        worker = self.worker
         if worker is None:
             self.reporter.line("  no expectation suites found: skipped")
             return
@@ -205,16 +236,40 @@ class NightlyRun:
                 f"  {'FAILED' if r in blocking else 'WARN'} {r.suite}: {r.name} "
                 f"(observed {r.observed_value}): {r.why}"
             )
-        self.record.warnings += [f"expectation {r.suite}: {r.name}" for r in warned]
+        self.record.warnings += [_expectation_warning(r.suite, r.name) for r in warned]
         if blocking:
             r = blocking[0]
             raise Blocked(
                 f"expectation {r.suite}: {r.name} failed (observed {r.observed_value}): {r.why}"
             )
 
+    def _carry_checks(self, built: RunRecord) -> None:
+        """The checks of the run that built the kept marts, with their warnings: the same
+        tables give the same verdicts."""
+        self.record.checks = [dict(check) for check in built.checks]
+        for check in self.record.checks:
+            if check["status"] == "warn":
+                self.record.warnings.append(
+                    _dbt_warning(check["name"])
+                    if check["kind"] in ("dbt_test", "unit_test")
+                    else _expectation_warning(check["suite"], check["name"])
+                )
+        self.reporter.line(
+            f"  nothing new: the {len(built.checks)} checks of run {built.run_id} carried over"
+        )
+
     def publish(self, candidate: Path) -> None:
         self.record.outcome = PUBLISHED_WITH_WARNINGS if self.record.warnings else PUBLISHED
         self.record.reason = "; ".join(self.record.warnings) or None
+        if self.carried is None:
+            self.record.built_by = self.record.run_id
+            con = duckdb.connect(str(candidate))
+            try:
+                build_state.record(con, self.build_fingerprint, self.record.run_id)
+            finally:
+                con.close()
+        else:
+            self.record.built_by = self.carried.built_by or self.carried.run_id
         self._write_history_into(candidate)
         self.result.snapshot = self.layout.publish(self.record.run_id, self.settings.keep_snapshots)
         self.reporter.line(f"  published {self.settings.warehouse} → {self.result.snapshot.name}")
@@ -279,7 +334,6 @@ class NightlyRun:
             if interrupted:
                 self.reporter.line(f"  note: run {interrupted.run_id} {interrupted.reason}")
             self.layout.remove_orphans()
-            worker = _start_quality_worker(self.settings.expectations_dir)
             stage = STAGES[0]
             try:
                 self.store.mark_running(self.record, "start")
@@ -289,12 +343,7 @@ class NightlyRun:
                     candidate = self.layout.candidate
                 else:
                     candidate = self.layout.start_candidate()
-                steps = (
-                    self.ingest,
-                    self.dbt_build,
-                    lambda c: self.quality(c, worker),
-                    self.publish,
-                )
+                steps = (self.ingest, self.dbt_build, self.quality, self.publish)
                 for number, (stage, step) in enumerate(zip(STAGES, steps, strict=True), 1):
                     self.store.mark_running(self.record, stage)
                     with self.reporter.stage(number, len(STAGES), stage):
@@ -305,8 +354,8 @@ class NightlyRun:
                 self.record.outcome = FAILED
                 self.record.reason = f"failed during {stage}: {type(exc).__name__}: {exc}"
             finally:
-                if worker is not None:
-                    worker.close()
+                if self.worker is not None:
+                    self.worker.close()  # type: ignore[attr-defined]
             if self.record.outcome in (BLOCKED, FAILED):
                 self.layout.discard_candidate()
                 self._republish_history()
@@ -331,10 +380,14 @@ def run_nightly(
     reporter: Reporter,
     today: date | None = None,
     rotate_key: bool = False,
+    full_refresh: bool = False,
 ) -> NightlyResult:
     """One nightly run against ``settings.landing`` and ``settings.warehouse``
-    (``rotate_key``: a full reload with a new key, see ``smhp.pipeline.keys``)."""
-    return NightlyRun(settings, key, reporter, today or date.today(), rotate_key).run()
+    (``rotate_key``: a full reload with a new key, see ``smhp.pipeline.keys``;
+    ``full_refresh``: rebuild the marts even when nothing is new)."""
+    return NightlyRun(
+        settings, key, reporter, today or date.today(), rotate_key, full_refresh
+    ).run()
 
 
 def _published_key_fingerprint(warehouse: Path) -> str | None:
@@ -382,8 +435,16 @@ def _check_reload_complete(con: duckdb.DuckDBPyConnection, warehouse: Path) -> N
         )
 
 
+def _dbt_warning(name: str) -> str:
+    return f"dbt test {name} warned"
+
+
+def _expectation_warning(suite: str, name: str) -> str:
+    return f"expectation {suite}: {name}"
+
+
 def _start_quality_worker(expectations_dir: Path) -> object | None:
-    """Start importing Great Expectations now, in a subprocess, so it overlaps ingest and dbt."""
+    """Start importing Great Expectations now, in a subprocess, so it overlaps dbt."""
     if not any(expectations_dir.glob("*.json")):
         return None
     from smhp.pipeline.quality import GxWorker
