@@ -34,11 +34,16 @@ def test_the_catalogue_lists_exactly_the_metrics_the_sql_produces() -> None:
         assert f"'{m.metric}'" in sql.read_text(), m.metric
 
 
+#: Percentages over a subset of a published count (discharges with both CORE-10 scores, and
+#: starting in the clinical range) that the spec does not publish as a metric of its own.
+OVER_UNPUBLISHED_BASES = {"ucope_reliable_improvement_pct", "ucope_reliable_recovery_pct"}
+
+
 def test_every_base_is_a_count_and_every_percentage_or_median_has_one_where_published() -> None:
     for m in METRICS.values():
         if m.base:
             assert info(m.base).kind == "count", m.metric
-        if m.kind in ("pct", "median", "rate") and m.metric != "ucope_reliable_improvement_pct":
+        if m.kind in ("pct", "median", "rate") and m.metric not in OVER_UNPUBLISHED_BASES:
             assert m.base, f"{m.metric} has no base: disclosure control could not judge it"
         if m.kind == "count":
             assert m.base is None and m.numerator is None, m.metric

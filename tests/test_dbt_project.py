@@ -27,7 +27,7 @@ METRICS = {
     "referral_completed_waits", "referral_median_wait_days", "referral_seen_6wk_pct",
     "ucope_referrals", "ucope_students", "ucope_assessed",
     "ucope_median_days_to_assessment", "ucope_assessed_14d_pct", "ucope_discharges",
-    "ucope_completion_pct", "ucope_reliable_improvement_pct",
+    "ucope_completion_pct", "ucope_reliable_improvement_pct", "ucope_reliable_recovery_pct",
 }  # fmt: skip
 
 ACTIVE = {"record_status": "active"}
@@ -338,6 +338,11 @@ def test_ucope_metrics(metrics) -> None:
     assert metrics[("2024-03", "UOL", "ucope_reliable_improvement_pct")] == 100
     assert metrics[("2024-03", "ALL", "ucope_reliable_improvement_pct")] == 100
     assert ("2024-03", "LJMU", "ucope_reliable_improvement_pct") not in metrics
+    # Reliable recovery over the same discharges starting at or above 11: E1 ends on 12,
+    # still in the clinical range -> 0 %, a row (its base is 1); LJMU -> no row
+    assert metrics[("2024-03", "UOL", "ucope_reliable_recovery_pct")] == 0
+    assert metrics[("2024-03", "ALL", "ucope_reliable_recovery_pct")] == 0
+    assert ("2024-03", "LJMU", "ucope_reliable_recovery_pct") not in metrics
 
 
 def test_failing_test_is_reported_by_name(tmp_path: Path) -> None:

@@ -245,9 +245,9 @@ def write_fixture(landing: Path) -> None:
                 discharge_reason="completed",
                 sessions_attended="6",
                 core10_start="20",
-                core10_end="12",
+                core10_end="10",
                 updated_at="2024-03-01 10:00:00",
-            ),  # improvement 8
+            ),  # improvement 10, ends below 11: reliable recovery
             ucope(
                 "E2",
                 6,
@@ -371,7 +371,7 @@ def expected_metrics() -> dict[tuple[str, str, str], float]:
         (feb, "UOL", "ucope_assessed_14d_pct"): 50,
         (feb, "LJMU", "ucope_assessed_14d_pct"): 100,
         (feb, "ALL", "ucope_assessed_14d_pct"): 200 / 3,
-        # Discharged Mar: UOL E1 completed (20→12), E2 disengaged (20→15); LJMU E3 completed, no end score.
+        # Discharged Mar: UOL E1 completed (20→10), E2 disengaged (20→15); LJMU E3 completed, no end score.
         (mar, "UOL", "ucope_discharges"): 2,
         (mar, "LJMU", "ucope_discharges"): 1,
         (mar, "ALL", "ucope_discharges"): 3,
@@ -380,6 +380,8 @@ def expected_metrics() -> dict[tuple[str, str, str], float]:
         (mar, "ALL", "ucope_completion_pct"): 200 / 3,
         (mar, "UOL", "ucope_reliable_improvement_pct"): 50,
         (mar, "ALL", "ucope_reliable_improvement_pct"): 50,
+        (mar, "UOL", "ucope_reliable_recovery_pct"): 50,  # E1 of E1, E2 (both start at 20)
+        (mar, "ALL", "ucope_reliable_recovery_pct"): 50,
     }
     return {k: float(v) for k, v in e.items()}
 

@@ -4,7 +4,7 @@
 --   reliable_change_threshold (default 6): reliable improvement when the CORE-10 score
 --     falls by at least this many points from assessment to discharge;
 --   core10_clinical_cutoff (default 11): a CORE-10 score at or above it is in the
---     clinical range.
+--     clinical range; reliable recovery starts in it and ends below it with a reliable fall.
 with
 
 episodes as (
@@ -49,6 +49,17 @@ final as (
             as reliable_improvement,
         core10_start >= {{ var('core10_clinical_cutoff') }} as start_in_clinical_range,
         core10_end >= {{ var('core10_clinical_cutoff') }} as end_in_clinical_range,
+        -- the base of reliable recovery: both scores, starting in the clinical range
+        coalesce(
+            has_both_scores and core10_start >= {{ var('core10_clinical_cutoff') }}, false
+        ) as in_recovery_base,
+        -- NHS Talking Therapies' reliable recovery: ends below the cut-off after a reliable
+        -- fall (an end score of 11 is not recovered); null outside the base
+        case
+            when in_recovery_base
+                then core10_end < {{ var('core10_clinical_cutoff') }}
+                and core10_start - core10_end >= {{ var('reliable_change_threshold') }}
+        end as reliable_recovery,
 
         updated_at,
         file_id

@@ -14,6 +14,9 @@
 --   ucope_reliable_improvement_pct    over discharges with both CORE-10 scores: 100 x those
 --                                     with core10_start - core10_end >= var
 --                                     reliable_change_threshold (6) / those
+--   ucope_reliable_recovery_pct       over discharges with both scores starting at or above
+--                                     var core10_clinical_cutoff (11): 100 x those ending
+--                                     below it with a reliable improvement / those
 with
 
 episodes as (
@@ -56,7 +59,9 @@ by_discharged_month as (
         count(*) as discharges,
         count_if(is_completed) as completed,
         count_if(has_both_scores) as with_both_scores,
-        count_if(reliable_improvement) as reliable_improvement
+        count_if(reliable_improvement) as reliable_improvement,
+        count_if(in_recovery_base) as in_recovery_base,
+        count_if(reliable_recovery) as reliable_recovery
     from episodes
     where discharged_on is not null
     {{ by_month_and_institution('discharged_month') }}
@@ -107,6 +112,14 @@ metrics as (
         100.0 * reliable_improvement / with_both_scores
     from by_discharged_month
     where with_both_scores > 0
+
+    union all
+
+    -- omitted where no discharge of the month starts in the clinical range with both scores
+    select month, institution_code, 'ucope_reliable_recovery_pct',
+        100.0 * reliable_recovery / in_recovery_base
+    from by_discharged_month
+    where in_recovery_base > 0
 
 )
 
