@@ -73,7 +73,9 @@ UCOPE_PATHWAY = (
     "set), of those within 14 days (`assessed_within_14d`), discharged (`discharged_on` "
     "set), of those completed (`is_completed`), and of the discharges with both CORE-10 "
     "scores, those with reliable improvement (`reliable_improvement`: a fall of at least 6 "
-    "points)."
+    "points), and of those starting at or above the clinical cut-off of 11 "
+    "(`in_recovery_base`), those with reliable recovery (`reliable_recovery`: ending below "
+    "11 after a reliable fall)."
 )
 
 WAITING_LIST = (

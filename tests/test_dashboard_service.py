@@ -100,7 +100,12 @@ def test_liaison_mix_and_ucope_pathway_equal_the_marts(demo_warehouse: Path) -> 
                   count(discharged_on) as discharged,
                   count(*) filter (where is_completed) as completed,
                   count(*) filter (where discharged_on is not null and has_both_scores) as both,
-                  count(*) filter (where discharged_on is not null and reliable_improvement) as ri
+                  count(*) filter (where discharged_on is not null and reliable_improvement) as ri,
+                  count(*) filter (where discharged_on is not null
+                                     and has_both_scores and core10_start >= 11) as base,
+                  count(*) filter (where discharged_on is not null and has_both_scores
+                                     and core10_start >= 11 and core10_end < 11
+                                     and core10_start - core10_end >= 6) as rr
            from marts.fct_ucope_episodes where referred_on between $s and $e""",
         s=START,
         e=END,
@@ -118,6 +123,11 @@ def test_liaison_mix_and_ucope_pathway_equal_the_marts(demo_warehouse: Path) -> 
     assert shown["Reliable improvement, of those with both scores"][0] == (
         f"{100 * u['ri'] / u['both']:.1f}%"
     )
+    assert 0 < u["rr"] < u["base"]  # the demo has recoveries, and episodes that do not recover
+    assert shown["Reliable recovery, of those starting in the clinical range"][0] == (
+        f"{100 * u['rr'] / u['base']:.1f}%"
+    )
+    assert pathway["Reliable recovery"] == u["rr"]
 
 
 def test_filters_narrow_every_figure(demo_warehouse: Path) -> None:

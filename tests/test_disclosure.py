@@ -99,6 +99,12 @@ def _totals(**changes: object) -> ImpactTotals:
         referral_seen_6wk=31,
         referral_median_wait_days=27.5,
         referral_seen_6wk_pct=100 * 31 / 41,
+        ucope_scored_discharges=23,
+        ucope_reliable_improvement=12,
+        ucope_reliable_improvement_pct=100 * 12 / 23,
+        ucope_recovery_base=21,
+        ucope_reliable_recovery=6,
+        ucope_reliable_recovery_pct=100 * 6 / 21,
         institutions=2,
         students_enrolled=55003,
         academic_year="2021/22",
@@ -115,6 +121,11 @@ def test_apply_to_impact_controlled() -> None:
     assert out["referral_seen_6wk"] == 30
     assert out["referral_median_wait_days"] == 27.5  # base 41 >= 8: shown as it is
     assert out["referral_seen_6wk_pct"] == 75.0  # 30 / 40, never 31 / 41
+    # the U-COPE outcomes likewise: from the rounded counts, * over a suppressed count
+    assert (out["ucope_reliable_improvement"], out["ucope_scored_discharges"]) == (10, 25)
+    assert out["ucope_reliable_improvement_pct"] == 40.0  # 10 / 25, never 12 / 23
+    assert (out["ucope_reliable_recovery"], out["ucope_recovery_base"]) == (SUPPRESSED, 20)
+    assert out["ucope_reliable_recovery_pct"] == SUPPRESSED
     # reach is a count leaving the board's view too: the same rule
     assert (out["institutions"], out["students_enrolled"]) == (SUPPRESSED, 55005)
 
@@ -165,7 +176,9 @@ def test_impact_from_a_warehouse_then_controlled(tmp_path: Path) -> None:
                    'UOL' as institution_code, date '2023-03-01' as presented_on
             from range(6) t(i);                      -- 6 contacts, 3 students
         create table marts.fct_ucope_episodes (
-            student_key varchar, institution_code varchar, referred_on date);
+            student_key varchar, institution_code varchar, referred_on date,
+            discharged_on date, has_both_scores boolean, reliable_improvement boolean,
+            in_recovery_base boolean, reliable_recovery boolean);
         create table marts.fct_referrals as
             select 'r' || i as referral_id, 'UOL' as institution_code,
                    date '2023-02-01' as referred_on, date '2023-03-01' as first_appointment_on,

@@ -18,7 +18,9 @@ create schema marts;
 create table marts.fct_liaison_contacts (
     contact_id varchar, student_key varchar, institution_code varchar, presented_on date);
 create table marts.fct_ucope_episodes (
-    episode_id varchar, student_key varchar, institution_code varchar, referred_on date);
+    episode_id varchar, student_key varchar, institution_code varchar, referred_on date,
+    discharged_on date, has_both_scores boolean, reliable_improvement boolean,
+    in_recovery_base boolean, reliable_recovery boolean);
 create table marts.fct_referrals (
     referral_id varchar, student_key varchar, institution_code varchar, referred_on date,
     first_appointment_on date, wait_days integer, seen_within_6wk boolean);
@@ -36,10 +38,13 @@ insert into marts.fct_liaison_contacts values
     ('c4', 's3', 'UOL',  '2022-12-31'),  -- the day before: outside
     ('c5', 's4', 'HOPE', '2024-01-01');  -- the day after: outside
 insert into marts.fct_ucope_episodes values
-    ('e1', 's1', 'UOL',  '2023-02-01'),
-    ('e2', 's5', 'UOL',  '2023-06-01'),
-    ('e3', 's5', 'LJMU', '2023-07-01'),  -- s5 at two institutions
-    ('e4', 's6', 'HOPE', '2022-11-01');  -- outside
+    -- discharged in the period: e1 recovered, e2 improved but not recovered, e4 (referred
+    -- before the period) improved from below the cut-off: outside the recovery base
+    ('e1', 's1', 'UOL',  '2023-02-01', '2023-04-01', true, true, true, true),
+    ('e2', 's5', 'UOL',  '2023-06-01', '2023-08-01', true, true, true, false),
+    ('e3', 's5', 'LJMU', '2023-07-01', null, false, null, false, null),  -- s5 at two
+    ('e4', 's6', 'HOPE', '2022-11-01', '2023-01-15', true, false, false, null),  -- outside
+    ('e5', 's6', 'HOPE', '2022-11-02', '2022-12-20', true, true, true, true);  -- all outside
 insert into marts.fct_referrals values
     -- referred before the period, first appointment inside: a wait, not a referral received
     ('r1', 's1', 'UOL',  '2022-12-01', '2023-01-05', 35, true),
@@ -186,3 +191,16 @@ def test_to_dict(warehouse: Path) -> None:
 )
 def test_academic_year(day: date, year: str) -> None:
     assert academic_year.label(day) == year
+
+
+def test_ucope_outcomes_over_the_discharges_of_the_period(warehouse: Path) -> None:
+    t = _totals(warehouse, date(2023, 1, 1), date(2023, 12, 31))
+    assert (t.ucope_scored_discharges, t.ucope_reliable_improvement) == (3, 2)  # e1, e2, e4
+    assert t.ucope_reliable_improvement_pct == pytest.approx(200 / 3)
+    assert (t.ucope_recovery_base, t.ucope_reliable_recovery) == (2, 1)  # e1 of e1, e2
+    assert t.ucope_reliable_recovery_pct == 50
+    uol = _totals(warehouse, date(2023, 1, 1), date(2023, 12, 31), "UOL")
+    assert (uol.ucope_recovery_base, uol.ucope_reliable_recovery) == (2, 1)
+    empty = _totals(warehouse, date(2021, 1, 1), date(2021, 12, 31))
+    assert empty.ucope_reliable_improvement_pct is None
+    assert empty.ucope_reliable_recovery_pct is None

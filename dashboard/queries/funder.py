@@ -50,7 +50,9 @@ def _institution(scope: Scope) -> str | None:
 def _nothing(period: ReleasePeriod) -> ImpactTotals:
     """The totals of the empty scope: nothing (never the partnership's)."""
     year = academic_year.label(period.end)
-    return ImpactTotals(period.start, period.end, "", 0, 0, 0, 0, 0, None, None, 0, 0, year)
+    return ImpactTotals(
+        period.start, period.end, "", 0, 0, 0, 0, 0, None, None, 0, 0, None, 0, 0, None, 0, 0, year
+    )
 
 
 def _released(scope: Scope, period: ReleasePeriod, institution: str | None) -> None:

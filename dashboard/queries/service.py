@@ -173,15 +173,26 @@ UCOPE_COUNTS = (
     "completed",
     "with_both_scores",
     "reliable_improvement",
+    "in_recovery_base",
+    "reliable_recovery",
 )
+
+
+_UCOPE_SHARES = (
+    ("completion_pct", "completed", "discharged"),
+    ("improvement_pct", "reliable_improvement", "with_both_scores"),
+    ("recovery_pct", "reliable_recovery", "in_recovery_base"),
+)
+"""The pathway's percentages: (name, the count met, the count it is over)."""
 
 
 def ucope_pathway(
     snapshot: Path | str, scope: Scope, start: date, end: date
 ) -> dict[str, int | float | str | None]:
     """The U-COPE episodes referred in the period, followed through the pathway to date:
-    the counts of ``UCOPE_COUNTS``, completion among discharges (``completion_pct``) and
-    reliable improvement among discharges with both scores (``improvement_pct``)."""
+    the counts of ``UCOPE_COUNTS``, completion among discharges (``completion_pct``),
+    reliable improvement among discharges with both scores (``improvement_pct``) and
+    reliable recovery among those starting in the clinical range (``recovery_pct``)."""
     row = read_frame(
         snapshot,
         f"""
@@ -194,7 +205,11 @@ def ucope_pathway(
             count(*) filter (where discharged_on is not null and has_both_scores)
                 as with_both_scores,
             count(*) filter (where discharged_on is not null and reliable_improvement)
-                as reliable_improvement
+                as reliable_improvement,
+            count(*) filter (where discharged_on is not null and in_recovery_base)
+                as in_recovery_base,
+            count(*) filter (where discharged_on is not null and reliable_recovery)
+                as reliable_recovery
         from marts.fct_ucope_episodes
         where {IN_SCOPE} and referred_on between $start and $end
         """,
@@ -202,20 +217,13 @@ def ucope_pathway(
     ).iloc[0]
     counts = {k: int(v) for k, v in row.items()}
     exact = pd.DataFrame([counts])
-    exact["completion_pct"] = (
-        100.0 * counts["completed"] / counts["discharged"] if counts["discharged"] else None
-    )
-    exact["improvement_pct"] = (
-        100.0 * counts["reliable_improvement"] / counts["with_both_scores"]
-        if counts["with_both_scores"]
-        else None
-    )
+    for pct, met, base in _UCOPE_SHARES:
+        exact[pct] = 100.0 * counts[met] / counts[base] if counts[base] else None
     shown = disclose(
         exact,
         [
             *(Count(c) for c in UCOPE_COUNTS),
-            Percentage("completion_pct", "completed", "discharged"),
-            Percentage("improvement_pct", "reliable_improvement", "with_both_scores"),
+            *(Percentage(pct, met, base) for pct, met, base in _UCOPE_SHARES),
         ],
         scope.disclosure_control,
     ).iloc[0]

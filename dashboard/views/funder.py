@@ -92,6 +92,58 @@ def _headline_help(key: str, shown: Shown) -> str:
     return definitions.IMPACT
 
 
+OUTCOMES = (
+    # (percentage, its label, the count met, the count it is over, the base's label)
+    (
+        "ucope_reliable_improvement_pct",
+        "Reliable improvement",
+        "ucope_reliable_improvement",
+        "ucope_scored_discharges",
+        "Discharged with both CORE-10 scores",
+    ),
+    (
+        "ucope_reliable_recovery_pct",
+        "Reliable recovery",
+        "ucope_reliable_recovery",
+        "ucope_recovery_base",
+        "Discharged with both scores, starting at 11 or more",
+    ),
+)
+
+
+def _outcomes(shown: Shown) -> None:
+    """U-COPE outcomes of the episodes discharged in the period: reliable improvement and,
+    beside it, reliable recovery, each with the count it is over (never exact: these
+    counts are rounded in every cell)."""
+    columns = st.columns(len(OUTCOMES))
+    for column, (pct, label, _, base, base_label) in zip(columns, OUTCOMES, strict=True):
+        over = shown[base]
+        ui.tile(
+            column,
+            f"U-COPE {label.lower()}",
+            ui.fmt(shown[pct], "{:.1f}%"),
+            help=f"Of {over if isinstance(over, str) else f'{over:,}'}: {base_label.lower()}.",
+        )
+    table = round_shown(
+        pd.DataFrame(
+            [
+                {"Outcome": label, "Of": shown[base], "Met": shown[met], "%": shown[pct]}
+                for pct, label, met, base, _ in OUTCOMES
+            ]
+        ),
+        {"%": 1},
+    )
+    ui.table(
+        table,
+        key="funder_outcomes",
+        title="U-COPE outcomes of the episodes discharged in the period",
+        definitions=[
+            definitions.metric("ucope_reliable_improvement_pct"),
+            definitions.metric("ucope_reliable_recovery_pct"),
+        ],
+    )
+
+
 def _standards(ctx: PageContext, scope: Scope, period: ReleasePeriod) -> None:
     shown = cached.standards(ctx.snapshot, scope, period)
     if all(b == 0 for b in shown["base"]):
@@ -235,6 +287,8 @@ def render(ctx: PageContext) -> None:
         _headlines(totals, exact_in(ctx.snapshot, scope, period))
         st.header("Service standards")
         _standards(ctx, scope, period)
+        st.header("U-COPE outcomes")
+        _outcomes(totals)
         st.header("Trend")
         _trend(ctx, scope, as_of)
         if scope.institutions is None and period.kind in INSTITUTION_KINDS:

@@ -172,13 +172,20 @@ def _ucope(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
     if path["referred"] == 0:
         ui.no_data("no U-COPE episodes were referred in this period.")
         return
-    shown = round_shown(pd.DataFrame([path]), {"completion_pct": 1, "improvement_pct": 1}).iloc[0]
-    cols = st.columns(2)
+    shown = round_shown(
+        pd.DataFrame([path]), {"completion_pct": 1, "improvement_pct": 1, "recovery_pct": 1}
+    ).iloc[0]
+    cols = st.columns(3)
     ui.tile(cols[0], "Completed, of those discharged", ui.fmt(shown["completion_pct"], "{:.1f}%"))
     ui.tile(
         cols[1],
         "Reliable improvement, of those with both scores",
         ui.fmt(shown["improvement_pct"], "{:.1f}%"),
+    )
+    ui.tile(
+        cols[2],
+        "Reliable recovery, of those starting in the clinical range",
+        ui.fmt(shown["recovery_pct"], "{:.1f}%"),
     )
     stages = pd.DataFrame(
         {
@@ -208,12 +215,18 @@ def _ucope(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
                         "Discharged with both CORE-10 scores",
                         "Reliable improvement",
                         "Reliable improvement (% of those with both scores)",
+                        "Discharged with both scores, starting at 11 or more",
+                        "Reliable recovery",
+                        "Reliable recovery (% of those starting at 11 or more)",
                     ],
                     "Episodes": [
                         shown["completion_pct"],
                         shown["with_both_scores"],
                         shown["reliable_improvement"],
                         shown["improvement_pct"],
+                        shown["in_recovery_base"],
+                        shown["reliable_recovery"],
+                        shown["recovery_pct"],
                     ],
                 }
             ),
@@ -228,6 +241,7 @@ def _ucope(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
             definitions.UCOPE_PATHWAY,
             definitions.metric("ucope_completion_pct"),
             definitions.metric("ucope_reliable_improvement_pct"),
+            definitions.metric("ucope_reliable_recovery_pct"),
         ],
     )
 

@@ -157,12 +157,19 @@ def exact_allowed(period: ReleasePeriod | None, institution: str | None) -> bool
 # The reach (`institutions`, `students_enrolled`) counts no people seen by a service, but
 # it is a count leaving the board's view, so it follows the count rule like every other.
 REACH = frozenset({"institutions", "students_enrolled"})
+#: The U-COPE outcome percentages of the impact totals: (the count met, the count it is over).
+#: Their counts are not released measures (``smhp.reporting.released``), so never exact.
+_IMPACT_SHARES = {
+    "ucope_reliable_improvement_pct": ("ucope_reliable_improvement", "ucope_scored_discharges"),
+    "ucope_reliable_recovery_pct": ("ucope_reliable_recovery", "ucope_recovery_base"),
+}
 _IMPACT_COUNTS = (
     "liaison_students",
     "ucope_students",
     "referrals_received",
     "referral_completed_waits",
     "referral_seen_6wk",
+    *(count for pair in _IMPACT_SHARES.values() for count in pair),
     *sorted(REACH),
 )
 
@@ -175,8 +182,9 @@ def apply_to_impact(totals: ImpactTotals, exact: Collection[str] = ()) -> dict[s
     are safe),
     so totals of a single institution with any exact count are refused. Other counts
     follow ``suppress_count``; the share seen within 6 weeks is ``percentage`` of the
-    rounded counts (exact only if both of its counts are) and the median wait ``median``
-    on its base, the first appointments in the period.
+    rounded counts (exact only if both of its counts are), as are the U-COPE outcome
+    percentages, and the median wait ``median`` on its base, the first appointments in the
+    period.
     """
     exact = frozenset(exact)
     if exact and totals.institution is not None:
@@ -190,6 +198,8 @@ def apply_to_impact(totals: ImpactTotals, exact: Collection[str] = ()) -> dict[s
     out["referral_seen_6wk_pct"] = percentage(
         totals.referral_seen_6wk, waits, waits_exact and "referral_seen_6wk" in exact
     )
+    for pct, (met, base) in _IMPACT_SHARES.items():
+        out[pct] = percentage(out[met], out[base], met in exact and base in exact)
     for key in _IMPACT_COUNTS:
         out[key] = suppress_count(out[key], key in exact)
     return out

@@ -34,7 +34,12 @@ class ImpactTotals:
     ``referral_completed_waits`` is the base of the two waiting-time figures (referrals
     whose first appointment falls in the period) and ``referral_seen_6wk`` the numerator
     of the share seen within 6 weeks; disclosure control needs both counts (a disclosed
-    percentage is calculated from the rounded counts, never from the exact one).
+    percentage is calculated from the rounded counts, never from the exact one). The U-COPE
+    outcomes likewise: ``ucope_scored_discharges`` (discharged in the period with both
+    CORE-10 scores) is the base of ``ucope_reliable_improvement``, and
+    ``ucope_recovery_base`` (of those, starting at or above the clinical cut-off) the base of
+    ``ucope_reliable_recovery`` (``ucope_reliable_improvement_pct``,
+    ``ucope_reliable_recovery_pct``: the monthly metrics' definitions over the period).
     """
 
     start: date
@@ -47,6 +52,12 @@ class ImpactTotals:
     referral_seen_6wk: int
     referral_median_wait_days: float | None
     referral_seen_6wk_pct: float | None
+    ucope_scored_discharges: int
+    ucope_reliable_improvement: int
+    ucope_reliable_improvement_pct: float | None
+    ucope_recovery_base: int
+    ucope_reliable_recovery: int
+    ucope_reliable_recovery_pct: float | None
     institutions: int
     students_enrolled: int
     academic_year: str
@@ -72,6 +83,8 @@ def _in_period(metric: str) -> str:
 
 _SEEN_6WK = info("referral_seen_6wk_pct").numerator
 """The fact flag of a first appointment within 6 weeks (the 6-week standard's numerator)."""
+_IMPROVED = info("ucope_reliable_improvement_pct").numerator
+_RECOVERED = info("ucope_reliable_recovery_pct").numerator
 
 # One query, so that every figure comes from the same snapshot state. The reach counts an
 # institution that has any liaison contact, U-COPE episode, referral or case discussion
@@ -84,6 +97,7 @@ ucope as ({_in_period("ucope_students")}),
 received as ({_in_period("referrals_received")}),
 waits as ({_in_period("referral_completed_waits")}),
 discussions as ({_in_period("case_discussions")}),
+discharges as ({_in_period("ucope_discharges")}),
 active_institutions as (
     select institution_code from liaison
     union select institution_code from ucope
@@ -99,12 +113,21 @@ select
     (select quantile_cont(wait_days, 0.5) from waits) as referral_median_wait_days,
     (select 100.0 * count(*) filter (where {_SEEN_6WK}) / nullif(count(*), 0)
        from waits) as referral_seen_6wk_pct,
+    (select count(*) filter (where has_both_scores) from discharges) as scored,
+    (select count(*) filter (where {_IMPROVED}) from discharges) as improved,
+    (select count(*) filter (where in_recovery_base) from discharges) as recovery_base,
+    (select count(*) filter (where {_RECOVERED}) from discharges) as recovered,
     (select count(*) from active_institutions) as institutions,
     (select coalesce(sum(p.students), 0)
        from marts.dim_institution_populations p
        join active_institutions a using (institution_code)
       where p.academic_year = $year) as students_enrolled
 """
+
+
+def _pct(part: int, whole: int) -> float | None:
+    """100 × part / whole on a 0-100 scale, unrounded; None over nothing."""
+    return 100.0 * part / whole if whole else None
 
 
 def impact_totals(
@@ -123,7 +146,8 @@ def impact_totals(
     that year adds nothing (as in ``referrals_per_1000_students``, no headcount, no figure).
 
     Percentages are on a 0-100 scale and unrounded; the median is interpolated. Both are
-    ``None`` when no first appointment falls in the period. The result is exact: apply
+    ``None`` when no first appointment falls in the period (the U-COPE outcome percentages
+    when their base is empty). The result is exact: apply
     ``smhp.reporting.disclosure.apply_to_impact`` before it leaves the board's own view.
     """
     if end < start:
@@ -141,6 +165,10 @@ def impact_totals(
         seen_6wk,
         median_wait,
         seen_pct,
+        scored,
+        improved,
+        recovery_base,
+        recovered,
         institutions,
         enrolled,
     ) = row
@@ -155,6 +183,12 @@ def impact_totals(
         referral_seen_6wk=int(seen_6wk),
         referral_median_wait_days=None if median_wait is None else float(median_wait),
         referral_seen_6wk_pct=None if seen_pct is None else float(seen_pct),
+        ucope_scored_discharges=int(scored),
+        ucope_reliable_improvement=int(improved),
+        ucope_reliable_improvement_pct=_pct(improved, scored),
+        ucope_recovery_base=int(recovery_base),
+        ucope_reliable_recovery=int(recovered),
+        ucope_reliable_recovery_pct=_pct(recovered, recovery_base),
         institutions=int(institutions),
         students_enrolled=int(enrolled),
         academic_year=year,
