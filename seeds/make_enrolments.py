@@ -29,11 +29,12 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
+from smhp.reporting.equity import BANDS, NOT_KNOWN
+
 SEEDS = Path(__file__).resolve().parent
 POPULATIONS = SEEDS / "institution_populations.csv"
 OUT = SEEDS / "enrolments.csv"
 
-NOT_KNOWN = "not_known"
 SOURCE = "Estimate (not a published figure): headcount split by HESA-shaped shares"
 """Every row's ``source``: the method is this file's docstring."""
 
@@ -95,16 +96,6 @@ ETHNIC: dict[str, Mix] = {
         "other": 0.08,
         NOT_KNOWN: 0.04,
     },
-}
-
-# Bands in the order of the extract contract (extracts.md, student_profiles).
-BANDS: dict[str, tuple[str, ...]] = {
-    "study_level": ("undergraduate", "postgraduate_taught", "postgraduate_research", "foundation"),
-    "year_of_study": tuple(str(y) for y in range(1, 8)),
-    "domicile": ("home", "international"),
-    "sex": ("female", "male", "other", NOT_KNOWN),
-    "age_band": ("under_21", "21_24", "25_29", "30_plus"),
-    "ethnic_group": ("asian", "black", "mixed", "white", "other", NOT_KNOWN),
 }
 
 
