@@ -125,13 +125,16 @@ REJECTED = (
 RUNS = (
     "**Nightly runs** (`ops.runs`, `ops.run_stages`): when each run started, how it ended "
     "(published, published with warnings, blocked by a quality gate, failed) and the "
-    "seconds spent in each stage."
+    "seconds spent in each stage. A run that found nothing new keeps the published "
+    "marts and the checks of the run that built them (`ops.runs.built_by_run_id`): its "
+    "dbt build and quality stages take no time."
 )
 
 CHECKS = (
     "**Checks of the last run** (`ops.run_checks`): dbt data tests, dbt unit tests and "
     "data expectations, with their severity, status and, for a failure, what was "
-    "observed and why it matters."
+    "observed and why it matters (after a run with nothing new, those of the run that "
+    "built the data it kept)."
 )
 
 ADMIN_USERS = (
