@@ -23,7 +23,6 @@ from plotly.subplots import make_subplots
 
 from dashboard.disclose import numbers
 from dashboard.icons import assurance_icon, variation_icon
-from dashboard.spc import SpcResult
 from dashboard.theme import (
     CONCERN,
     FONT_SIZE,
@@ -37,6 +36,7 @@ from dashboard.theme import (
     TEXT,
     style,
 )
+from smhp.reporting.spc import SpcResult
 
 FLAG = "flag"
 """``meta`` of a trace of flagged points (an SPC special cause): named in the description."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from base64 import b64encode
 
-from dashboard.spc import Assurance, Variation
 from dashboard.theme import CONCERN, IMPROVEMENT, NEITHER, NEUTRAL
+from smhp.reporting.spc import Assurance, Variation
 
 
 def _svg(colour: str, inner: str, title: str) -> str:

@@ -10,13 +10,15 @@ reveals nothing the table does not.
 from __future__ import annotations
 
 import calendar
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
 
 from dashboard.disclose import numbers, round_shown
-from dashboard.spc import SpcResult, analyse
 from smhp.reporting.catalogue import MetricInfo
+from smhp.reporting.spc import SpcResult, analyse
 
 
 def months_between(first: date, last: date) -> list[date]:
@@ -70,34 +72,76 @@ def shown_series(values: pd.DataFrame, info: MetricInfo, months: list[date]) -> 
     return round_shown(frame, {"value": 0 if info.kind == "count" else 1})
 
 
-def spc_of(series: pd.DataFrame, info: MetricInfo) -> tuple[list[date], SpcResult]:
+def change_months(change_points: pd.DataFrame, metric: str) -> list[date]:
+    """The months in which the SPC limits of ``metric`` are recalculated: the rows of
+    ``marts.dim_spc_change_points`` already chosen for the series drawn
+    (``dashboard.queries.spc.change_points``) that name this metric or every metric (``*``)."""
+    rows = change_points[change_points["metric"].isin(("*", metric))]
+    return sorted({d.replace(day=1) for d in rows["changed_on"]})
+
+
+def spc_of(
+    series: pd.DataFrame,
+    info: MetricInfo,
+    *,
+    changes: Sequence[date] = (),
+    screen_outliers: bool = True,
+) -> tuple[list[date], SpcResult]:
     """The SPC analysis of a shown series: the months analysed (those with a number)
-    and the result. Gaps (no records, or suppressed) are left out, not treated as 0."""
+    and the result. Gaps (no records, or suppressed) are left out, not treated as 0.
+
+    ``changes``: months from which the limits are recalculated (``change_months``); a
+    segment starts at the first analysed month on or after each. ``screen_outliers``:
+    ``False`` for the Making Data Count Excel tool's variant (``SMHP_SPC_EXCEL_VARIANT``).
+    """
     pairs = [
         (m, v)
         for m, v in zip(series["month"], numbers(series["value"]), strict=True)
         if v is not None
     ]
     months = [m for m, _ in pairs]
-    bounds = (0.0, 100.0) if info.kind == "pct" else (0.0, None)
-    return months, analyse([v for _, v in pairs], info.direction, info.target, bounds)
+    starts = {bisect_left(months, change) for change in changes}
+    result = analyse(
+        [v for _, v in pairs],
+        info.direction,
+        info.target,
+        change_points=starts,
+        screen_outliers=screen_outliers,
+    )
+    return months, result
 
 
 def spc_table(series: pd.DataFrame, months: list[date], result: SpcResult) -> pd.DataFrame:
-    """The numbers of an SPC chart, one row per month: the value as shown, the mean and
-    limits, the target and the special-cause signal (what the chart draws)."""
-    signals = {
-        m: f"{p.signal} ({p.side}): {'; '.join(p.rules)}"
-        for m, p in zip(months, result.points, strict=True)
-        if p.special
-    }
+    """The numbers of an SPC chart, one row per month: the value as shown, its segment's
+    mean and limits (true values, never cut at the metric's bounds), the special-cause
+    signal, the first month of its segment and whether its limits are trial limits (what
+    the chart draws). A month without a value belongs to the segment it falls in."""
 
     def level(x: float | None) -> float | None:
         return None if x is None else round(x, 1)
 
+    points = dict(zip(months, result.points, strict=True))
+    starts = [months[s.start] for s in result.segments]
+    rows = []
+    for month in series["month"]:
+        point = points.get(month)
+        segment = result.segments[max(0, bisect_right(starts, month) - 1)] if starts else None
+        rows.append(
+            {
+                "mean": level(segment.mean) if segment else None,
+                "lower_limit": level(segment.lower) if segment else None,
+                "upper_limit": level(segment.upper) if segment else None,
+                "special_cause": (
+                    f"{point.signal} ({point.side}): {'; '.join(point.rules)}"
+                    if point and point.special
+                    else ""
+                ),
+                "limits_from": months[segment.start] if segment else None,
+                "trial_limits": segment.trial if segment else None,
+            }
+        )
     out = series.copy()
-    out["mean"] = level(result.mean)
-    out["lower_limit"] = level(result.lower)
-    out["upper_limit"] = level(result.upper)
-    out["special_cause"] = [signals.get(m, "") for m in out["month"]]
+    columns = ["mean", "lower_limit", "upper_limit", "special_cause", "limits_from", "trial_limits"]
+    for column, values in pd.DataFrame(rows, index=out.index, columns=columns).items():
+        out[column] = values
     return out

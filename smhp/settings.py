@@ -56,7 +56,14 @@ DEFAULTS = {
     # statement, docs/accessibility.md): an email address or a web address. A placeholder
     # until set: every deployment sets its own.
     "SMHP_ACCESSIBILITY_CONTACT": "accessibility@example.org",
+    # SPC charts (docs/dashboard.md): true = the Making Data Count Excel tool's variant,
+    # limits without screening large moving ranges; false = NHSRplotthedots' default.
+    "SMHP_SPC_EXCEL_VARIANT": "false",
 }
+
+
+_FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+"""The spellings of a yes/no setting."""
 
 
 class SettingsError(RuntimeError):
@@ -90,6 +97,7 @@ class Settings:
     landing_archive: Path | None
     log_retention_days: int
     accessibility_contact: str
+    spc_excel_variant: bool
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -108,6 +116,12 @@ class Settings:
             if value < minimum:
                 raise SettingsError(f"{env} must be at least {minimum}")
             return value
+
+        def flag(name: str, env: str) -> bool:
+            text = pick(name, env).strip().lower()
+            if text not in _FLAGS:
+                raise SettingsError(f"{env} must be true or false, not {text!r}")
+            return _FLAGS[text]
 
         def names(name: str, env: str) -> tuple[str, ...]:
             return tuple(i.strip() for i in pick(name, env).split(",") if i.strip())
@@ -148,6 +162,7 @@ class Settings:
             accessibility_contact=_contact(
                 pick("accessibility_contact", "SMHP_ACCESSIBILITY_CONTACT")
             ),
+            spc_excel_variant=flag("spc_excel_variant", "SMHP_SPC_EXCEL_VARIANT"),
         )
 
 

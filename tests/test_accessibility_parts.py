@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from dashboard import charts, theme
-from dashboard.spc import Direction, analyse
 from dashboard.views import accessibility
+from smhp.reporting.spc import Direction, analyse
 from smhp.settings import REPO_ROOT, Settings, SettingsError
 
 MONTHS = [date(2024, m, 1).isoformat() for m in range(1, 13)] + [
@@ -43,7 +43,7 @@ def contrast(foreground: str, background: str = "#FFFFFF") -> float:
 def test_an_spc_chart_is_described_with_period_latest_range_flags_and_references() -> None:
     values = [80.0, 81.0, 79.0, 80.5, 79.5, 80.0, 81.5, 78.5, 80.0, 79.0, 80.5, 81.0, 80.0]
     values += [40.0, 80.0]  # February 2025 far below: a special cause of concern
-    result = analyse(values, Direction.HIGHER, target=75.0, bounds=(0, 100))
+    result = analyse(values, Direction.HIGHER, target=75.0)
     fig = charts.spc_chart(
         MONTHS, result, title="Seen within 6 weeks", y_title="Percent", target=75, percent=True
     )

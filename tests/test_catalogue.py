@@ -136,6 +136,6 @@ def test_the_built_warehouse_publishes_the_catalogue(demo_warehouse: Path) -> No
 
 
 def test_the_dashboards_enum_is_the_catalogues() -> None:
-    from dashboard.spc import Direction
+    from smhp.reporting.spc import Direction
 
     assert Direction is catalogue.Direction

@@ -31,8 +31,8 @@ from dashboard.series import (
     spc_table,
     window_start,
 )
-from dashboard.spc import RECOMMENDED_POINTS
 from smhp.reporting.catalogue import MetricInfo, info, with_bases
+from smhp.reporting.spc import TRIAL_LIMITS_BELOW
 
 WINDOWS = {"24": "Last 24 months", "36": "Last 36 months", "all": "All months"}
 
@@ -168,11 +168,13 @@ def _spc_chart(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> No
     notes = [f"Variation: {result.variation.value}. Assurance: {result.assurance.value}."]
     if mi.target_note:
         notes.append(mi.target_note)
-    if len(analysed) < RECOMMENDED_POINTS:
-        notes.append(
-            f"Only {len(analysed)} months have a value: limits from fewer than "
-            f"{RECOMMENDED_POINTS} points are unreliable."
-        )
+    for segment in result.segments:
+        if segment.trial:
+            notes.append(
+                f"Trial limits from {month_label(analysed[segment.start])}: only "
+                f"{segment.size} months have a value (fewer than {TRIAL_LIMITS_BELOW}); "
+                "they will move as months are added."
+            )
     shown = spc_table(series, analysed, result).rename(
         columns={
             "month": "Month",
