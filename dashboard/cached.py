@@ -18,7 +18,7 @@ from typing import ParamSpec, TypeVar
 import streamlit as st
 
 from dashboard import data
-from dashboard.queries import board, equity, funder, quality, service
+from dashboard.queries import board, equity, funder, quality, service, spc
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -34,6 +34,7 @@ as_of = _cached(data.as_of)
 institution_joins = _cached(data.institution_joins)
 
 institution_monthly = _cached(board.institution_monthly)
+spc_change_points = _cached(spc.change_points)
 
 referral_funnel = _cached(service.referral_funnel)
 wait_weeks = _cached(service.wait_weeks)

@@ -14,7 +14,7 @@ a binary form that the figure's readers (tests, exports) cannot compare.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, time
 
 import pandas as pd
@@ -36,14 +36,26 @@ from dashboard.theme import (
     TEXT,
     style,
 )
-from smhp.reporting.spc import SpcResult
+from smhp.reporting.spc import TRIAL_LIMITS_BELOW, Segment, SpcResult
 
 FLAG = "flag"
 """``meta`` of a trace of flagged points (an SPC special cause): named in the description."""
 REFERENCE = "reference"
 """``meta`` of a reference line (a mean, a process limit, a target): not data."""
+TRIAL = "trial"
+"""``meta`` of the "Trial limits" labels of an SPC chart: not data (``describe`` says which
+months have trial limits)."""
+NOT_DATA = (FLAG, REFERENCE, TRIAL)
+"""The metas of traces that are drawn but are not data series."""
 MAX_SERIES_DESCRIBED = 6
 MAX_POINTS_NAMED = 6
+
+_SPC_LINES: tuple[tuple[str, Callable[[Segment], float | None], str], ...] = (
+    ("Mean", lambda s: s.mean, "solid"),
+    ("Upper process limit", lambda s: s.upper, "dash"),
+    ("Lower process limit", lambda s: s.lower, "dash"),
+)
+"""The reference lines of an SPC chart, each drawn segment by segment."""
 
 _SIGNAL_STYLE = {
     "improvement": ("Special cause: improvement", IMPROVEMENT, "circle"),
@@ -146,6 +158,49 @@ def lines(
     return style(fig, title, x_title, y_title)
 
 
+def estimates(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    low: str,
+    high: str,
+    *,
+    title: str,
+    x_title: str | None,
+    y_title: str | None,
+    dots: bool = False,
+    line_at: tuple[float, str] | None = None,
+    colour: str = IMPROVEMENT,
+) -> go.Figure:
+    """Estimates of ``y`` by ``x`` with their intervals (``low`` to ``high``) as error bars:
+    bars, or with ``dots`` points (a ratio, read against ``line_at``: a dashed horizontal
+    line at that value, with its label). Suppressed values and missing limits are gaps."""
+    values, lows, highs = numbers(frame[y]), numbers(frame[low]), numbers(frame[high])
+    up = [None if v is None or h is None else h - v for v, h in zip(values, highs, strict=True)]
+    down = [None if v is None or lo is None else v - lo for v, lo in zip(values, lows, strict=True)]
+    error = {"type": "data", "symmetric": False, "array": up, "arrayminus": down}
+    error.update({"color": TEXT, "thickness": 2, "width": 8})
+    cats = [str(c) for c in frame[x]]
+    fig = go.Figure()
+    if dots:
+        marker = {"color": colour, "size": 12, "line": {"color": GROUND, "width": 1}}
+        fig.add_trace(
+            go.Scatter(x=cats, y=values, mode="markers", name=y, marker=marker, error_y=error)
+        )
+    else:
+        marker = {"color": colour, "line": {"color": GROUND, "width": 1}}
+        fig.add_trace(go.Bar(x=cats, y=values, name=y, marker=marker, error_y=error))
+    _remember(fig, "marks", "95% intervals as error bars")
+    if line_at is not None:
+        at, label = line_at
+        _remember(fig, "marks", f"a line at {_number(at)} ({label})")
+        fig.add_hline(y=at, line={"dash": "dash", "width": 2, "color": TARGET})
+    fig.update_layout(showlegend=False)
+    style(fig, title, x_title, y_title)
+    fig.update_xaxes(type="category")
+    return fig
+
+
 def add_vertical_marks(fig: go.Figure, marks: dict[str | float, str]) -> go.Figure:
     """Dotted vertical lines at x positions (a date, or a category's index: 6.5 is
     between the 7th and 8th bars), labelled (e.g. "6 weeks")."""
@@ -164,6 +219,77 @@ def add_vertical_marks(fig: go.Figure, marks: dict[str | float, str]) -> go.Figu
     return fig
 
 
+def _segment_line(
+    x: Sequence[str], result: SpcResult, level: Callable[[Segment], float | None]
+) -> tuple[list[str], list[float | None]]:
+    """x and y of a reference line drawn segment by segment: each segment's own level over
+    its points, broken (a ``None`` at the next segment's first x) where limits are
+    recalculated, so that no line joins two segments."""
+    xs: list[str] = []
+    ys: list[float | None] = []
+    for k, segment in enumerate(result.segments):
+        if k:
+            xs.append(x[segment.start])
+            ys.append(None)
+        xs += list(x[segment.start : segment.end])
+        ys += [level(segment)] * segment.size
+    return xs, ys
+
+
+def _mark_rebases(
+    fig: go.Figure, x: Sequence[str], result: SpcResult, reasons: dict[str, str]
+) -> None:
+    """A dash-dot vertical line and "New limits" at each segment after the first (inside
+    the plot's top, below any joining-date label above it), the reason kept for
+    ``describe``."""
+    _, say = _labeller(list(x))
+    for segment in result.segments[1:]:
+        at = x[segment.start]
+        reason = reasons.get(at)
+        _remember(
+            fig,
+            "marks",
+            f"new limits from {_bare(say[at])}" + (f" ({reason})" if reason else ""),
+        )
+        fig.add_vline(x=at, line={"dash": "dashdot", "width": 2, "color": TEXT})
+        fig.add_annotation(
+            x=at,
+            y=1,
+            yref="paper",
+            text="New limits",
+            showarrow=False,
+            xanchor="left",
+            yanchor="top",
+            bgcolor=GROUND,
+            font={"size": FONT_SIZE - 2, "color": TEXT},
+        )
+
+
+def _label_trial_limits(fig: go.Figure, x: Sequence[str], result: SpcResult) -> None:
+    """ "Trial limits" written at the start of each segment of fewer than
+    ``TRIAL_LIMITS_BELOW`` points (a legend entry too), the months kept for ``describe``."""
+    trial = [s for s in result.segments if s.trial]
+    if not trial:
+        return
+    _, say = _labeller(list(x))
+    for segment in trial:
+        first, last = _bare(say[x[segment.start]]), _bare(say[x[segment.end - 1]])
+        _remember(fig, "trial", first if first == last else f"{first} to {last}")
+    fig.add_trace(
+        go.Scatter(
+            x=[x[s.start] for s in trial],
+            y=[s.upper if s.upper is not None else s.mean for s in trial],
+            mode="text",
+            text=["Trial limits"] * len(trial),
+            textposition="top right",
+            textfont={"size": FONT_SIZE - 2, "color": TEXT},
+            name=f"Trial limits (fewer than {TRIAL_LIMITS_BELOW} points)",
+            hoverinfo="skip",
+            meta=TRIAL,
+        )
+    )
+
+
 def spc_chart(
     x: Sequence[str],
     result: SpcResult,
@@ -172,9 +298,13 @@ def spc_chart(
     y_title: str,
     target: float | None,
     percent: bool,
+    reasons: dict[str, str] | None = None,
 ) -> go.Figure:
-    """A Making Data Count chart: the points, mean, process limits, special-cause points
-    by signal, the target and the two icons in the top right corner.
+    """A Making Data Count chart: the points, each segment's mean and process limits (true
+    values, not cut at 0 or 100: the axis widens instead), special-cause points by signal
+    (colour and shape), the target, a marked line where limits are recalculated (with
+    ``reasons``: x of a segment's first point to why), trial limits labelled, and the two
+    icons in the top right corner.
 
     ``x`` are the labels of the analysed points (months with a value), in order.
     """
@@ -202,24 +332,22 @@ def spc_chart(
                     meta=FLAG,
                 )
             )
-    if result.has_limits:
-        assert result.mean is not None and result.upper is not None and result.lower is not None
-        for name, level, dash in (
-            ("Mean", result.mean, "solid"),
-            ("Upper process limit", result.upper, "dash"),
-            ("Lower process limit", result.lower, "dash"),
-        ):
-            fig.add_trace(
-                go.Scatter(
-                    x=[x[0], x[-1]],
-                    y=[level, level],
-                    mode="lines",
-                    name=name,
-                    line={"color": TEXT if name == "Mean" else NEUTRAL, "dash": dash},
-                    hovertemplate=f"{name}: %{{y:.1f}}<extra></extra>",
-                    meta=REFERENCE,
-                )
+    for name, level, dash in _SPC_LINES:
+        xs, ys = _segment_line(x, result, level)
+        if all(y is None for y in ys):
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                name=name,
+                line={"color": TEXT if name == "Mean" else NEUTRAL, "dash": dash},
+                connectgaps=False,
+                hovertemplate=f"{name}: %{{y:.1f}}<extra></extra>",
+                meta=REFERENCE,
             )
+        )
     if target is not None:
         fig.add_trace(
             go.Scatter(
@@ -231,6 +359,8 @@ def spc_chart(
                 meta=REFERENCE,
             )
         )
+    _label_trial_limits(fig, x, result)
+    _mark_rebases(fig, x, result, reasons or {})
     for i, source in enumerate(
         (variation_icon(result.variation), assurance_icon(result.assurance))
     ):
@@ -247,7 +377,8 @@ def spc_chart(
         )
     style(fig, title, "Month", y_title)
     fig.update_layout(margin={"t": 100})
-    if percent:
+    limits = [v for s in result.segments for v in (s.lower, s.upper) if v is not None]
+    if percent and all(0 <= v <= 100 for v in limits):
         fig.update_yaxes(range=[0, 100.5])
     return fig
 
@@ -362,6 +493,23 @@ def _listed(items: Sequence[str], limit: int = MAX_POINTS_NAMED) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
+def _levels(trace: go.Scatter, say: dict[str, str]) -> str:
+    """A reference line's level (``12``), or one per segment where it steps (``10.5 from
+    January 2020, 21 from August 2022``): a gap (``None``) starts a new segment."""
+    levels: list[tuple[str, float]] = []
+    fresh = True
+    for x, y in zip(trace.x or (), trace.y or (), strict=False):
+        value = _value(y)
+        if value is None:
+            fresh = True
+        elif fresh:
+            levels.append((str(x), value))
+            fresh = False
+    if len(levels) == 1:
+        return _number(levels[0][1])
+    return ", ".join(f"{_number(v)} from {_bare(say[x]) if x in say else x}" for x, v in levels)
+
+
 def _series_sentence(
     name: str,
     points: list[tuple[str, float]],
@@ -383,7 +531,7 @@ def _series_sentence(
 
 def chart_kind(fig: go.Figure) -> str:
     """``Bar chart``, ``Line chart``, ``Small multiples`` or ``SPC chart``, from the traces."""
-    data = [t for t in fig.data if t.meta not in (FLAG, REFERENCE)]
+    data = [t for t in fig.data if t.meta not in NOT_DATA]
     if any(t.xaxis not in (None, "x") for t in data):
         return "Small multiples"
     if any(t.meta in (FLAG, REFERENCE) for t in fig.data) or fig.layout.images:
@@ -391,6 +539,8 @@ def chart_kind(fig: go.Figure) -> str:
     if any(isinstance(t, go.Bar) for t in data):
         horizontal = any(t.orientation == "h" for t in data if isinstance(t, go.Bar))
         return "Horizontal bar chart" if horizontal else "Bar chart"
+    if data and all(t.mode == "markers" for t in data):
+        return "Dot chart"
     return "Line chart"
 
 
@@ -405,7 +555,7 @@ def describe(fig: go.Figure) -> str:
     """
     title = str(fig.layout.title.text or "Chart")
     kind = chart_kind(fig)
-    data = [t for t in fig.data if t.meta not in (FLAG, REFERENCE)]
+    data = [t for t in fig.data if t.meta not in NOT_DATA]
     horizontal = kind == "Horizontal bar chart"
     value_axis, category_axis = (
         (fig.layout.xaxis, fig.layout.yaxis) if horizontal else (fig.layout.yaxis, fig.layout.xaxis)
@@ -444,14 +594,19 @@ def describe(fig: go.Figure) -> str:
             when = [_bare(say[str(x)]) if str(x) in say else str(x) for x in trace.x or ()]
             sentences.append(f"Flagged, {str(trace.name).lower()}: {_listed(when)}.")
     references = [
-        f"{str(t.name).lower()} {_number(t.y[0])}"
+        f"{str(t.name).lower()} {_levels(t, say)}"
         for t in fig.data
-        if t.meta == REFERENCE and t.y and _value(t.y[0]) is not None
+        if t.meta == REFERENCE and any(_value(v) is not None for v in t.y or ())
     ]
     meta = fig.layout.meta or {}
     references += [f"target {text}" for text in meta.get("targets", [])]
     if references:
         sentences.append(f"Reference lines: {'; '.join(references)}.")
+    if meta.get("trial"):
+        sentences.append(
+            f"Trial limits (a segment of fewer than {TRIAL_LIMITS_BELOW} points): "
+            f"{_listed(list(meta['trial']))}."
+        )
     if meta.get("marks"):
         sentences.append(f"Marked: {_listed(list(meta['marks']))}.")
     if gaps:

@@ -30,14 +30,17 @@ COUNT_RULE = (
 )
 
 SPC = (
-    "**Statistical process control** (NHS *Making Data Count*): the centre line is the "
-    "mean of the months shown; the process limits are the mean ± 2.66 × the mean moving "
-    "range (the average month-to-month change). A point is marked as special cause when "
-    "it is outside the limits, part of a run of 7 or more on one side of the mean, or "
-    "part of 6 or more rising or falling. Blue marks improvement, orange concern, purple a "
-    "change that is neither better nor worse; grey is common-cause variation. The "
-    "variation icon describes the latest month; the assurance icon compares the limits "
-    "with the target."
+    "**Statistical process control** (NHS *Making Data Count*, computed as NHSRplotthedots "
+    "does): the centre line is the mean of the months shown; the process limits are the "
+    "mean ± 2.66 × the mean moving range (the average month-to-month change, leaving out "
+    "changes of at least 3.267 times that average). A point is marked as special cause when "
+    "it is outside the limits, part of a run of 7 or more on one side of the mean, part of 7 "
+    "or more each rising or each falling, or one of 2 of 3 points beyond two thirds of the "
+    "way to a limit on the same side. Limits are recalculated from a declared change (a "
+    "marked line: new limits); fewer than 12 months give trial limits. Blue circles mark "
+    "improvement, orange diamonds concern, purple squares a change that is neither better "
+    "nor worse; grey is common-cause variation. The variation icon describes the latest "
+    "month; the assurance icon compares the latest limits with the target."
 )
 
 PER_1000 = (
@@ -86,13 +89,24 @@ WAITING_LIST = (
 )
 
 EQUITY = (
-    "**Rate per 1,000 profiled students**: 1000 × the distinct students of the band "
-    "referred (or referred to U-COPE) in the period / the profiled students of the band. "
-    "Profiled students are the rows of `dim_student_profiles` (one per student and "
-    "institution, their current band) at the institutions shown; a referral counts in the "
-    "band of the student's profile at the referring institution. Headcounts by band are "
-    "not in the seeds, so the rates compare bands among the students known to the "
-    "services, not the whole student population."
+    "**Students reached per 1,000 enrolled**: 1000 × the students of the band reached by the "
+    "service in the period (distinct student and institution in `marts.fct_service_reach`: "
+    "liaison contacts by `presented_at`, referrals and U-COPE episodes by `referred_on`; the "
+    "band from the student's current profile at that institution, `not_known` without one) / "
+    "the students enrolled in the band (`marts.dim_enrolments`, the academic year containing "
+    "the period's end, summed over the institutions shown that have a row for that year). "
+    "The 95% interval is the Wilson score interval (Wilson 1927; Newcombe 1998) of reached / "
+    "enrolled. Enrolled figures are estimates from HESA-shaped shares until HESA's own are "
+    "loaded (the table says which)."
+)
+
+EQUITY_RATIO = (
+    "**Representation ratio**: the band's share of the students reached with a known band / "
+    "its share of the students enrolled with a known band. 1 = reached in proportion to "
+    "enrolment; below 1 = under-reached. Its 95% interval is the Wilson interval of the "
+    "band's share of the students reached, divided by its enrolled share (a headcount, taken "
+    "as fixed). A band is **reached clearly less than its share** when the whole interval is "
+    "below 1."
 )
 
 IMPACT = (

@@ -100,15 +100,27 @@ def spc_of(
         if v is not None
     ]
     months = [m for m, _ in pairs]
-    starts = {bisect_left(months, change) for change in changes}
     result = analyse(
         [v for _, v in pairs],
         info.direction,
         info.target,
-        change_points=starts,
+        change_points={bisect_left(months, change) for change in changes},
         screen_outliers=screen_outliers,
     )
     return months, result
+
+
+def rebase_reasons(change_points: pd.DataFrame, metric: str, months: list[date]) -> dict[date, str]:
+    """Why the limits of ``metric`` are recalculated, keyed by the analysed month where
+    each new segment starts (as ``spc_of`` places it); a change before the first or after
+    the last analysed month starts no segment and is left out."""
+    reasons: dict[date, list[str]] = {}
+    rows = change_points[change_points["metric"].isin(("*", metric))]
+    for changed_on, reason in zip(rows["changed_on"], rows["reason"], strict=True):
+        index = bisect_left(months, changed_on.replace(day=1))
+        if 0 < index < len(months):
+            reasons.setdefault(months[index], []).append(str(reason))
+    return {month: "; ".join(texts) for month, texts in reasons.items()}
 
 
 def spc_table(series: pd.DataFrame, months: list[date], result: SpcResult) -> pd.DataFrame:

@@ -43,6 +43,10 @@ create table marts.dim_institutions (
 create table marts.dim_institution_populations (
     institution_code varchar, academic_year varchar, academic_year_starts_on date,
     academic_year_ends_on date, students integer);
+create table marts.dim_spc_change_points (
+    changed_on date, institution_code varchar, metric varchar, reason varchar);
+insert into marts.dim_spc_change_points values  -- before the chart: no new limits drawn
+    ('2022-08-01', 'ALL', '*', 'The partnership extended to four more institutions');
 insert into marts.dim_institutions values
     ('UOL',  'University of Liverpool',          '2019-06-01'),
     ('LJMU', 'Liverpool John Moores University', '2019-06-01'),
@@ -138,6 +142,7 @@ REFERENCE_TABLES = frozenset(
         "dim_referral_sources",
         "dim_institution_populations",
         "dim_academic_years",
+        "dim_spc_change_points",
     }
 )
 

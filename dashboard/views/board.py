@@ -23,17 +23,24 @@ from dashboard.context import PageContext, current
 from dashboard.disclose import numbers, round_shown
 from dashboard.icons import assurance_icon, variation_icon
 from dashboard.series import (
+    change_months,
     month_label,
     months_between,
     previous_month,
+    rebase_reasons,
     shown_series,
     spc_of,
     spc_table,
     window_start,
 )
 from smhp.reporting.catalogue import MetricInfo, info, with_bases
-from smhp.reporting.spc import TRIAL_LIMITS_BELOW
+from smhp.reporting.spc import TRIAL_LIMITS_BELOW, SpcResult
+from smhp.settings import Settings
 
+EXCEL_VARIANT_NOTE = (
+    "Limits without screening large month-to-month changes, as the Making Data Count Excel "
+    "tool draws them (setting SMHP_SPC_EXCEL_VARIANT)."
+)
 WINDOWS = {"24": "Last 24 months", "36": "Last 36 months", "all": "All months"}
 
 
@@ -110,7 +117,7 @@ def _summary(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> None
     for metric in _key_metrics(ctx):
         mi = info(metric)
         series = shown_series(values, mi, months)
-        analysed, result = spc_of(series, mi)
+        _, result, _ = _analysis(ctx, series, mi)
         latest = series["value"].iloc[-1] if not series.empty else None
         rows.append(
             {
@@ -139,6 +146,22 @@ def _summary(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> None
     )
 
 
+def _analysis(
+    ctx: PageContext, series: pd.DataFrame, mi: MetricInfo
+) -> tuple[list[date], SpcResult, dict[date, str]]:
+    """``spc_of`` with the declared change dates of the series drawn for the scope
+    (``marts.dim_spc_change_points``) and the screening setting, and why each new
+    segment starts."""
+    changes = cached.spc_change_points(ctx.snapshot, ctx.scope)
+    analysed, result = spc_of(
+        series,
+        mi,
+        changes=change_months(changes, mi.metric),
+        screen_outliers=not Settings.from_env().spc_excel_variant,
+    )
+    return analysed, result, rebase_reasons(changes, mi.metric, analysed)
+
+
 def _spc_chart(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> None:
     metrics = _key_metrics(ctx)
     chosen = st.selectbox(
@@ -150,7 +173,7 @@ def _spc_chart(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> No
     )
     mi = info(chosen)
     series = shown_series(values, mi, months)
-    analysed, result = spc_of(series, mi)
+    analysed, result, reasons = _analysis(ctx, series, mi)
     if not analysed:
         ui.no_data(
             f"{mi.label} has no value in {month_label(months[0])} to {month_label(months[-1])}."
@@ -163,9 +186,13 @@ def _spc_chart(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> No
         y_title=mi.axis_title,
         target=mi.target,
         percent=mi.kind == "pct",
+        reasons={m.isoformat(): r for m, r in reasons.items()},
     )
     _mark_joins(fig, ctx, analysed)
     notes = [f"Variation: {result.variation.value}. Assurance: {result.assurance.value}."]
+    notes += [f"New limits from {month_label(m)}: {r}." for m, r in reasons.items()]
+    if Settings.from_env().spc_excel_variant:
+        notes.append(EXCEL_VARIANT_NOTE)
     if mi.target_note:
         notes.append(mi.target_note)
     for segment in result.segments:
@@ -183,6 +210,8 @@ def _spc_chart(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> No
             "lower_limit": "Lower process limit",
             "upper_limit": "Upper process limit",
             "special_cause": "Special cause",
+            "limits_from": "Limits from",
+            "trial_limits": "Trial limits",
         }
     )
     shown.insert(5, "Target", mi.target)
