@@ -258,3 +258,61 @@ def test_a_segment_under_12_points_has_trial_limits() -> None:
     assert analyse(values[:11], Direction.HIGHER).segments[0].trial
     # a change at the start or past the end changes nothing
     assert len(analyse(values, Direction.HIGHER, change_points=[0, 18, 40]).segments) == 1
+
+
+# --- the dashboard's use: change dates to segments, the chart and its description ------------
+
+
+def test_declared_changes_split_a_shown_series_and_the_chart_draws_each_segment() -> None:
+    from datetime import date
+
+    import pandas as pd
+
+    from dashboard import charts
+    from dashboard.series import change_months, rebase_reasons, spc_of, spc_table
+    from smhp.reporting.catalogue import info
+
+    months = [date(2021 + m // 12, m % 12 + 1, 1) for m in range(20)]
+    values: list[object] = [10, 11] * 7 + [20, 22, "*", 20, 22, 20]  # May 2022 suppressed
+    series = pd.DataFrame({"month": months, "value": values})
+    changes = pd.DataFrame(
+        {
+            "changed_on": [date(2022, 3, 1), date(2022, 8, 1), date(2019, 1, 1)],
+            "institution_code": ["ALL"] * 3,
+            "metric": ["*", "liaison_informed_72h_pct", "*"],
+            "reason": ["Four institutions joined", "Another metric", "Before the chart"],
+        }
+    )
+    mi = info("liaison_contacts")
+    assert change_months(changes, mi.metric) == [date(2019, 1, 1), date(2022, 3, 1)]
+    analysed, result = spc_of(series, mi, changes=change_months(changes, mi.metric))
+    assert [(s.start, s.size, s.trial) for s in result.segments] == [(0, 14, False), (14, 5, True)]
+    assert rebase_reasons(changes, mi.metric, analysed) == {
+        date(2022, 3, 1): "Four institutions joined"
+    }
+    table = spc_table(series, analysed, result)
+    assert list(table["mean"][:2]) == [10.5, 10.5] and table["mean"].iloc[-1] == 20.8
+    assert table["limits_from"].iloc[16] == date(2022, 3, 1)  # the gap keeps its segment
+    assert list(table["trial_limits"][13:15]) == [False, True]
+
+    x = [m.isoformat() for m in analysed]
+    fig = charts.spc_chart(
+        x,
+        result,
+        title="Liaison contacts: common cause",
+        y_title="Contacts",
+        target=None,
+        percent=False,
+        reasons={"2022-03-01": "Four institutions joined"},
+    )
+    mean = next(t for t in fig.data if t.name == "Mean")
+    assert list(mean.y) == [10.5] * 14 + [None] + [20.8] * 5  # broken at the change
+    assert [a.text for a in fig.layout.annotations] == ["New limits"]
+    assert [t.name for t in fig.data if t.meta == charts.TRIAL] == [
+        "Trial limits (fewer than 12 points)"
+    ]
+    text = charts.describe(fig)
+    assert "Reference lines: mean 10.5 from January 2021, 20.8 from March 2022;" in text
+    assert "Trial limits (a segment of fewer than 12 points): March 2022 to August 2022." in text
+    assert "Marked: new limits from March 2022 (Four institutions joined)." in text
+    assert "Trial limits (fewer than 12 points):" not in text  # a label, not a series
