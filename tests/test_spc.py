@@ -316,3 +316,18 @@ def test_declared_changes_split_a_shown_series_and_the_chart_draws_each_segment(
     assert "Trial limits (a segment of fewer than 12 points): March 2022 to August 2022." in text
     assert "Marked: new limits from March 2022 (Four institutions joined)." in text
     assert "Trial limits (fewer than 12 points):" not in text  # a label, not a series
+
+
+def test_the_excel_variant_is_a_yes_no_setting_off_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from smhp.settings import Settings, SettingsError
+
+    monkeypatch.delenv("SMHP_SPC_EXCEL_VARIANT", raising=False)
+    assert Settings.from_env().spc_excel_variant is False
+    for text, expected in (("true", True), ("Yes", True), ("1", True), ("FALSE", False)):
+        monkeypatch.setenv("SMHP_SPC_EXCEL_VARIANT", text)
+        assert Settings.from_env().spc_excel_variant is expected
+    monkeypatch.setenv("SMHP_SPC_EXCEL_VARIANT", "excel")
+    with pytest.raises(SettingsError, match="SMHP_SPC_EXCEL_VARIANT must be true or false"):
+        Settings.from_env()
