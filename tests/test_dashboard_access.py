@@ -328,9 +328,8 @@ COUNTS = {
     "Referrals received",
     "Measured",
     "Met the standard",
-    "Profiled students",
-    "Students referred",
-    "Students referred to U-COPE",
+    "Students reached",  # the equity page
+    "Students enrolled",
     "Students",  # the trend chart's axis
     "Institutions reached",
     "Students enrolled at those institutions",
@@ -340,8 +339,12 @@ NOT_COUNTS = {  # statistics, targets and rates
     "Seen within 6 weeks",
     "Percent",
     "Target (%)",
-    "Referred per 1,000",
-    "U-COPE per 1,000",
+    "Reached per 1,000 enrolled",  # the equity page: rates and ratios with their limits
+    "Rate, lower 95% limit",
+    "Rate, upper 95% limit",
+    "Representation ratio",
+    "Ratio, lower 95% limit",
+    "Ratio, upper 95% limit",
 }
 
 
@@ -420,7 +423,14 @@ def test_a_funder_export_never_holds_a_small_or_unrounded_count(csvs: list) -> N
         _check_page(at, csvs, exact_allowed=False, where=f"funder, {code}")
 
     at = visit(at, "equity")
-    for dimension in ("study_level", "year_of_study", "domicile"):
+    for dimension in (
+        "study_level",
+        "sex",
+        "age_band",
+        "ethnic_group",
+        "domicile",
+        "year_of_study",
+    ):
         at.radio(key="equity_dimension").set_value(dimension).run()
         _check_page(at, csvs, exact_allowed=False, where=f"equity, {dimension}")
     at = _period(at, "equity", "month", "2026-09")
@@ -429,7 +439,9 @@ def test_a_funder_export_never_holds_a_small_or_unrounded_count(csvs: list) -> N
     assert at.selectbox(key="equity_period_kind").options == ["Academic year", "Funded period"]
     _check_page(at, csvs, exact_allowed=False, where="equity, LSTM in a year")
     assert "*" in {
-        v for rows in [tables(at)["equity_domicile"].astype(str)] for v in rows.to_numpy().ravel()
+        v
+        for rows in [tables(at)["equity_year_of_study"].astype(str)]
+        for v in rows.to_numpy().ravel()
     }
 
 

@@ -201,7 +201,7 @@ def test_the_page_shows_the_query_and_names_the_under_reached_band(demo: Path) -
     assert list(shown.index) == ["Home", "International", "Not known"]
     row, exact = shown.loc["International"], want["international"]
     assert row["Students reached"] == exact["reached"]
-    assert row["Students enrolled"] == exact["enrolled"]
+    assert row["Students enrolled"] == f"{exact['enrolled']:,}"  # beside the dash of not known
     assert row["Reached per 1,000 enrolled"] == round(exact["rate"], 1)
     assert row["Ratio, upper 95% limit"] == round(exact["ratio_high"], 2) < 1
     assert row["Enrolled figure"] == "estimate"
@@ -242,10 +242,10 @@ def test_the_funder_sees_it_disclosed(demo: Path, monkeypatch: pytest.MonkeyPatc
     period = parse(at.selectbox(key="equity_period").value)
     want = equity.rates(demo, Scope(("LSTM",), True), period, "year_of_study")
     for column, heading in (("reached", "Students reached"), ("enrolled", "Students enrolled")):
-        on_page = [str(v).replace(",", "").replace("nan", "None") for v in shown[heading]]
-        assert on_page == [str(v) for v in want[column]]  # the query's, as it may be shown
+        on_page = [str(v).replace(",", "") for v in shown[heading]]
+        assert on_page == ["—" if v is None else str(v) for v in want[column]]  # the query's
         for value in on_page:
-            assert value in ("*", "None") or int(value) % 5 == 0, value
+            assert value in ("*", "—") or int(value) % 5 == 0, value
     assert "*" in set(shown["Students reached"].astype(str))
     assert any("nearest 5" in c.value for c in at.caption)
     assert at.selectbox(key="equity_institution").disabled  # one institution: no choice

@@ -299,20 +299,16 @@ def test_no_equity_rate_gives_its_counts_away(demo_warehouse: Path) -> None:
         for dimension in equity.DIMENSIONS:
             shown = equity.rates(demo_warehouse, scope, parse(code), dimension)
             for _, row in shown.iterrows():
-                base = interval(row["profiled_students"])
-                for count, rate_col in (
-                    ("referred_students", "referral_rate"),
-                    ("ucope_students", "ucope_rate"),
-                ):
-                    value = row[rate_col]
-                    if value is None:
-                        continue
-                    value = round(value, 1) if isinstance(value, float) else value
-                    pairs = _consistent(value, base, interval(row[count]), rate)
-                    assert pairs, (code, inst, dimension, row["band"])
-                    counts = {n for n, _ in pairs}
-                    if len(counts) == 1 and counts != {0}:
-                        found.append(f"{code} {inst} {dimension} {row['band']}: {counts}")
+                value = row["rate"]  # students reached per 1,000 enrolled
+                if value is None:
+                    continue
+                base = interval(row["enrolled"])
+                value = round(value, 1) if isinstance(value, float) else value
+                pairs = _consistent(value, base, interval(row["reached"]), rate)
+                assert pairs, (code, inst, dimension, row["band"])
+                counts = {n for n, _ in pairs}
+                if len(counts) == 1 and counts != {0}:
+                    found.append(f"{code} {inst} {dimension} {row['band']}: {counts}")
     assert found == []
 
 

@@ -34,6 +34,8 @@ COLUMNS = {
     "ratio_high": "Ratio, upper 95% limit",
     "enrolled_is": "Enrolled figure",
 }
+NO_FIGURE = "—"
+"""Shown where the seed has no enrolled figure for a band."""
 RATIO_COLUMNS = ["Band", "Representation ratio", "Ratio, lower 95% limit", "Ratio, upper 95% limit"]
 
 
@@ -50,8 +52,12 @@ def _table(shown: pd.DataFrame, dimension: str) -> pd.DataFrame:
         {"rate": 1, "rate_low": 1, "rate_high": 1, "ratio": 2, "ratio_low": 2, "ratio_high": 2},
     )
     rounded["band"] = [_band(dimension, b) for b in rounded["band"]]
+    # a band with no enrolment figure (not known, mostly) says so, rather than a blank
+    rounded["enrolled"] = pd.Series(
+        [NO_FIGURE if e is None else e for e in rounded["enrolled"]], dtype=object
+    )
     rounded["enrolled_is"] = [
-        "" if e is None else ("estimate" if est else "published")
+        "" if e == NO_FIGURE else ("estimate" if est else "published")
         for e, est in zip(rounded["enrolled"], rounded["estimate"], strict=True)
     ]
     return rounded[list(COLUMNS)].rename(columns=COLUMNS)
@@ -102,7 +108,7 @@ def render(ctx: PageContext) -> None:
         return
     scope = ctx.scope.narrowed_to(institution)
     shown = cached.equity_rates(ctx.snapshot, scope, period, dimension, service)
-    if all(e is None for e in shown["enrolled"]):
+    if all(e is None for e in shown["enrolled"]):  # no seed row for the year
         ui.no_data(f"no enrolled students recorded for the academic year ending {period.end}.")
         return
     table = _table(shown, dimension)
