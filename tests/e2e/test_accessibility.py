@@ -65,7 +65,14 @@ EXCLUDED: dict[str, str] = {}
 ROLE_OF = {username: role for username, role, _, _ in DEMO_USERS}
 USERS = ("board", "manager_uol", "funder", "admin")  # one of each role
 PAGES = [(username, page_id) for username in USERS for page_id in pages_for(ROLE_OF[username])]
-CHART_KINDS = ("Bar chart", "Horizontal bar chart", "Line chart", "SPC chart", "Small multiples")
+CHART_KINDS = (
+    "Bar chart",
+    "Horizontal bar chart",
+    "Line chart",
+    "Dot chart",
+    "SPC chart",
+    "Small multiples",
+)
 STATEMENT_TITLE = "Accessibility statement for the SMHP dashboard"
 WINDOW = {"width": 1600, "height": 1000}
 
