@@ -328,6 +328,8 @@ COUNTS = {
     "Referrals received",
     "Measured",
     "Met the standard",
+    "Of",  # the U-COPE outcomes: the count a percentage is over, and those meeting it
+    "Met",
     "Students reached",  # the equity page
     "Students enrolled",
     "Students",  # the trend chart's axis
@@ -338,6 +340,7 @@ NOT_COUNTS = {  # statistics, targets and rates
     "Median wait for a first appointment",
     "Seen within 6 weeks",
     "Percent",
+    "%",
     "Target (%)",
     "Reached per 1,000 enrolled",  # the equity page: rates and ratios with their limits
     "Rate, lower 95% limit",
