@@ -244,7 +244,8 @@ def test_schemas_tables_and_contract(built) -> None:
         ("month", "DATE"), ("institution_code", "VARCHAR"),
         ("metric", "VARCHAR"), ("value", "DOUBLE"),
     ]  # fmt: skip
-    assert n_populations == 6 * 8  # 6 institutions x 2019/20 ... 2026/27
+    # UOL and LJMU from 2019/20, the four that joined in 2022 from 2022/23, to 2026/27
+    assert n_populations == 2 * 8 + 4 * 5
     # s2's profile was deleted by a later delta
     assert profiles == [("s1", "LJMU"), ("s1", "UOL")]
 
