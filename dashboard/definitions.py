@@ -145,7 +145,7 @@ RUNS = (
 )
 
 CHECKS = (
-    "**Checks of the last run** (`ops.run_checks`): dbt data tests, dbt unit tests and "
+    "**Checks of the last run** (`ops.run_checks`): dbt data tests and "
     "data expectations, with their severity, status and, for a failure, what was "
     "observed and why it matters (after a run with nothing new, those of the run that "
     "built the data it kept)."
