@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from shared_builds import build_once
+from faults_kit import build_first_run, landing_and_warehouse
+from shared_builds import build_once, copy_built
 
 SMHP = str(Path(sys.executable).parent / "smhp")
 
@@ -52,6 +53,20 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedPr
 def demo_warehouse(demo_run: subprocess.CompletedProcess) -> Path:
     """The published demo warehouse (a link to its snapshot), built once per session."""
     return Path(demo_run.args[3]) / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="session")
+def faults_first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fault tests' first run (``faults_kit.build_first_run``), built once per test run;
+    never changed: tests take copies (``faults_copy``)."""
+    return build_once(tmp_path_factory, "faults-first-run", build_first_run)
+
+
+@pytest.fixture
+def faults_copy(faults_first_run: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """This test's own copy of ``faults_first_run``: its landing folder and published
+    warehouse."""
+    return landing_and_warehouse(copy_built(faults_first_run, tmp_path))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -139,7 +154,8 @@ def clicks(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], bytes]]:
 # Modules not listed keep their order, after these.
 HEAVY_FIRST = (
     "e2e/test_accessibility.py",  # 120, after the demo build (30)
-    "test_faults.py",  # 150: 12 nightly runs
+    "test_faults.py",  # 90: killed runs, a reader through a run (6 nightly runs)
+    "test_faults_inputs.py",  # 90: bad files, full disk, failed gate (6 nightly runs)
     "test_nightly.py",  # 80: 7 nightly runs
     "e2e/test_deploy.py",  # 60
     "e2e/test_browser.py",  # 59
