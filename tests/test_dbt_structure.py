@@ -121,11 +121,11 @@ def _tests_of(manifest: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 
 def _has_primary_key_test(tests: list[dict[str, Any]]) -> bool:
-    """unique + not_null on one column, or the project's unique_combination."""
+    """The project's primary_key or unique_combination, or unique + not_null on one column."""
     by_column: dict[str, set[str]] = {}
     for test in tests:
         name = (test.get("test_metadata") or {}).get("name")
-        if name == "unique_combination":
+        if name in ("primary_key", "unique_combination"):
             return True
         if name in ("unique", "not_null") and test.get("column_name"):
             by_column.setdefault(test["column_name"], set()).add(name)

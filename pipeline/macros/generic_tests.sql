@@ -28,3 +28,20 @@ where {{ column_name }} is not null
     {%- if max_value is not none %} or {{ column_name }} > {{ max_value }}{% endif %}
   )
 {% endtest %}
+
+{#
+  primary_key: the column is a key, unique and never null, checked in one query (one node
+  instead of dbt's `unique` and `not_null`, which a nightly build would run as two). A
+  failing row names the key value and the problem: `null` or `duplicate`.
+#}
+{% test primary_key(model, column_name) %}
+select cast({{ column_name }} as varchar) as key_value, 'null' as problem
+from {{ model }}
+where {{ column_name }} is null
+union all
+select cast({{ column_name }} as varchar), 'duplicate'
+from {{ model }}
+where {{ column_name }} is not null
+group by {{ column_name }}
+having count(*) > 1
+{% endtest %}
