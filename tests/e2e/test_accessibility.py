@@ -200,15 +200,18 @@ def change_a_filter(page: Page) -> bool:
     if boxes.count() == 0:
         return False
     other = page.locator('[role="option"]:not([aria-selected="true"])').first
-    for _ in range(5):  # a list that closes again at once (focus moving) is opened again
+    for attempt in range(5):  # a list that closes again at once (focus moving, a rerun
+        # redrawing the page) is opened again, and the click tried again
         boxes.first.locator('input[role="combobox"]').focus()
         page.keyboard.press("ArrowDown")
         try:
             other.wait_for(timeout=2_000)
+            other.click(timeout=5_000)
             break
         except PlaywrightTimeout:
+            if attempt == 4:
+                raise
             page.keyboard.press("Escape")
-    other.click()
     settle(page)
     return True
 
