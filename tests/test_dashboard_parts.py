@@ -158,3 +158,19 @@ def test_banner_warns_when_stale_or_when_the_last_run_did_not_publish() -> None:
     )
     stale = banner.build(_AS_OF, _NOW, None, _NOW, [("referrals", 25)])
     assert stale.warning and "referrals (25 days)" in stale.text
+
+
+def test_a_page_script_draws_no_stray_string() -> None:
+    """Streamlit's "magic" draws a bare string statement of a page script on the page: past
+    the module docstring, a page script holds comments instead."""
+    import ast
+    from pathlib import Path
+
+    for script in sorted((Path(__file__).parents[1] / "dashboard" / "views").glob("*.py")):
+        body = ast.parse(script.read_text(encoding="utf-8")).body
+        stray = [
+            node.lineno
+            for node in body[1:]
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        ]
+        assert not stray, f"{script.name}: a bare value on line(s) {stray} would be drawn"

@@ -34,8 +34,9 @@ COLUMNS = {
     "ratio_high": "Ratio, upper 95% limit",
     "enrolled_is": "Enrolled figure",
 }
+# Shown where the seed has no enrolled figure for a band. (A comment, not a docstring: a
+# bare string in a page script is drawn on the page by Streamlit's "magic".)
 NO_FIGURE = "—"
-"""Shown where the seed has no enrolled figure for a band."""
 RATIO_COLUMNS = ["Band", "Representation ratio", "Ratio, lower 95% limit", "Ratio, upper 95% limit"]
 
 
