@@ -45,3 +45,18 @@ where {{ column_name }} is not null
 group by {{ column_name }}
 having count(*) > 1
 {% endtest %}
+
+{#
+  not_null_columns: none of `columns` holds a null, checked in one query for the model (one
+  dbt node instead of one `not_null` per column). A failing row names the column and how
+  many of its rows are null.
+#}
+{% test not_null_columns(model, columns) %}
+{% for column in columns %}
+select '{{ column }}' as column_name, count(*) as null_rows
+from {{ model }}
+where {{ column }} is null
+having count(*) > 0
+{% if not loop.last %}union all{% endif %}
+{% endfor %}
+{% endtest %}
