@@ -90,3 +90,14 @@ def test_a_killed_run_is_recorded_as_failed_by_the_next(tmp_path):
     assert "during dbt build" in recovered.reason
     assert [r.run_id for r in store.records()] == [killed.run_id]
     assert store.recover_interrupted(datetime(2024, 3, 2, 2)) is None  # recorded once
+
+
+def test_one_record_is_read_by_its_run_id(tmp_path):
+    store = HistoryStore(tmp_path / "history")
+    assert store.record("20240301T020000000000Z") is None  # no history yet
+    record = RunRecord(run_id="20240301T020000000000Z", started_at=datetime(2024, 3, 1, 2))
+    record.built_by = record.run_id
+    store.save(record)
+    assert store.record(record.run_id) == record
+    assert store.record("20240302T020000000000Z") is None
+    assert store.record("current_run") is None  # the marker is not a record

@@ -25,6 +25,7 @@ from dashboard.theme import TARGET
 from smhp.access import Scope
 from smhp.reporting.catalogue import WAIT_18WK_TARGET, info
 from smhp.reporting.disclosure import FOOTNOTE
+from smhp.reporting.impact import OUTCOME_SHARES
 from smhp.reporting.release_periods import FUNDED, INSTITUTION_KINDS, ReleasePeriod, kinds_for
 
 HEADLINES = (
@@ -93,19 +94,15 @@ def _headline_help(key: str, shown: Shown) -> str:
 
 
 OUTCOMES = (
-    # (percentage, its label, the count met, the count it is over, the base's label)
+    # (percentage of ImpactTotals, its label, the label of the count it is over)
     (
         "ucope_reliable_improvement_pct",
         "Reliable improvement",
-        "ucope_reliable_improvement",
-        "ucope_scored_discharges",
         "Discharged with both CORE-10 scores",
     ),
     (
         "ucope_reliable_recovery_pct",
         "Reliable recovery",
-        "ucope_reliable_recovery",
-        "ucope_recovery_base",
         "Discharged with both scores, starting at 11 or more",
     ),
 )
@@ -116,8 +113,8 @@ def _outcomes(shown: Shown) -> None:
     beside it, reliable recovery, each with the count it is over (never exact: these
     counts are rounded in every cell)."""
     columns = st.columns(len(OUTCOMES))
-    for column, (pct, label, _, base, base_label) in zip(columns, OUTCOMES, strict=True):
-        over = shown[base]
+    for column, (pct, label, base_label) in zip(columns, OUTCOMES, strict=True):
+        over = shown[OUTCOME_SHARES[pct][1]]
         ui.tile(
             column,
             f"U-COPE {label.lower()}",
@@ -127,8 +124,13 @@ def _outcomes(shown: Shown) -> None:
     table = round_shown(
         pd.DataFrame(
             [
-                {"Outcome": label, "Of": shown[base], "Met": shown[met], "%": shown[pct]}
-                for pct, label, met, base, _ in OUTCOMES
+                {
+                    "Outcome": label,
+                    "Of": shown[OUTCOME_SHARES[pct][1]],
+                    "Met": shown[OUTCOME_SHARES[pct][0]],
+                    "%": shown[pct],
+                }
+                for pct, label, _ in OUTCOMES
             ]
         ),
         {"%": 1},

@@ -155,6 +155,13 @@ class HistoryStore:
         paths = sorted(p for p in self.folder.glob("*.json") if p != self.marker)
         return [RunRecord.from_json(p.read_text(encoding="utf-8")) for p in paths]
 
+    def record(self, run_id: str) -> RunRecord | None:
+        """The record of run ``run_id``, if kept (one file read, not the whole history)."""
+        path = self.folder / f"{run_id}.json"
+        if path == self.marker or not path.is_file():
+            return None
+        return RunRecord.from_json(path.read_text(encoding="utf-8"))
+
     def published_key_fingerprint(self) -> str | None:
         """The key fingerprint of the latest run that published data: the key the published
         pseudonyms were made with (None: no such run, or one recorded before fingerprints)."""

@@ -153,7 +153,7 @@ class NightlyRun:
         """The run that built the candidate's marts with this very build, if its record
         (and so its checks) is kept; else None, and the run builds."""
         run_id = build_state.built_by(con, self.build_fingerprint)
-        return next((r for r in self.store.records() if r.run_id == run_id), None)
+        return None if run_id is None else self.store.record(run_id)
 
     def _extract_folders(self) -> list[Path]:
         """Where this run reads extracts: the landing folder; for a key rotation first the

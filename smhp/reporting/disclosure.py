@@ -30,6 +30,7 @@ from collections.abc import Collection
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+from smhp.reporting.impact import OUTCOME_SHARES
 from smhp.reporting.release_periods import FUNDED, ReleasePeriod
 
 if TYPE_CHECKING:
@@ -157,19 +158,14 @@ def exact_allowed(period: ReleasePeriod | None, institution: str | None) -> bool
 # The reach (`institutions`, `students_enrolled`) counts no people seen by a service, but
 # it is a count leaving the board's view, so it follows the count rule like every other.
 REACH = frozenset({"institutions", "students_enrolled"})
-#: The U-COPE outcome percentages of the impact totals: (the count met, the count it is over).
-#: Their counts are not released measures (``smhp.reporting.released``), so never exact.
-_IMPACT_SHARES = {
-    "ucope_reliable_improvement_pct": ("ucope_reliable_improvement", "ucope_scored_discharges"),
-    "ucope_reliable_recovery_pct": ("ucope_reliable_recovery", "ucope_recovery_base"),
-}
 _IMPACT_COUNTS = (
     "liaison_students",
     "ucope_students",
     "referrals_received",
     "referral_completed_waits",
     "referral_seen_6wk",
-    *(count for pair in _IMPACT_SHARES.values() for count in pair),
+    # the U-COPE outcomes' counts: not released measures (smhp.reporting.released), never exact
+    *(count for pair in OUTCOME_SHARES.values() for count in pair),
     *sorted(REACH),
 )
 
@@ -198,7 +194,7 @@ def apply_to_impact(totals: ImpactTotals, exact: Collection[str] = ()) -> dict[s
     out["referral_seen_6wk_pct"] = percentage(
         totals.referral_seen_6wk, waits, waits_exact and "referral_seen_6wk" in exact
     )
-    for pct, (met, base) in _IMPACT_SHARES.items():
+    for pct, (met, base) in OUTCOME_SHARES.items():
         out[pct] = percentage(out[met], out[base], met in exact and base in exact)
     for key in _IMPACT_COUNTS:
         out[key] = suppress_count(out[key], key in exact)

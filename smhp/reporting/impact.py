@@ -83,6 +83,13 @@ def _in_period(metric: str) -> str:
 
 _SEEN_6WK = info("referral_seen_6wk_pct").numerator
 """The fact flag of a first appointment within 6 weeks (the 6-week standard's numerator)."""
+OUTCOME_SHARES: dict[str, tuple[str, str]] = {
+    "ucope_reliable_improvement_pct": ("ucope_reliable_improvement", "ucope_scored_discharges"),
+    "ucope_reliable_recovery_pct": ("ucope_reliable_recovery", "ucope_recovery_base"),
+}
+"""The U-COPE outcome percentages of ``ImpactTotals``: each one's count met and the count it
+is over (for disclosure control and the pages that show them)."""
+
 _IMPROVED = info("ucope_reliable_improvement_pct").numerator
 _RECOVERED = info("ucope_reliable_recovery_pct").numerator
 
