@@ -59,6 +59,9 @@ DEFAULTS = {
     # SPC charts (docs/dashboard.md): true = the Making Data Count Excel tool's variant,
     # limits without screening large moving ranges; false = NHSRplotthedots' default.
     "SMHP_SPC_EXCEL_VARIANT": "false",
+    # What runs after each nightly run (smhp.pipeline.addons): the PDF packs and the alerts;
+    # empty = neither. A failing add-on is recorded and never blocks publishing.
+    "SMHP_ADDONS": "packs,alerts",
 }
 
 
@@ -98,6 +101,7 @@ class Settings:
     log_retention_days: int
     accessibility_contact: str
     spc_excel_variant: bool
+    addons: tuple[str, ...]
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -163,6 +167,7 @@ class Settings:
                 pick("accessibility_contact", "SMHP_ACCESSIBILITY_CONTACT")
             ),
             spc_excel_variant=flag("spc_excel_variant", "SMHP_SPC_EXCEL_VARIANT"),
+            addons=names("addons", "SMHP_ADDONS"),
         )
 
 

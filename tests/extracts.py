@@ -18,8 +18,14 @@ TEST_KEY = bytes.fromhex(TEST_KEY_HEX)
 #: The installed `smhp` command, run in subprocesses as a user would run it.
 SMHP = str(Path(sys.executable).parent / "smhp")
 #: The environment of a nightly run in the tests: a test key, no dbt tracking.
+#: The tests' nightly runs: the test key, and no packs or alerts after them (the add-ons are
+#: tested on their own: tests/test_addons.py, test_packs.py, test_alerts.py; the demo build
+#: runs them as `make demo` does).
 NIGHTLY_ENV = dict(
-    os.environ, SMHP_PSEUDONYM_KEY=TEST_KEY_HEX, DBT_SEND_ANONYMOUS_USAGE_STATS="false"
+    os.environ,
+    SMHP_PSEUDONYM_KEY=TEST_KEY_HEX,
+    DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+    SMHP_ADDONS="",
 )
 
 

@@ -73,6 +73,15 @@ _OPS_TABLES: dict[str, dict[str, str]] = {
         "warn_after_days": "integer",
         "status": "varchar",
     },
+    # What ran after the run (smhp.pipeline.addons): packs, alerts. A run's own add-ons
+    # happen after its publish, so they show from the next published snapshot on.
+    "run_addons": {
+        "run_id": "varchar",
+        "addon": "varchar",
+        "status": "varchar",
+        "detail": "varchar",
+        "seconds": "double",
+    },
 }
 
 
@@ -98,6 +107,8 @@ class RunRecord:
     #: full build, an earlier run when nothing was new (``smhp.pipeline.build_state``);
     #: None when the run published nothing (and in records made before it).
     built_by: str | None = None
+    #: What ran after the run and how it went (``smhp.pipeline.addons.AddOnOutcome``).
+    addons: list[dict] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=str, indent=1)
@@ -134,6 +145,7 @@ class RunRecord:
             "run_quarantine": self.quarantine,
             "run_checks": self.checks,
             "freshness": self.freshness,
+            "run_addons": self.addons,
         }[table]
         return [{"run_id": self.run_id, **item} for item in items]
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import duckdb
 
 from smhp.pipeline import build_state
+from smhp.pipeline.addons import AddOnOutcome, FinishedRun, run_addons, selected
 from smhp.pipeline.contract import load_contract
 from smhp.pipeline.faults import pause_point
 from smhp.pipeline.history import (
@@ -69,6 +70,7 @@ class NightlyResult:
     snapshot: Path | None = None
     ingest: IngestReport | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    addons: list[AddOnOutcome] = field(default_factory=list)
 
     @property
     def published(self) -> bool:
@@ -95,8 +97,11 @@ class NightlyRun:
         today: date,
         rotate_key: bool = False,
         full_refresh: bool = False,
+        addons: tuple[tuple[str, str], ...] | None = None,
     ) -> None:
         self.settings = settings
+        #: What runs after the run (``smhp.pipeline.addons``): ``SMHP_ADDONS`` unless given.
+        self.addons = selected(settings.addons) if addons is None else addons
         self.key = key
         self.reporter = reporter
         self.today = today
@@ -310,6 +315,34 @@ class NightlyRun:
             self.layout.discard_candidate()
             self.reporter.line(f"  run history not republished: {type(exc).__name__}: {exc}")
 
+    def _save_record(self) -> None:
+        try:
+            self.store.save(self.record)
+            self.store.clear_marker()
+        except OSError as exc:
+            self.reporter.line(f"  run record not saved: {exc}")
+
+    def _run_addons(self) -> None:
+        """The packs and alerts (``smhp.pipeline.addons``), once the outcome is saved: a
+        run killed during them is not mistaken for one that published nothing. Their
+        outcomes join the run's record, saved again."""
+        if not self.addons:
+            return
+        finished = FinishedRun(
+            run_id=self.record.run_id,
+            outcome=self.record.outcome,
+            reason=self.record.reason,
+            published=self.result.published,
+            snapshot=self.result.snapshot if self.result.published else None,
+            settings=self.settings,
+            today=self.today,
+        )
+        outcomes = run_addons(finished, self.addons, self.reporter.line)
+        self.record.addons = [o.as_row() for o in outcomes]
+        self.result.addons = outcomes
+        if outcomes:
+            self._save_record()
+
     def _seal_audit_log(self) -> None:
         """The audit log's daily seal and anchor (``smhp.access.audit_seal``), where this account
         holds the audit key. It never changes the run's outcome: a failure is one line."""
@@ -373,13 +406,10 @@ class NightlyRun:
                 self._republish_history()
             self.record.ended_at = _utcnow()
             self.record.stages = dict(self.reporter.timings)
-            try:
-                self.store.save(self.record)
-                self.store.clear_marker()
-            except OSError as exc:
-                self.reporter.line(f"  run record not saved: {exc}")
-            self._seal_audit_log()
+            self._save_record()
             self.result.outcome, self.result.reason = self.record.outcome, self.record.reason
+            self._run_addons()
+            self._seal_audit_log()
             self.result.timings = dict(self.reporter.timings)
             self.reporter.line(_summary(self.result))
             self.reporter.close()
@@ -393,12 +423,14 @@ def run_nightly(
     today: date | None = None,
     rotate_key: bool = False,
     full_refresh: bool = False,
+    addons: tuple[tuple[str, str], ...] | None = None,
 ) -> NightlyResult:
     """One nightly run against ``settings.landing`` and ``settings.warehouse``
     (``rotate_key``: a full reload with a new key, see ``smhp.pipeline.keys``;
-    ``full_refresh``: rebuild the marts even when nothing is new)."""
+    ``full_refresh``: rebuild the marts even when nothing is new; ``addons``: what runs
+    after it, ``SMHP_ADDONS``'s add-ons unless given)."""
     return NightlyRun(
-        settings, key, reporter, today or date.today(), rotate_key, full_refresh
+        settings, key, reporter, today or date.today(), rotate_key, full_refresh, addons
     ).run()
 
 
