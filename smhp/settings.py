@@ -62,7 +62,24 @@ DEFAULTS = {
     # What runs after each nightly run (smhp.pipeline.addons): the PDF packs and the alerts;
     # empty = neither. A failing add-on is recorded and never blocks publishing.
     "SMHP_ADDONS": "packs,alerts",
+    # Alerts after each nightly run (smhp.alerts, docs/operations.md): the rules and
+    # recipients file; how messages leave (outbox: .eml files in SMHP_ALERTS_OUTBOX; smtp:
+    # the SMHP_SMTP_* server, the password read from a file, never the environment); the
+    # dashboard's address that messages link to.
+    "SMHP_ALERTS_CONFIG": str(REPO_ROOT / "config" / "alerts.toml"),
+    "SMHP_ALERTS_DELIVERY": "outbox",
+    "SMHP_ALERTS_OUTBOX": "var/outbox",
+    "SMHP_ALERTS_FROM": "smhp-alerts@example.org",
+    "SMHP_SMTP_HOST": "",
+    "SMHP_SMTP_PORT": "587",
+    "SMHP_SMTP_STARTTLS": "true",
+    "SMHP_SMTP_USERNAME": "",
+    "SMHP_SMTP_PASSWORD_FILE": "",
+    "SMHP_PUBLIC_URL": "http://localhost:8501",
 }
+
+ALERT_DELIVERIES = ("outbox", "smtp")
+"""The values of ``SMHP_ALERTS_DELIVERY`` (``smhp.alerts.delivery``)."""
 
 
 _FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -102,6 +119,16 @@ class Settings:
     accessibility_contact: str
     spc_excel_variant: bool
     addons: tuple[str, ...]
+    alerts_config: Path
+    alerts_delivery: str
+    alerts_outbox: Path
+    alerts_from: str
+    smtp_host: str
+    smtp_port: int
+    smtp_starttls: bool
+    smtp_username: str
+    smtp_password_file: Path | None
+    public_url: str
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -132,6 +159,7 @@ class Settings:
 
         archive = pick("landing_archive", "SMHP_LANDING_ARCHIVE")  # empty: none
         audit_key = pick("audit_key_file", "SMHP_AUDIT_KEY_FILE")  # empty: no seals
+        password = pick("smtp_password_file", "SMHP_SMTP_PASSWORD_FILE")  # empty: no login
         return cls(
             landing=Path(pick("landing", "SMHP_LANDING")),
             warehouse=Path(pick("warehouse", "SMHP_WAREHOUSE")),
@@ -168,7 +196,27 @@ class Settings:
             ),
             spc_excel_variant=flag("spc_excel_variant", "SMHP_SPC_EXCEL_VARIANT"),
             addons=names("addons", "SMHP_ADDONS"),
+            alerts_config=Path(pick("alerts_config", "SMHP_ALERTS_CONFIG")),
+            alerts_delivery=_delivery(pick("alerts_delivery", "SMHP_ALERTS_DELIVERY")),
+            alerts_outbox=Path(pick("alerts_outbox", "SMHP_ALERTS_OUTBOX")),
+            alerts_from=pick("alerts_from", "SMHP_ALERTS_FROM").strip(),
+            smtp_host=pick("smtp_host", "SMHP_SMTP_HOST").strip(),
+            smtp_port=number("smtp_port", "SMHP_SMTP_PORT", 1),
+            smtp_starttls=flag("smtp_starttls", "SMHP_SMTP_STARTTLS"),
+            smtp_username=pick("smtp_username", "SMHP_SMTP_USERNAME").strip(),
+            smtp_password_file=Path(password) if password else None,
+            public_url=pick("public_url", "SMHP_PUBLIC_URL").strip().rstrip("/"),
         )
+
+
+def _delivery(text: str) -> str:
+    """``SMHP_ALERTS_DELIVERY``: one of ``ALERT_DELIVERIES`` (a typo would send nothing)."""
+    value = text.strip().lower()
+    if value not in ALERT_DELIVERIES:
+        raise SettingsError(
+            f"SMHP_ALERTS_DELIVERY must be {' or '.join(ALERT_DELIVERIES)}, not {text!r}"
+        )
+    return value
 
 
 def _networks(items: tuple[str, ...]) -> tuple[str, ...]:
