@@ -337,11 +337,14 @@ class NightlyRun:
             settings=self.settings,
             today=self.today,
         )
-        outcomes = run_addons(finished, self.addons, self.reporter.line)
-        self.record.addons = [o.as_row() for o in outcomes]
-        self.result.addons = outcomes
-        if outcomes:
-            self._save_record()
+        try:
+            outcomes = run_addons(finished, self.addons, self.reporter.line)
+            self.record.addons = [o.as_row() for o in outcomes]
+            self.result.addons = outcomes
+            if outcomes:
+                self._save_record()
+        except Exception as exc:  # the outcome is saved: nothing here may change it
+            self.reporter.line(f"  add-ons not run: {type(exc).__name__}: {exc}")
 
     def _seal_audit_log(self) -> None:
         """The audit log's daily seal and anchor (``smhp.access.audit_seal``), where this account
