@@ -324,9 +324,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from smhp.access.audit_cli import register as register_audit
     from smhp.access.users_cli import register as register_users
+    from smhp.alerts.cli import register as register_alerts
 
     register_users(sub)
     register_audit(sub)
+    register_alerts(sub)
     return parser
 
 

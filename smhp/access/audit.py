@@ -47,6 +47,8 @@ SIGN_IN_ATTEMPT = "sign_in_attempt"  # admitted to the password check (smhp.acce
 SIGN_IN_THROTTLED = "sign_in_throttled"  # refused by a limit, or no password check free
 TOTP_ENABLED = "totp_enabled"  # smhp users totp-enable
 TOTP_DISABLED = "totp_disabled"  # smhp users totp-disable
+ALERT_SENT = "alert_sent"  # an alert message delivered (smhp.alerts.delivery)
+ALERT_FAILED = "alert_failed"  # an alert message that could not be delivered
 
 GENESIS = "0" * 64
 REDACTED = "[redacted]"
