@@ -62,6 +62,9 @@ DEFAULTS = {
     # What runs after each nightly run (smhp.pipeline.addons): the PDF packs and the alerts;
     # empty = neither. A failing add-on is recorded and never blocks publishing.
     "SMHP_ADDONS": "packs,alerts",
+    # A warm pool of Great Expectations workers (smhp.pipeline.quality.pool) that nightly
+    # runs ask instead of importing GX each (the test suite, benchmarks); empty = none.
+    "SMHP_QUALITY_POOL": "",
     # Alerts after each nightly run (smhp.alerts, docs/operations.md): the rules and
     # recipients file; how messages leave (outbox: .eml files in SMHP_ALERTS_OUTBOX; smtp:
     # the SMHP_SMTP_* server, the password read from a file, never the environment); the

@@ -70,6 +70,47 @@ def faults_copy(faults_first_run: Path, tmp_path: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def quality_pool(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path | None]:
+    """A warm pool of GX workers (``smhp.pipeline.quality.pool``) for this process's real
+    ``smhp nightly`` runs (``extracts.NIGHTLY_ENV``), when the session has slow tests.
+
+    Each run would otherwise import GX in a worker of its own: about 5 s of CPU, some 50
+    times in a test run on 2 cores. The pool imports it once and forks a worker per run,
+    so every run still validates in a fresh process with real GX. Set for the runs'
+    environment only, not this process's: the tests of ``GxWorker`` itself start real
+    worker subprocesses. A run that starts before the pool is ready uses its own worker.
+    """
+    from extracts import NIGHTLY_ENV
+
+    from smhp.pipeline.quality.pool import POOL_ENV
+
+    if not any(item.get_closest_marker("slow") for item in request.session.items):
+        yield None
+        return
+    path = tmp_path_factory.mktemp("quality-pool") / "gx.sock"
+    log = (path.parent / "pool.log").open("wb")
+    pool = subprocess.Popen(
+        [sys.executable, "-m", "smhp.pipeline.quality", "pool", "--socket", str(path)],
+        stdin=subprocess.PIPE,
+        stdout=log,
+        stderr=log,
+    )
+    NIGHTLY_ENV[POOL_ENV] = str(path)
+    try:
+        yield path
+    finally:
+        NIGHTLY_ENV.pop(POOL_ENV, None)
+        pool.stdin.close()  # type: ignore[union-attr]  # the pool exits when stdin closes
+        try:
+            pool.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pool.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashes() -> Iterator[None]:
     """argon2id at its cheapest parameters in the test process.
 

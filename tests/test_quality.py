@@ -5,7 +5,8 @@ One small but real candidate is built once: extracts written as CSV, the real in
 a copy of it, breaks one thing with plain SQL, rebuilds the suites' data frames (the dbt
 models of ``pipeline/models/quality``) where the break is upstream of them, as the
 nightly run builds them after the data it checks, and runs GX on it: in this process (GX
-is imported once) and once through the pre-warmed worker subprocess.
+is imported once), once through the pre-warmed worker subprocess and once through the
+warm pool of workers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import socket
+import stat
+import subprocess
+import sys
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -358,3 +364,45 @@ def test_an_unused_worker_is_killed_on_close() -> None:
     worker = GxWorker(EXPECTATIONS_DIR)
     worker.close()
     assert worker._proc.returncode is not None
+
+
+# --- the warm pool of workers ----------------------------------------------------------
+
+
+def test_the_pool_answers_as_a_worker_does_and_exits_with_its_starter(
+    candidate: Path, tmp_path: Path
+) -> None:
+    socket_path = tmp_path / "gx.sock"
+    pool = subprocess.Popen(
+        [sys.executable, "-m", "smhp.pipeline.quality", "pool", "--socket", str(socket_path)],
+        stdin=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not socket_path.exists():  # ready once GX is imported
+            assert pool.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        assert stat.S_IMODE(socket_path.stat().st_mode) == 0o600  # this account only
+        for _ in range(2):  # a fresh forked worker per request, the same answers
+            with GxWorker(EXPECTATIONS_DIR, timeout=120, pool=socket_path) as worker:
+                assert worker.pid is None  # no worker subprocess of its own
+                assert worker.validate(candidate) == validate(candidate)
+        with GxWorker(EXPECTATIONS_DIR, pool=socket_path) as worker:
+            missing = tmp_path / "missing" / "suites"
+            with pytest.raises(GxWorkerError, match="GX pool could not validate: "):
+                worker.validate(candidate, missing)
+    finally:
+        pool.stdin.close()  # type: ignore[union-attr]
+        assert pool.wait(timeout=10) == 0  # gone with whoever started it
+
+
+def test_a_pool_that_is_gone_means_a_worker_of_the_runs_own(tmp_path: Path) -> None:
+    dead = tmp_path / "gx.sock"
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(dead))  # the socket file stays; nobody listens on it
+    python = _fake_python(tmp_path, "echo 'worker started' >&2; exit 1")
+    with (
+        GxWorker(EXPECTATIONS_DIR, python=python, pool=dead) as worker,
+        pytest.raises(GxWorkerError, match="(?s)exited with code 1.*worker started"),
+    ):
+        worker.validate(tmp_path / "candidate.duckdb")

@@ -1,4 +1,5 @@
-"""``python -m smhp.pipeline.quality``: ``serve`` (the worker) or ``check DATABASE`` (by hand)."""
+"""``python -m smhp.pipeline.quality``: ``serve`` (the worker), ``pool --socket PATH`` (a warm
+pool of workers) or ``check DATABASE`` (by hand)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m smhp.pipeline.quality")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="the GxWorker subprocess: one JSON request on stdin")
+    pool = sub.add_parser("pool", help="a warm pool of GX workers on a Unix socket (pool.py)")
+    pool.add_argument("--socket", type=Path, required=True)
     check = sub.add_parser("check", help="validate a warehouse file and print every result")
     check.add_argument("database", type=Path)
     check.add_argument("--expectations", type=Path, default=None)
@@ -26,6 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve()
+    if args.command == "pool":
+        from smhp.pipeline.quality.pool import run_pool
+
+        return run_pool(args.socket)
     from smhp.settings import Settings
 
     folder = args.expectations or Settings.from_env().expectations_dir

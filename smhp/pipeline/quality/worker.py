@@ -18,10 +18,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO
 
+from smhp.pipeline.quality import pool
 from smhp.pipeline.quality.gx import import_gx, validate
 from smhp.pipeline.quality.report import CheckResult
 from smhp.pipeline.quality.suites import EXPECTATIONS_DIR, QualityError
-from smhp.settings import REPO_ROOT
+from smhp.settings import DEFAULTS, REPO_ROOT
 
 
 class GxWorkerError(QualityError):
@@ -47,12 +48,23 @@ class GxWorker:
         *,
         timeout: float = 300.0,
         python: str | None = None,
+        pool: Path | None = None,
     ) -> None:
         self.expectations_dir = Path(expectations_dir).resolve()
         self.timeout = timeout
+        self._python = python
+        self._used = False
+        #: A warm pool to ask instead (``smhp.pipeline.quality.pool``), if one is set up.
+        self._pool = pool if pool is not None else _pool_from_env()
+        self._proc: subprocess.Popen[bytes] | None = None
         # kept open for the worker's lifetime (closed in close()): a file, not a pipe, so a
         # chatty worker can never block on a full stderr pipe nobody reads
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        if self._pool is None:
+            self._start()
+
+    def _start(self) -> None:
+        """Start the worker subprocess: its GX import begins now."""
         env = dict(os.environ)
         env["GX_ANALYTICS_ENABLED"] = "False"
         env["TQDM_DISABLE"] = "1"
@@ -60,17 +72,17 @@ class GxWorker:
             p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p
         )
         self._proc = subprocess.Popen(
-            [python or sys.executable, "-m", "smhp.pipeline.quality", "serve"],
+            [self._python or sys.executable, "-m", "smhp.pipeline.quality", "serve"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             env=env,
         )
-        self._used = False
 
     @property
-    def pid(self) -> int:
-        return self._proc.pid
+    def pid(self) -> int | None:
+        """The worker subprocess's id (None while a pool serves this run)."""
+        return None if self._proc is None else self._proc.pid
 
     def validate(self, database: Path, expectations_dir: Path | None = None) -> list[CheckResult]:
         """Validate ``database`` in the worker (waits for its GX import if still going).
@@ -86,6 +98,16 @@ class GxWorker:
             "database": str(Path(os.path.realpath(database))),
             "expectations_dir": str(Path(expectations_dir or self.expectations_dir).resolve()),
         }
+        if self._pool is not None:
+            try:
+                return _results(pool.ask(self._pool, request, self.timeout), "GX pool")
+            except TimeoutError:
+                raise GxWorkerError(
+                    f"the GX pool at {self._pool} gave no answer within {self.timeout:.0f} s"
+                ) from None
+            except OSError:  # no pool listening there after all: a worker of our own
+                self._start()
+        assert self._proc is not None
         started = time.perf_counter()
         try:
             out, _ = self._proc.communicate(
@@ -103,15 +125,15 @@ class GxWorker:
                 f"{time.perf_counter() - started:.1f} s" + self._stderr_tail()
             )
         try:
-            return [CheckResult(**item) for item in json.loads(out)]
-        except (ValueError, TypeError) as exc:
-            raise GxWorkerError(
-                f"GX worker answered something that is not a result list ({exc})"
-                + self._stderr_tail()
-            ) from None
+            return _results(out, "GX worker")
+        except GxWorkerError as exc:
+            raise GxWorkerError(str(exc) + self._stderr_tail()) from None
 
     def close(self) -> None:
         """Kill the worker if it is still running (never used, or abandoned) and clean up."""
+        if self._proc is None:
+            self._stderr.close()
+            return
         self._kill()
         for stream in (self._proc.stdin, self._proc.stdout):
             if stream is not None and not stream.closed:
@@ -125,6 +147,8 @@ class GxWorker:
         self.close()
 
     def _kill(self) -> None:
+        if self._proc is None:
+            return
         if self._proc.poll() is None:
             self._proc.kill()
         self._proc.wait()
@@ -139,6 +163,26 @@ class GxWorker:
             return ""
         tail = [line for line in text.splitlines() if line.strip()][-lines:]
         return ("; worker stderr:\n" + "\n".join(tail)) if tail else "; worker stderr is empty"
+
+
+def _pool_from_env() -> Path | None:
+    """``SMHP_QUALITY_POOL``: the socket of a warm pool, if set and there."""
+    path = os.environ.get(pool.POOL_ENV, DEFAULTS[pool.POOL_ENV]).strip()
+    return Path(path) if path and Path(path).exists() else None
+
+
+def _results(out: bytes, who: str) -> list[CheckResult]:
+    """The results in an answer, or GxWorkerError saying what came instead."""
+    try:
+        data = json.loads(out)
+    except ValueError as exc:
+        raise GxWorkerError(f"{who} answered something that is not JSON ({exc})") from None
+    if isinstance(data, dict) and "error" in data:
+        raise GxWorkerError(f"{who} could not validate: {data['error']}")
+    try:
+        return [CheckResult(**item) for item in data]
+    except TypeError as exc:
+        raise GxWorkerError(f"{who} answered something that is not a result list ({exc})") from None
 
 
 def serve(stdin: IO[str] = sys.stdin) -> int:
