@@ -4,14 +4,15 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := False
-# The browser of the dashboard's end-to-end tests: Debian's, never a downloaded one.
+# The browser of the end-to-end tests and of the packs' charts (kaleido): Debian's, never a
+# downloaded one.
 CHROMIUM := /usr/bin/chromium
 # The reverse proxy of deploy/ (tests/e2e/test_deploy.py): Debian's nginx.
 NGINX := /usr/sbin/nginx
 # axe-core, the WCAG checker the browser tests inject: from npm, as package-lock.json pins it.
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: setup demo test test-fast lint
+.PHONY: setup demo test test-fast lint pango
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,10 +22,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-demo: setup            ## synthetic extracts → nightly → dashboard at http://localhost:8501
+demo: setup $(CHROMIUM) pango  ## synthetic extracts → nightly → dashboard at http://localhost:8501
 	$(VENV)/bin/smhp demo
 
-test: setup lint $(CHROMIUM) $(NGINX) $(AXE)  ## every test, for real (dbt, DuckDB files, chromium)
+test: setup lint $(CHROMIUM) pango $(NGINX) $(AXE)  ## every test, for real (dbt, DuckDB files, chromium)
 	$(PY) -m pytest
 
 test-fast: setup       ## the quick loop: every test not marked slow (no dbt, pipeline or browser)
@@ -36,6 +37,11 @@ $(CHROMIUM):
 
 $(NGINX):
 	apt-get update && apt-get install -y nginx-light
+
+# WeasyPrint's text layout (the PDF packs, smhp/packs/): Debian's pango, when missing.
+pango:
+	@dpkg-query -W -f='$${Status}' libpangoft2-1.0-0 2>/dev/null | grep -q 'ok installed' \
+	  || (apt-get update && apt-get install -y libpango-1.0-0 libpangoft2-1.0-0)
 
 # Installed when missing or when the lock file changed (npm keeps old file times: touch).
 $(AXE): package-lock.json

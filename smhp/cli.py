@@ -13,10 +13,14 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from smhp.settings import DASHBOARD_APP, Settings, SettingsError
+
+if TYPE_CHECKING:  # the demo is imported only by the commands that use it
+    from smhp.demo import Timeline
 
 #: Files smhp creates are 0640, folders 0750 (snapshots, logs, history, demo files and the
 #: dashboard's child process): never readable by other accounts on the machine.
@@ -148,10 +152,22 @@ def cmd_impact(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _demo_timeline(end: date | None) -> Timeline:
+    """The demo's last night: ``--end``, or yesterday so that a fresh demo is current; one
+    before ``smhp.demo.EARLIEST_END`` is a usage error."""
+    from smhp.demo import Timeline, default_end
+
+    try:
+        return Timeline(end or default_end())
+    except ValueError as exc:
+        raise SettingsError(f"--end: {exc}") from None
+
+
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from smhp.demo import write_demo_extracts
 
-    summary = write_demo_extracts(Path(args.out), arrived_by=args.arrived_by)
+    end = _demo_timeline(args.end).end
+    summary = write_demo_extracts(Path(args.out), end=end, arrived_by=args.arrived_by)
     print(summary)
     return EXIT_OK
 
@@ -214,11 +230,14 @@ def dashboard_server_options(settings: Settings) -> dict[str, str]:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Synthetic extracts → two nightly runs (the last week arriving in the second) → dashboard."""
-    from smhp.demo import DEMO_END, write_demo_extracts
+    from smhp.demo import write_demo_extracts
     from smhp.pipeline.keys import demo_key, mark_demo_folder
     from smhp.pipeline.nightly import run_nightly
     from smhp.pipeline.reporter import Reporter
 
+    timeline = _demo_timeline(args.end)
+    if timeline.end > date.today():  # the nightly run rejects an extract dated in the future
+        raise SettingsError(f"--end: {timeline.end} is after today")
     demo_dir = Path(args.dir)
     if demo_dir.exists():  # the demo always starts from nothing: it tells the same story
         shutil.rmtree(demo_dir)
@@ -231,9 +250,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     mark_demo_folder(demo_dir)  # the public demo key works here and nowhere else
     reporter = Reporter()
-    for arrived_by in (DEMO_END - timedelta(days=7), DEMO_END):
+    for arrived_by in (timeline.first_load, timeline.end):
         reporter.line(f"== demo: extracts arrived by {arrived_by} ==")
-        write_demo_extracts(settings.landing, arrived_by=arrived_by)
+        write_demo_extracts(settings.landing, end=timeline.end, arrived_by=arrived_by)
         result = run_nightly(settings, demo_key(), reporter)
         if not result.published:
             return EXIT_FAILED
@@ -253,6 +272,15 @@ def _print_demo_users(settings: Settings) -> None:
     for username, password, role, institutions in users:
         where = ", ".join(institutions or ()) or ("no data" if role == "admin" else "all")
         print(f"  {username:<18} {password:<30} {role} ({where})", flush=True)
+
+
+def _add_demo_end(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--end",
+        type=_parse_date,
+        metavar="DATE",
+        help="the demo's last night (default: yesterday; the same end gives the same data)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -309,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo-data", help="write deterministic synthetic nightly extracts")
     p.add_argument("--out", required=True, help="landing folder to write")
     p.add_argument("--arrived-by", type=_parse_date, help="only what had arrived by this night")
+    _add_demo_end(p)
     p.set_defaults(func=cmd_demo_data)
 
     p = sub.add_parser("dashboard", help="serve the dashboard")
@@ -320,15 +349,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default="var/demo", help="demo folder, wiped first (default: var/demo)")
     p.add_argument("--port", type=int, help="dashboard port (default: 8501)")
     p.add_argument("--no-dashboard", action="store_true", help="stop after publishing")
+    _add_demo_end(p)
     p.set_defaults(func=cmd_demo)
 
     from smhp.access.audit_cli import register as register_audit
     from smhp.access.users_cli import register as register_users
     from smhp.alerts.cli import register as register_alerts
+    from smhp.packs.cli import register as register_packs
 
     register_users(sub)
     register_audit(sub)
     register_alerts(sub)
+    register_packs(sub)
     return parser
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from smhp.packs.store import packs_dir
 from smhp.pipeline.publish import RunInProgress, WarehouseLayout
 from smhp.warehouse import WarehouseNotFound, open_published
 
@@ -40,6 +41,26 @@ def test_each_publish_swaps_the_link_and_keeps_the_last_n(tmp_path):
     assert (
         os.readlink(layout.published) == "warehouse.duckdb.snapshots/20240305T000000000000Z.duckdb"
     )
+
+
+def test_a_snapshots_packs_go_with_it(tmp_path):
+    layout = WarehouseLayout(tmp_path / "warehouse.duckdb")
+    for run in range(1, 4):
+        build_candidate(layout, run)
+        snapshot = layout.publish(f"2024030{run}T000000000000Z", keep=2)
+        (packs_dir(snapshot)).mkdir()
+        (packs_dir(snapshot) / "board.pdf").write_bytes(b"%PDF")
+    orphan = layout.snapshots_dir / "20240309T000000000000Z.duckdb"
+    orphan.write_bytes(b"half-published")
+    packs_dir(orphan).mkdir()
+    assert layout.remove_orphans() == [orphan]
+    kept = sorted(p.name for p in layout.snapshots_dir.iterdir())
+    assert kept == [
+        "20240302T000000000000Z.duckdb",
+        "20240302T000000000000Z.packs",
+        "20240303T000000000000Z.duckdb",
+        "20240303T000000000000Z.packs",
+    ]
 
 
 def test_orphan_snapshots_of_a_killed_publish_are_removed(tmp_path):

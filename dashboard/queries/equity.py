@@ -31,11 +31,11 @@ from pathlib import Path
 import pandas as pd
 
 from dashboard.data import IN_SCOPE, read_frame
-from dashboard.disclose import Count, disclose
+from dashboard.disclose import Count, disclose, round_shown
 from smhp import academic_year
 from smhp.access import Scope
 from smhp.reporting.disclosure import SUPPRESSED, suppress_count
-from smhp.reporting.equity import BANDS, NOT_KNOWN, band_figures
+from smhp.reporting.equity import BANDS, NOT_KNOWN, band_figures, under_reached
 from smhp.reporting.release_periods import ReleasePeriod, check_release
 
 DIMENSIONS: dict[str, str] = {
@@ -197,3 +197,69 @@ def rates(
         )
     _statistics(shown, *totals)
     return shown[["band", *COUNTS, *STATISTICS, "estimate"]]
+
+
+# --- the table and sentence as shown (the equity page and the packs) -----------------
+
+COLUMNS = {
+    "band": "Band",
+    "reached": "Students reached",
+    "enrolled": "Students enrolled",
+    "rate": "Reached per 1,000 enrolled",
+    "rate_low": "Rate, lower 95% limit",
+    "rate_high": "Rate, upper 95% limit",
+    "ratio": "Representation ratio",
+    "ratio_low": "Ratio, lower 95% limit",
+    "ratio_high": "Ratio, upper 95% limit",
+    "enrolled_is": "Enrolled figure",
+}
+# Shown where the seed has no enrolled figure for a band.
+NO_FIGURE = "—"
+RATIO_COLUMNS = ["Band", "Representation ratio", "Ratio, lower 95% limit", "Ratio, upper 95% limit"]
+
+
+def _band(dimension: str, band: str) -> str:
+    if dimension == "year_of_study" and band != NOT_KNOWN:
+        return f"Year {band}"
+    return BAND_LABELS.get(band, band)
+
+
+def shown_table(shown: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    """The shown table with its headings: labelled bands, rates to 1 place, ratios to 2."""
+    rounded = round_shown(
+        shown,
+        {"rate": 1, "rate_low": 1, "rate_high": 1, "ratio": 2, "ratio_low": 2, "ratio_high": 2},
+    )
+    rounded["band"] = [_band(dimension, b) for b in rounded["band"]]
+    # a band with no enrolment figure (not known, mostly) says so, rather than a blank
+    rounded["enrolled"] = pd.Series(
+        [NO_FIGURE if e is None else e for e in rounded["enrolled"]], dtype=object
+    )
+    rounded["enrolled_is"] = [
+        "" if e == NO_FIGURE else ("estimate" if est else "published")
+        for e, est in zip(rounded["enrolled"], rounded["estimate"], strict=True)
+    ]
+    return rounded[list(COLUMNS)].rename(columns=COLUMNS)
+
+
+def finding(table: pd.DataFrame) -> str:
+    """The plain sentence: the bands reached clearly less than their share, or none."""
+    ratios = table.set_index("Band")
+    named = under_reached(ratios["Ratio, upper 95% limit"].to_dict())
+    if not named:
+        return (
+            "**No band was reached clearly less than its share**: every representation ratio's "
+            "95% interval reaches 1 or above (or cannot be shown)."
+        )
+    parts = [
+        f"{band} (ratio {ratios.at[band, 'Representation ratio']:.2f}, 95% interval "
+        f"{ratios.at[band, 'Ratio, lower 95% limit']:.2f} to "
+        f"{ratios.at[band, 'Ratio, upper 95% limit']:.2f})"
+        for band in named
+    ]
+    verb = "was" if len(parts) == 1 else "were"
+    return (
+        f"**Reached clearly less than {'its' if len(parts) == 1 else 'their'} share**: "
+        f"{'; '.join(parts)} {verb} reached less than in proportion to enrolment "
+        "(the whole 95% interval of the ratio is below 1)."
+    )

@@ -37,6 +37,32 @@ from smhp.warehouse import open_published
 Shown = dict[str, Any]
 """Impact totals as the scope may see them: ``ImpactTotals.to_dict()``, disclosed."""
 
+HEADLINES = (
+    ("liaison_students", "Students supported by the liaison service", "{:,.0f}"),
+    ("ucope_students", "Students supported by U-COPE", "{:,.0f}"),
+    ("referrals_received", "Referrals received", "{:,.0f}"),
+    ("referral_median_wait_days", "Median wait for a first appointment", "{:.1f} days"),
+    ("referral_seen_6wk_pct", "Seen within 6 weeks", "{:.1f}%"),
+    ("institutions", "Institutions reached", "{:,.0f}"),
+    ("students_enrolled", "Students enrolled at those institutions", "{:,.0f}"),
+)
+"""The funder page's totals, in order: (key of ``ImpactTotals``, label, format)."""
+
+OUTCOMES = (
+    # (percentage of ImpactTotals, its label, the label of the count it is over)
+    (
+        "ucope_reliable_improvement_pct",
+        "Reliable improvement",
+        "Discharged with both CORE-10 scores",
+    ),
+    (
+        "ucope_reliable_recovery_pct",
+        "Reliable recovery",
+        "Discharged with both scores, starting at 11 or more",
+    ),
+)
+"""The U-COPE outcomes shown to funders (and in the packs), in order."""
+
 
 def _institution(scope: Scope) -> str | None:
     """The ``impact_totals`` argument of a scope of all or one institution."""

@@ -11,80 +11,21 @@ numbers it may show).
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import cached, charts, definitions, filters, ui
 from dashboard.context import PageContext, current
-from dashboard.disclose import round_shown
-from dashboard.queries.equity import BAND_LABELS, DIMENSIONS, SERVICES
+from dashboard.queries.equity import (
+    BAND_LABELS,
+    DIMENSIONS,
+    RATIO_COLUMNS,
+    SERVICES,
+)
+from dashboard.queries.equity import finding as _finding
+from dashboard.queries.equity import shown_table as _table
 from dashboard.theme import NEITHER
-from smhp.reporting.equity import NOT_KNOWN, under_reached
+from smhp.reporting.equity import NOT_KNOWN
 from smhp.reporting.release_periods import FUNDED, kinds_for
-
-COLUMNS = {
-    "band": "Band",
-    "reached": "Students reached",
-    "enrolled": "Students enrolled",
-    "rate": "Reached per 1,000 enrolled",
-    "rate_low": "Rate, lower 95% limit",
-    "rate_high": "Rate, upper 95% limit",
-    "ratio": "Representation ratio",
-    "ratio_low": "Ratio, lower 95% limit",
-    "ratio_high": "Ratio, upper 95% limit",
-    "enrolled_is": "Enrolled figure",
-}
-# Shown where the seed has no enrolled figure for a band. (A comment, not a docstring: a
-# bare string in a page script is drawn on the page by Streamlit's "magic".)
-NO_FIGURE = "—"
-RATIO_COLUMNS = ["Band", "Representation ratio", "Ratio, lower 95% limit", "Ratio, upper 95% limit"]
-
-
-def _band(dimension: str, band: str) -> str:
-    if dimension == "year_of_study" and band != NOT_KNOWN:
-        return f"Year {band}"
-    return BAND_LABELS.get(band, band)
-
-
-def _table(shown: pd.DataFrame, dimension: str) -> pd.DataFrame:
-    """The shown table with its headings: labelled bands, rates to 1 place, ratios to 2."""
-    rounded = round_shown(
-        shown,
-        {"rate": 1, "rate_low": 1, "rate_high": 1, "ratio": 2, "ratio_low": 2, "ratio_high": 2},
-    )
-    rounded["band"] = [_band(dimension, b) for b in rounded["band"]]
-    # a band with no enrolment figure (not known, mostly) says so, rather than a blank
-    rounded["enrolled"] = pd.Series(
-        [NO_FIGURE if e is None else e for e in rounded["enrolled"]], dtype=object
-    )
-    rounded["enrolled_is"] = [
-        "" if e == NO_FIGURE else ("estimate" if est else "published")
-        for e, est in zip(rounded["enrolled"], rounded["estimate"], strict=True)
-    ]
-    return rounded[list(COLUMNS)].rename(columns=COLUMNS)
-
-
-def _finding(table: pd.DataFrame) -> str:
-    """The plain sentence: the bands reached clearly less than their share, or none."""
-    ratios = table.set_index("Band")
-    named = under_reached(ratios["Ratio, upper 95% limit"].to_dict())
-    if not named:
-        return (
-            "**No band was reached clearly less than its share**: every representation ratio's "
-            "95% interval reaches 1 or above (or cannot be shown)."
-        )
-    parts = [
-        f"{band} (ratio {ratios.at[band, 'Representation ratio']:.2f}, 95% interval "
-        f"{ratios.at[band, 'Ratio, lower 95% limit']:.2f} to "
-        f"{ratios.at[band, 'Ratio, upper 95% limit']:.2f})"
-        for band in named
-    ]
-    verb = "was" if len(parts) == 1 else "were"
-    return (
-        f"**Reached clearly less than {'its' if len(parts) == 1 else 'their'} share**: "
-        f"{'; '.join(parts)} {verb} reached less than in proportion to enrolment "
-        "(the whole 95% interval of the ratio is below 1)."
-    )
 
 
 def render(ctx: PageContext) -> None:

@@ -20,23 +20,13 @@ import streamlit as st
 from dashboard import cached, charts, definitions, filters, ui
 from dashboard.context import PageContext, current
 from dashboard.disclose import round_shown
-from dashboard.queries.funder import Shown, exact_in, with_scope_of
+from dashboard.queries.funder import HEADLINES, OUTCOMES, Shown, exact_in, with_scope_of
 from dashboard.theme import TARGET
 from smhp.access import Scope
 from smhp.reporting.catalogue import WAIT_18WK_TARGET, info
 from smhp.reporting.disclosure import FOOTNOTE
 from smhp.reporting.impact import OUTCOME_SHARES
 from smhp.reporting.release_periods import FUNDED, INSTITUTION_KINDS, ReleasePeriod, kinds_for
-
-HEADLINES = (
-    ("liaison_students", "Students supported by the liaison service", "{:,.0f}"),
-    ("ucope_students", "Students supported by U-COPE", "{:,.0f}"),
-    ("referrals_received", "Referrals received", "{:,.0f}"),
-    ("referral_median_wait_days", "Median wait for a first appointment", "{:.1f} days"),
-    ("referral_seen_6wk_pct", "Seen within 6 weeks", "{:.1f}%"),
-    ("institutions", "Institutions reached", "{:,.0f}"),
-    ("students_enrolled", "Students enrolled at those institutions", "{:,.0f}"),
-)
 
 
 def _headlines(shown: Shown, exact: frozenset[str]) -> None:
@@ -91,21 +81,6 @@ def _headline_help(key: str, shown: Shown) -> str:
             return "Over fewer than 8 first appointments in the period (shown as *)."
         return f"Over {base:,} first appointments in the period."
     return definitions.IMPACT
-
-
-OUTCOMES = (
-    # (percentage of ImpactTotals, its label, the label of the count it is over)
-    (
-        "ucope_reliable_improvement_pct",
-        "Reliable improvement",
-        "Discharged with both CORE-10 scores",
-    ),
-    (
-        "ucope_reliable_recovery_pct",
-        "Reliable recovery",
-        "Discharged with both scores, starting at 11 or more",
-    ),
-)
 
 
 def _outcomes(shown: Shown) -> None:

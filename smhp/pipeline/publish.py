@@ -10,7 +10,8 @@ leaves the published data as it was. One run at a time, by an exclusive lock.
 Layout beside FILE::
 
     FILE                     -> FILE.snapshots/<run_id>.duckdb
-    FILE.snapshots/          the last N published snapshots
+    FILE.snapshots/          the last N published snapshots, each with its PDF packs
+                             (<run_id>.packs/, smhp.packs), removed with it
     FILE.work/candidate.duckdb, FILE.work/nightly.lock, FILE.work/logs/<run_id>.log
 """
 
@@ -112,7 +113,7 @@ class WarehouseLayout:
             if current is None or s.name > current.name
         ]
         for orphan in orphans:
-            orphan.unlink(missing_ok=True)
+            _remove_snapshot(orphan)
         return orphans
 
     def prune(self, keep: int) -> list[Path]:
@@ -121,8 +122,17 @@ class WarehouseLayout:
         snapshots = sorted(self.snapshots_dir.glob("*.duckdb"), reverse=True)
         removed = [s for s in snapshots[keep:] if s != current]
         for old in removed:
-            old.unlink(missing_ok=True)
+            _remove_snapshot(old)
         return removed
+
+
+def _remove_snapshot(snapshot: Path) -> None:
+    """Remove a snapshot and what lives beside it with the same retention: its packs
+    (``smhp.packs.store.packs_dir``)."""
+    from smhp.packs.store import packs_dir
+
+    snapshot.unlink(missing_ok=True)
+    shutil.rmtree(packs_dir(snapshot), ignore_errors=True)
 
 
 def _fsync(path: Path) -> None:

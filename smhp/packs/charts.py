@@ -1,0 +1,119 @@
+"""The packs' charts: the dashboard's plotly figures as SVG, each with its text alternative.
+
+Every figure is exported by kaleido through ONE headless browser for the whole run
+(``Kaleido`` as an async context, its tabs shared by all figures): starting Debian's
+chromium costs seconds, a figure a fraction of one. kaleido finds ``/usr/bin/chromium`` by
+itself; the ``BROWSER_PATH`` environment variable (choreographer's) points it elsewhere.
+MathJax is off: nothing is fetched from outside.
+
+The SVG gets the chart's text alternative inside it (``<title>``: WeasyPrint makes it the
+tagged PDF figure's ``/Alt``; ``<desc>``: the full description), from
+``dashboard.charts.alt_text`` and ``describe``, the same words the dashboard gives the chart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import re
+import threading
+from collections.abc import Sequence
+from html import escape
+
+import plotly.graph_objects as go
+
+from dashboard.charts import alt_text, describe
+
+WIDTH = 1000
+"""Pixels: the width of landscape A4 between the margins at 96 px to the inch."""
+HEIGHT = 460
+TABS = 2
+"""Browser tabs rendering at once (the machine has 2 cores)."""
+TIMEOUT_SECONDS = 60
+
+
+class ChartExportError(RuntimeError):
+    """The charts could not be exported (no browser, a browser that died, a timeout)."""
+
+
+def text_alternative(fig: go.Figure) -> tuple[str, str]:
+    """The chart's short accessible name and its full description."""
+    return alt_text(fig), describe(fig)
+
+
+def _with_alternative(svg: str, fig: go.Figure) -> str:
+    """The SVG with ``role="img"``, ``<title>`` (the full text alternative: the PDF's
+    ``/Alt``) and ``<desc>`` as its first children."""
+    name, description = text_alternative(fig)
+    head = f"<title>{escape(name)}. {escape(description)}</title><desc>{escape(description)}</desc>"
+    svg = re.sub(r"^<\?xml[^>]*>\s*", "", svg)
+    match = re.search(r"<svg\b[^>]*>", svg)
+    if match is None:
+        raise ChartExportError("the exported chart is not an SVG")
+    opening = match.group(0)
+    tagged = opening[:-1] + f' role="img" aria-label="{escape(name, quote=True)}">'
+    return svg[: match.start()] + tagged + head + svg[match.end() :]
+
+
+def _options(fig: go.Figure) -> dict[str, object]:
+    return {"format": "svg", "width": WIDTH, "height": int(fig.layout.height or HEIGHT)}
+
+
+class Exporter:
+    """One headless browser for a whole run, started on entry in a thread of its own so that
+    it starts while the packs' content is built; ``to_svg`` hands it figures.
+
+    ``with Exporter() as export: ... export.to_svg(figures)``. A browser that cannot start
+    (none installed, ``BROWSER_PATH`` pointing at nothing) makes ``to_svg`` raise
+    ``ChartExportError`` with the cause; leaving the block always closes the browser.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[Sequence[go.Figure] | None] = queue.Queue()
+        self._results: queue.Queue[list[bytes] | BaseException] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="packs-kaleido", daemon=True)
+
+    def __enter__(self) -> Exporter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._jobs.put(None)
+        self._thread.join(timeout=TIMEOUT_SECONDS)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # handed to the caller's thread by to_svg
+            self._results.put(exc)
+
+    async def _serve(self) -> None:
+        import kaleido  # imported here: a dashboard page never needs it
+
+        loop = asyncio.get_running_loop()
+        async with kaleido.Kaleido(n=TABS, timeout=TIMEOUT_SECONDS, mathjax=False) as browser:
+            while (figures := await loop.run_in_executor(None, self._jobs.get)) is not None:
+                try:
+                    images = await asyncio.gather(
+                        *(browser.calc_fig(fig, opts=_options(fig)) for fig in figures)
+                    )
+                    self._results.put(list(images))
+                except Exception as exc:
+                    self._results.put(exc)
+
+    def to_svg(self, figures: Sequence[go.Figure]) -> list[str]:
+        """Every figure as an SVG string with its text alternative, in order."""
+        if not figures:
+            return []
+        if not self._thread.is_alive() and self._results.empty():
+            raise ChartExportError("chart export failed: the browser is not running")
+        self._jobs.put(list(figures))
+        result = self._results.get(timeout=TIMEOUT_SECONDS * max(1, len(figures)))
+        if isinstance(result, BaseException):
+            raise ChartExportError(
+                f"chart export failed: {type(result).__name__}: {result}"
+            ) from result
+        return [
+            _with_alternative(svg.decode("utf-8"), fig)
+            for svg, fig in zip(result, figures, strict=True)
+        ]
