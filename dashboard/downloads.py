@@ -105,33 +105,40 @@ def _cookie() -> str | None:
 
 
 def prepare(shown: pd.DataFrame, table: str, not_in_csv: Sequence[str] = ()) -> Callable[[], bytes]:
-    """The deferred data of one download button, bound to this rerun's viewer and page.
+    """The deferred data of one CSV download button, bound to this rerun's viewer and page
+    (``deferred``), with a copy of the shown table."""
+    frame = shown.copy()
+    return deferred(f"{table}.csv", lambda: csv_bytes(frame, not_in_csv), rows=len(frame))
+
+
+def deferred(file_name: str, make: Callable[[], bytes], **details: Any) -> Callable[[], bytes]:
+    """The deferred data of one download button (a CSV, a PDF pack): audited, then ``make``
+    builds the file, granted to this browser.
 
     Everything the callable needs is captured now, in the script thread (it later runs on
     a worker thread with no Streamlit context): the session (to check it is still live),
-    the browser, the audit log, the page and filters, and a copy of the shown table.
+    the browser, the audit log, the page and filters. ``details`` go to the audit record.
     """
     viewer = trail.download_identity()
     browser = _browser_token(_cookie())
     ctx = context.peek()
     page_id = ctx.page_id if ctx else ""
     filters = trail.page_filters(ctx.prefix) if ctx else {}
-    frame = shown.copy()
     log = trail.audit_log()
 
     def build() -> bytes:
         if viewer is None or not seal.session_is_live(viewer.session):
             raise DownloadRefused("the session that asked for this download has ended")
-        details: dict[str, Any] = {
+        record: dict[str, Any] = {
             "page": page_id,
-            "file": f"{table}.csv",
-            "rows": len(frame),
+            "file": file_name,
+            **details,
             "filters": filters,
             "session": viewer.session.session_id,
             "client": viewer.client,
         }
-        log.record(audit.DOWNLOAD, viewer.username, details, at=request.now())  # raises: no file
-        content = csv_bytes(frame, not_in_csv)
+        log.record(audit.DOWNLOAD, viewer.username, record, at=request.now())  # raises: no file
+        content = make()
         if browser is not None:
             _grant(content, viewer.session, browser)
         return content

@@ -45,6 +45,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("funder", "funder.py", "Funder impact", "funder"),
     PageSpec("equity", "equity.py", "Equity of access", "equity"),
     PageSpec("quality", "quality.py", "Data quality", "quality"),
+    PageSpec("packs", "packs.py", "PDF packs", "packs"),
     PageSpec("admin", "admin.py", "Administration", "admin", reads_warehouse=False),
     PageSpec(
         "accessibility", "accessibility.py", "Accessibility", "accessibility", reads_warehouse=False

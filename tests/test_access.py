@@ -40,13 +40,14 @@ def test_board_sees_every_metrics_page_everything_exact_with_records() -> None:
         "funder",
         "equity",
         "quality",
+        "packs",
         "accessibility",
     )
     assert scope_for(Access("board", None, "b")) == Scope(None, False, True)
 
 
 def test_service_manager_sees_their_institutions_only_with_worklists() -> None:
-    assert pages_for("service_manager") == ("service", "accessibility")
+    assert pages_for("service_manager") == ("service", "packs", "accessibility")
     spec = scope_for(Access("service_manager", ("HOPE", "LIPA"), "m"))
     assert spec == Scope(("HOPE", "LIPA"), disclosure_control=False, record_level=True)
 
@@ -59,7 +60,7 @@ def test_service_manager_without_institutions_sees_none_not_all(
 
 
 def test_funder_sees_impact_and_equity_through_disclosure_control_only() -> None:
-    assert pages_for("funder") == ("funder", "equity", "accessibility")
+    assert pages_for("funder") == ("funder", "equity", "packs", "accessibility")
     spec = scope_for(Access("funder", None, "f"))
     assert spec.disclosure_control is True
     assert spec.record_level is False

@@ -626,7 +626,7 @@ def test_single_sign_on_offers_microsoft_and_maps_groups_to_a_role(
     }
     at = sso_app(claims)
     assert at.title[0].value == "Service manager"
-    assert menus[-1] == ["Service manager", "Accessibility"]
+    assert menus[-1] == ["Service manager", "PDF packs", "Accessibility"]
     assert set(tables(at)["service_worklist"]["Institution"]) == {"UOL"}
     signed = events(access, "sign_in")[-1]
     # Named by the immutable object id; the email and name are there to be read.

@@ -29,12 +29,13 @@ ROLE_LABELS: dict[str, str] = {
 """How people read each role (the dashboard's account line and user list)."""
 
 #: Page ids the dashboard maps to its views (``dashboard/navigation.py``).
-OVERVIEW, SERVICE, FUNDER_PAGE, EQUITY, QUALITY, ADMIN_PAGE, ACCESSIBILITY = (
+OVERVIEW, SERVICE, FUNDER_PAGE, EQUITY, QUALITY, PACKS, ADMIN_PAGE, ACCESSIBILITY = (
     "overview",
     "service",
     "funder",
     "equity",
     "quality",
+    "packs",
     "admin",
     "accessibility",
 )
@@ -44,6 +45,7 @@ PAGES: tuple[str, ...] = (
     FUNDER_PAGE,
     EQUITY,
     QUALITY,
+    PACKS,
     ADMIN_PAGE,
     ACCESSIBILITY,
 )
@@ -52,11 +54,12 @@ PAGES: tuple[str, ...] = (
 # metrics page but not the user administration (separation of duties: user admin is
 # the admin role's job). The admin sees no metrics, only users/audit and data quality.
 # Every role can read the accessibility statement (no data on it; the public-sector
-# accessibility regulations ask for it), after its own pages.
+# accessibility regulations ask for it), after its own pages. The PDF packs page offers each
+# role the packs within its scope (smhp.packs.store.may_read); the admin reads no metrics.
 _PAGES_BY_ROLE: dict[str, tuple[str, ...]] = {
-    BOARD: (OVERVIEW, SERVICE, FUNDER_PAGE, EQUITY, QUALITY, ACCESSIBILITY),
-    SERVICE_MANAGER: (SERVICE, ACCESSIBILITY),
-    FUNDER: (FUNDER_PAGE, EQUITY, ACCESSIBILITY),
+    BOARD: (OVERVIEW, SERVICE, FUNDER_PAGE, EQUITY, QUALITY, PACKS, ACCESSIBILITY),
+    SERVICE_MANAGER: (SERVICE, PACKS, ACCESSIBILITY),
+    FUNDER: (FUNDER_PAGE, EQUITY, PACKS, ACCESSIBILITY),
     ADMIN: (ADMIN_PAGE, QUALITY, ACCESSIBILITY),
 }
 

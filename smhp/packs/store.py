@@ -17,6 +17,8 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from smhp.access import Scope
+
 MANIFEST = "manifest.json"
 RENDERED = "rendered"
 FAILED = "failed"
@@ -101,3 +103,19 @@ def pack_path(snapshot: Path, pack: PackFile) -> Path:
     if Path(pack.file).name != pack.file:
         raise ValueError(f"not a pack file name: {pack.file!r}")
     return packs_dir(snapshot) / pack.file
+
+
+def may_read(pack: PackFile, scope: Scope) -> bool:
+    """Whether a viewer of ``scope`` may have ``pack``: the pack's own scope must lie within
+    it. The board pack is exact and partnership-wide (the board's scope); a manager pack is
+    exact for one institution (a scope with that institution, exact); the funder pack is
+    partnership-wide through disclosure control (any scope of the whole partnership). So a
+    funder gets the funder pack only, a service manager their institutions' packs only."""
+    exact = not scope.disclosure_control
+    if pack.kind == BOARD:
+        return exact and scope.institutions is None
+    if pack.kind == MANAGER:
+        return exact and pack.institution is not None and scope.allows(pack.institution)
+    if pack.kind == FUNDER:
+        return scope.institutions is None
+    return False
