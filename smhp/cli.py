@@ -247,6 +247,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         dashboard_port=args.port,
         users_file=demo_dir / "users.json",
         audit_db=demo_dir / "audit.sqlite3",
+        alerts_outbox=demo_dir / "outbox",  # the alerts as .eml files (the admin page)
     )
     mark_demo_folder(demo_dir)  # the public demo key works here and nowhere else
     reporter = Reporter()
