@@ -26,7 +26,6 @@ import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.policy import SMTP
 from hashlib import sha256
 from pathlib import Path
 from typing import Protocol
@@ -59,7 +58,7 @@ class Outbox:
 
     def send(self, message: EmailMessage) -> str:
         self.folder.mkdir(parents=True, exist_ok=True)
-        data = message.as_bytes(policy=SMTP)
+        data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = self.folder / f"{stamp}-{sha256(data).hexdigest()[:12]}.eml"
         tmp = path.with_name(f".{path.name}.tmp")  # dot-files are not listed as messages

@@ -17,6 +17,7 @@ from __future__ import annotations
 import textwrap
 from datetime import datetime
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
 from dashboard.navigation import BY_ID
@@ -32,6 +33,10 @@ from smhp.alerts.rules import (
 from smhp.alerts.signals import PARTNERSHIP, Signal
 
 SUBJECT_PREFIX = "[smhp]"
+POLICY = SMTP.clone(max_line_length=998)
+"""RFC 5322 with CRLF line ends; a header is never folded below its hard limit of 998
+characters: Python folds a subject longer than 78 by starting it on a continuation line,
+which a reader then sees with a leading space. The body is wrapped at ``WIDTH`` instead."""
 WIDTH = 76
 """Characters per line of the body (RFC 5322 recommends at most 78)."""
 SIGNAL_HEADER = "X-Smhp-Signal"
@@ -127,7 +132,7 @@ def compose(
 ) -> EmailMessage:
     """The message telling ``recipient`` of ``signal`` (``sender``: ``SMHP_ALERTS_FROM``;
     ``public_url``: ``SMHP_PUBLIC_URL``; ``now``: its Date, timezone-aware)."""
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["From"] = sender
     message["To"] = recipient.email
     message["Subject"] = subject(signal)

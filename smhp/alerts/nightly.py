@@ -164,7 +164,8 @@ def run_alerts(
             messages = [(o.signal.key, o.message) for o in outgoing]
             sent = deliver(messages, delivery, AuditLog(settings.audit_db))
         delivered = [(s.key, s.email) for s in sent if s.delivered]
-        save_state(path, state.advanced([s.key for s in signals], delivered, now))
+        undelivered = [s.key for s in sent if not s.delivered]
+        save_state(path, state.advanced([s.key for s in signals], delivered, now, undelivered))
     return replace(report, sent=sent)
 
 

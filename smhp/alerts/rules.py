@@ -129,7 +129,7 @@ def _parse(path: Path, raw: dict[str, Any]) -> AlertRules:
         raise fail("recipients", "must be [[recipients]] tables")
     return AlertRules(
         path=path,
-        rules=frozenset(name for name, on in rules_table.items() if on),
+        rules=frozenset(name for name in RULES if rules_table.get(name, True)),
         spc_metrics=spc_metrics,
         spc_months=months,
         standard_metrics=standard_metrics,

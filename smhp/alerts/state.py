@@ -52,20 +52,26 @@ class AlertState:
         return key not in self.first_seen
 
     def advanced(
-        self, active: Iterable[str], delivered: Iterable[tuple[str, str]], now: datetime
+        self,
+        active: Iterable[str],
+        delivered: Iterable[tuple[str, str]],
+        now: datetime,
+        undelivered: Iterable[str] = (),
     ) -> AlertState:
         """The state after an evaluation: the ``active`` signal keys (the others are
         resolved and dropped) and, added to whom each was told, the ``delivered``
-        (key, email) pairs."""
-        keys = list(dict.fromkeys(active))
-        told = {key: set(self.told.get(key, ())) for key in keys}
+        (key, email) pairs. A signal new to this evaluation whose messages all failed
+        (``undelivered``: the keys of messages not delivered) is not recorded at all: it
+        is still new next time, and tried again."""
+        told_now: dict[str, set[str]] = {}
         for key, email in delivered:
-            if key in told:
-                told[key].add(email)
+            told_now.setdefault(key, set()).add(email)
+        failed_new = {k for k in undelivered if k not in self.first_seen and k not in told_now}
+        keys = [key for key in dict.fromkeys(active) if key not in failed_new]
         stamp = now.astimezone(UTC).isoformat(timespec="seconds")
         return AlertState(
             first_seen={key: self.first_seen.get(key, stamp) for key in keys},
-            told=told,
+            told={key: self.told.get(key, set()) | told_now.get(key, set()) for key in keys},
         )
 
     def to_json(self) -> str:
@@ -96,7 +102,10 @@ def load_state(path: Path) -> AlertState:
 
 
 def save_state(path: Path, state: AlertState) -> None:
-    """Write ``state`` to ``path`` atomically: a crash leaves the old or the new file."""
+    """Write ``state`` to ``path`` atomically (a crash leaves the old or the new file);
+    an unchanged state leaves the file untouched."""
+    if state.to_json() == load_state(path).to_json():
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     with tmp.open("w", encoding="utf-8") as handle:
