@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -124,9 +125,12 @@ def build(
     ``pipeline/logs``: the nightly run keeps both beside the warehouse, so that a service
     account needs write access there only, never to the code.
 
-    Speed: dbt reuses its parsed project (partial parsing, ~1.3 s saved) only when the
-    profile is unchanged, and the profile includes the database path: building into the
-    same path every night (then renaming the file) is faster than a new path each time.
+    Speed: dbt reuses its parsed project (partial parsing: about 2.5 s of CPU saved) only
+    when the profile is unchanged, and the profile includes the database path. So dbt runs
+    in the database's folder and the profile names the file alone (``candidate.duckdb``
+    for every nightly run): one parse then serves every warehouse. A ``target_path``
+    without a parse of its own starts from the last one this account made
+    (``PARSE_CACHE``); dbt re-parses whatever changed since, as it always does.
 
     Never raises for a failing build: check ``result.success`` and ``result.failed``.
     """
@@ -157,10 +161,10 @@ def build(
 
     callbacks = [_node_finished_callback(on_node)] if on_node is not None else []
     started = time.perf_counter()
-    with (
-        _BUILD_LOCK,
-        _environment({DATABASE_ENV_VAR: str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}),
-    ):
+    environment = {DATABASE_ENV_VAR: database.name, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    with _BUILD_LOCK, _in_folder(database.parent), _environment(environment):
+        if target_path is not None:
+            _start_from_cached_parse(Path(target_path).resolve())
         try:
             res = dbtRunner(callbacks=callbacks).invoke(args)
         except Exception as exc:  # dbt reports most problems in res; this is the rest
@@ -175,6 +179,8 @@ def build(
             _release_database()
     elapsed = time.perf_counter() - started
 
+    if target_path is not None and res.success:
+        _cache_parse(Path(target_path).resolve())
     run_results = getattr(res.result, "results", None) or []
     nodes = tuple(_from_run_result(run_result) for run_result in run_results)
     error = None
@@ -258,6 +264,53 @@ def _release_database() -> None:
             close = getattr(env, "close", None)
             if close is not None:
                 close()
+
+
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+PARSE_CACHE = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "smhp" / PARTIAL_PARSE_FILE
+)
+"""This account's latest dbt parse of the project, which a new target folder starts from."""
+
+
+def _start_from_cached_parse(target: Path) -> None:
+    """Give a target folder without a parse the cached one (a speed-up only: any problem,
+    and dbt parses the whole project as it would anyway)."""
+    if (target / PARTIAL_PARSE_FILE).exists() or not PARSE_CACHE.is_file():
+        return
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(PARSE_CACHE, target / PARTIAL_PARSE_FILE)
+    except OSError:
+        log.debug("no cached dbt parse for %s", target, exc_info=True)
+
+
+def _cache_parse(target: Path) -> None:
+    """Keep the parse of a successful build for the next new target folder (atomically:
+    builds in other processes read it)."""
+    parsed = target / PARTIAL_PARSE_FILE
+    if not parsed.is_file():
+        return
+    try:
+        PARSE_CACHE.parent.mkdir(parents=True, exist_ok=True)
+        partial = PARSE_CACHE.with_name(f".{PARTIAL_PARSE_FILE}.{os.getpid()}")
+        shutil.copyfile(parsed, partial)
+        os.replace(partial, PARSE_CACHE)
+    except OSError:
+        log.debug("dbt parse not cached", exc_info=True)
+
+
+@contextmanager
+def _in_folder(folder: Path) -> Iterator[None]:
+    """Run the block in ``folder`` (dbt opens the database by its name, relative to it),
+    then return. Only under ``_BUILD_LOCK``: the working folder is the whole process's."""
+    saved = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(saved)
 
 
 @contextmanager
