@@ -10,12 +10,14 @@ version -> facts -> metrics_monthly) holds together on delivered deltas.
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 from raw_fixtures import create_raw_tables, insert_rows
 
+from smhp.pipeline import dbt_build
 from smhp.pipeline.dbt_build import PIPELINE_DIR, DbtBuildResult, NodeResult, build
 
 pytestmark = pytest.mark.slow
@@ -346,9 +348,17 @@ def test_ucope_metrics(metrics) -> None:
     assert ("2024-03", "LJMU", "ucope_reliable_recovery_pct") not in metrics
 
 
-def test_failing_test_is_reported_by_name(tmp_path: Path) -> None:
-    """A data problem fails the build and names the test that caught it."""
-    database = tmp_path / "broken.duckdb"
+def test_failing_test_is_reported_by_name(
+    built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A data problem fails the build and names the test that caught it. The build, in a
+    new target folder, starts from the cached parse of another (``dbt_build.PARSE_CACHE``):
+    here the module's build, of a database of the same name in another folder."""
+    cache = tmp_path / "cache" / "partial_parse.msgpack"
+    cache.parent.mkdir()
+    shutil.copyfile(PIPELINE_DIR / "target" / "partial_parse.msgpack", cache)
+    monkeypatch.setattr(dbt_build, "PARSE_CACHE", cache)
+    database = tmp_path / "warehouse.duckdb"
     con = duckdb.connect(str(database))
     try:
         create_raw_tables(con)
@@ -358,7 +368,14 @@ def test_failing_test_is_reported_by_name(tmp_path: Path) -> None:
         ])  # fmt: skip
     finally:
         con.close()
-    result = build(database, exclude_resource_types=["unit_test"])
+    result = build(
+        database,
+        exclude_resource_types=["unit_test"],
+        target_path=tmp_path / "target",
+        log_path=tmp_path / "logs",
+    )
+    log = (tmp_path / "logs" / "dbt.log").read_text()
+    assert "Starting full parse" not in log and "skipping partial parsing" in log
     assert not result.success
     failed = {node.name for node in result.failed}
     assert any(name.startswith("relationships_fct_referrals_service_code") for name in failed), (
