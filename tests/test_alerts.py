@@ -26,6 +26,8 @@ import duckdb
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from dashboard_warehouse import APP, sign_in, tables
+from streamlit.testing.v1 import AppTest
 
 from dashboard.data import as_of
 from smhp.access.audit import ALERT_FAILED, ALERT_SENT, AuditLog
@@ -40,6 +42,7 @@ from smhp.warehouse import resolve_published
 
 OTHER_THAN_UOL = re.compile(r"\b(LJMU|HOPE|LIPA|LSTM|UOLIC|Partnership)\b|John Moores")
 PSEUDONYM = re.compile(r"[0-9a-f]{64}")
+ADMIN_SHOWN = 20  # dashboard.views.admin.ALERTS_SHOWN (a page script: not importable)
 
 
 @pytest.fixture
@@ -250,8 +253,20 @@ def test_starttls_and_login(warehouse: Path, tmp_path: Path) -> None:
     assert not any("s3cret" in str(e["details"]) for e in events(settings, ALERT_SENT))
 
 
+def pipeline_only(warehouse: Path) -> Path:
+    """The committed alerts file with the figure rules off (a quicker evaluation)."""
+    path = warehouse.parent / "alerts.toml"
+    text = (REPO_ROOT / "config" / "alerts.toml").read_text()
+    path.write_text(
+        text.replace("spc_concern = true", "spc_concern = false").replace(
+            "standard_missed = true", "standard_missed = false"
+        )
+    )
+    return path
+
+
 def test_outbox_once_per_signal_and_again_after_it_resolved(warehouse: Path) -> None:
-    settings = settings_for(warehouse)
+    settings = settings_for(warehouse, alerts_config=pipeline_only(warehouse))
     first = after_run(finished(settings))
     written = outbox(settings)
     assert f"{len(written)} message(s) written to {settings.alerts_outbox}" in first
@@ -279,8 +294,8 @@ def test_outbox_once_per_signal_and_again_after_it_resolved(warehouse: Path) -> 
 def test_a_mail_server_that_is_down(warehouse: Path) -> None:
     """Nothing listening: state unchanged, every message audited as failed, the add-on
     raises (the hook records it; the run's outcome and data are untouched)."""
-    settings = settings_for(warehouse)
-    after_run(finished(settings))  # the figures told through the outbox
+    settings = settings_for(warehouse, alerts_config=pipeline_only(warehouse))
+    after_run(finished(settings))  # the stale sources told through the outbox
     path = state_path(warehouse)
     before = path.read_bytes()
     down = settings_for(
@@ -289,6 +304,7 @@ def test_a_mail_server_that_is_down(warehouse: Path) -> None:
         smtp_host="127.0.0.1",
         smtp_port=free_port(),
         smtp_starttls="false",
+        alerts_config=settings.alerts_config,
     )
     with pytest.raises(AlertDeliveryError, match="NOT delivered") as caught:
         after_run(finished(down, "failed", "disk full"))
@@ -320,3 +336,24 @@ def test_dry_run_prints_and_writes_nothing(
     assert "would be written to" in out and "dry run: nothing sent" in out
     assert set(warehouse.parent.rglob("*")) == files  # no outbox, state, lock or audit log
     assert not PSEUDONYM.search(out)
+
+
+def test_the_admin_page_shows_the_outbox_and_the_sends(
+    warehouse: Path, private_access: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_for(warehouse, audit_db=private_access)  # the page's audit log
+    monkeypatch.setenv("SMHP_ALERTS_OUTBOX", str(settings.alerts_outbox))
+    monkeypatch.setenv("SMHP_ALERTS_DELIVERY", "outbox")
+    after_run(finished(settings))
+    newest = outbox(settings)[::-1][:ADMIN_SHOWN]
+    at = sign_in(AppTest.from_file(APP, default_timeout=60).run(), "admin")
+    assert not at.exception, at.exception
+    shown = tables(at)
+    assert list(shown["admin_alert_outbox"]["Subject"]) == [m["Subject"] for m in newest]
+    assert list(shown["admin_alert_outbox"]["To"]) == [m["To"] for m in newest]
+    sends = shown["admin_alert_sends"]
+    assert set(sends["Outcome"]) == {"sent"}
+    assert len(sends) == min(ADMIN_SHOWN, len(events(settings, ALERT_SENT)))
+    bodies = {e.label: e.text[0].value for e in at.expander if e.label.startswith("[smhp]")}
+    body = newest[0].get_content().replace("\r\n", "\n")
+    assert bodies[f"{newest[0]['Subject']} (to {newest[0]['To']})"].strip() == body.strip()

@@ -1,14 +1,18 @@
 """Administration: "Who can sign in, and who did what?"
 
 The local users (role, institutions, lock state; never a password hash), how single
-sign-on is set up, and the audit log: the latest events and whether its hash chain is
-intact. Only the admin role opens this page (``smhp.access.pages_for``); it reads the
-users file and the audit store, never the warehouse, and shows no health data.
+sign-on is set up, the audit log (the latest events and whether its hash chain is
+intact) and the alerts (the outbox's newest messages, the latest sends and failures).
+Only the admin role opens this page (``smhp.access.pages_for``); it reads the users file,
+the audit store and the alerts' outbox, never the warehouse, and shows no health data (an
+alert names metrics and institutions, never a student).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -19,6 +23,7 @@ from dashboard.context import PageContext, current
 from smhp.access import LockoutPolicy, audit, role_label
 from smhp.access.audit_seal import chain_start
 from smhp.access.users import UserError, list_users, lock_state
+from smhp.alerts.delivery import outbox_messages
 
 EVENTS = (
     audit.SIGN_IN,
@@ -39,9 +44,21 @@ EVENTS = (
     audit.USER_REMOVED,
     audit.PASSWORD_SET,
     audit.USER_UNLOCKED,
+    audit.ALERT_SENT,
+    audit.ALERT_FAILED,
 )
 ALL_EVENTS = "__all__"
 LIMITS = (100, 200, 500, 1000)
+ALERTS_SHOWN = 20
+"""How many of the newest alert messages, and of the latest sends and failures, are shown."""
+ALERTS_DEFINITION = (
+    "**Alerts** (docs/operations.md) are evaluated after every nightly run from "
+    "`SMHP_ALERTS_CONFIG`: a special-cause concern on a key metric, a standard missed in the "
+    "latest complete month, a stale source, a run blocked or failed. Each signal is sent once "
+    "to each of its recipients, by role and institution; `smhp alerts --dry-run` shows what "
+    "would be sent now. Messages name metrics, institutions, months and values, never a "
+    "student."
+)
 
 
 def _institutions(role: str, codes: tuple[str, ...] | None) -> str:
@@ -157,6 +174,70 @@ def _events(log: audit.AuditLog) -> None:
     )
 
 
+def _alerts(log: audit.AuditLog) -> None:
+    """The alert messages of the outbox (newest first) and the latest sends and failures."""
+    settings = request.settings()
+    if settings.alerts_delivery == "outbox":
+        _outbox(settings.alerts_outbox)
+    else:
+        st.markdown(
+            f"Alerts are sent through the mail server `{settings.smtp_host}:"
+            f"{settings.smtp_port}`; the audit log below lists each send and failure."
+        )
+    events = log.recent(ALERTS_SHOWN, event=audit.ALERT_SENT)
+    events += log.recent(ALERTS_SHOWN, event=audit.ALERT_FAILED)
+    events = sorted(events, key=lambda e: e["id"], reverse=True)[:ALERTS_SHOWN]
+    if not events:
+        ui.no_data("no alert has been sent or has failed yet.")
+        return
+    shown = pd.DataFrame(
+        [
+            {
+                "At (UTC)": e["at"].strftime("%Y-%m-%d %H:%M:%S"),
+                "Outcome": "sent" if e["event"] == audit.ALERT_SENT else "FAILED",
+                "Recipient": e["details"].get("recipient", ""),
+                "Signal": e["details"].get("signal", ""),
+                "Delivery": e["details"].get("delivery", ""),
+                "Error": e["details"].get("error", ""),
+            }
+            for e in events
+        ]
+    )
+    ui.table(
+        shown,
+        key="admin_alert_sends",
+        title="Alerts: the latest sends and failures",
+        definitions=[ALERTS_DEFINITION],
+        notes=["A failed message is tried again after the next nightly run."],
+    )
+
+
+def _outbox(folder: Path) -> None:
+    messages = outbox_messages(folder, ALERTS_SHOWN)
+    if not messages:
+        ui.no_data(f"no alert message in the outbox `{folder}` yet.")
+        return
+    shown = pd.DataFrame(
+        [
+            {
+                "Date (UTC)": m.date.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if m.date else "",
+                "To": m.to,
+                "Subject": m.subject,
+            }
+            for m in messages
+        ]
+    )
+    ui.table(
+        shown,
+        key="admin_alert_outbox",
+        title=f"Alerts: the newest messages in the outbox `{folder}`",
+        definitions=[ALERTS_DEFINITION],
+    )
+    for m in messages:
+        with st.expander(f"{m.subject} (to {m.to})"):
+            st.text(m.body)
+
+
 def render(ctx: PageContext) -> None:
     """Draw the administration page."""
     del ctx  # nothing from the warehouse: the users file and the audit store
@@ -168,6 +249,8 @@ def render(ctx: PageContext) -> None:
     st.header("Audit log")
     _chain(log)
     _events(log)
+    st.header("Alerts")
+    _alerts(log)
 
 
 render(current("admin"))

@@ -19,6 +19,8 @@ per message), each recorded.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import smtplib
 import ssl
@@ -71,6 +73,38 @@ class Outbox:
 
     def close(self) -> None:
         """Nothing to close."""
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """A message of the outbox as the admin page lists it."""
+
+    path: Path
+    date: datetime | None
+    to: str
+    subject: str
+    body: str
+
+
+def outbox_messages(folder: Path, limit: int = 50) -> list[OutboxMessage]:
+    """The newest ``limit`` messages of the outbox ``folder``, newest first (none when
+    it does not exist yet)."""
+    paths = sorted(Path(folder).glob("*.eml"), reverse=True)[:limit] if folder else []
+    out = []
+    for path in paths:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        when = message["Date"]
+        body = message.get_body(("plain",))
+        out.append(
+            OutboxMessage(
+                path=path,
+                date=when.datetime if when is not None else None,
+                to=str(message["To"] or ""),
+                subject=str(message["Subject"] or ""),
+                body=body.get_content().replace("\r\n", "\n") if body is not None else "",
+            )
+        )
+    return out
 
 
 class Smtp:
