@@ -13,6 +13,7 @@ Stale sources take no threshold here: the latest run's ``ops.freshness`` verdict
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,10 @@ _RECIPIENT_KEYS = {"role", "email", "institution", "institutions"}
 
 class AlertConfigError(ValueError):
     """The alerts file is missing or wrong; the message names the file and the key."""
+
+
+Fail = Callable[[str, str], AlertConfigError]
+"""Makes the error of a key (``recipients[2].email``) and why it is wrong."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +142,7 @@ def _parse(path: Path, raw: dict[str, Any]) -> AlertRules:
     )
 
 
-def _table(raw: dict[str, Any], name: str, fail: Any) -> dict[str, Any]:
+def _table(raw: dict[str, Any], name: str, fail: Fail) -> dict[str, Any]:
     value = raw.get(name, {})
     if not isinstance(value, dict):
         raise fail(name, "must be a table")
@@ -145,7 +150,7 @@ def _table(raw: dict[str, Any], name: str, fail: Any) -> dict[str, Any]:
 
 
 def _metrics(
-    table: dict[str, Any], section: str, fail: Any, allowed: frozenset[str] = frozenset()
+    table: dict[str, Any], section: str, fail: Fail, allowed: frozenset[str] = frozenset()
 ) -> tuple[str, ...]:
     """The ``metrics`` list of ``section``, each a catalogued metric; other keys than
     ``metrics`` and ``allowed`` are refused."""
@@ -164,7 +169,7 @@ def _metrics(
     return tuple(dict.fromkeys(metrics))
 
 
-def _recipient(item: object, number: int, fail: Any) -> Recipient:
+def _recipient(item: object, number: int, fail: Fail) -> Recipient:
     key = f"recipients[{number}]"
     if not isinstance(item, dict):
         raise fail(key, "must be a table")
