@@ -12,6 +12,7 @@ name and renamed into place, so a reader never gets half a file.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 import time
@@ -40,12 +41,17 @@ def write_pdf(document: str, target: Path) -> None:
 
     handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(handle)
+    log = logging.getLogger("weasyprint")
+    level = log.level
+    log.setLevel(logging.ERROR)  # not a warning per SVG style plotly writes that it ignores
     try:
         weasyprint.HTML(string=document).write_pdf(tmp, pdf_variant=PDF_VARIANT)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        log.setLevel(level)
 
 
 def render_packs(
