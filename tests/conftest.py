@@ -22,11 +22,16 @@ import pytest
 from faults_kit import build_first_run, landing_and_warehouse
 from shared_builds import build_once, copy_built
 
+from smhp.demo.timeline import PINNED_DEMO_END
+
 SMHP = str(Path(sys.executable).parent / "smhp")
 
 
 def _demo_args(folder: Path) -> list[str]:
-    return [SMHP, "demo", "--dir", str(folder / "demo"), "--no-dashboard"]
+    """``smhp demo`` at the pinned end, so that the dashboard tests meet the same data every
+    day (a plain ``smhp demo`` ends yesterday)."""
+    end = PINNED_DEMO_END.isoformat()
+    return [SMHP, "demo", "--dir", str(folder / "demo"), "--no-dashboard", "--end", end]
 
 
 @pytest.fixture(scope="session")

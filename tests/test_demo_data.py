@@ -16,15 +16,25 @@ import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
-from smhp.demo import DEMO_END, FUNDED_PERIOD, SOURCES, DemoSummary, write_demo_extracts
+from smhp.demo import (
+    FUNDED_PERIOD,
+    PINNED_DEMO_END,
+    SOURCES,
+    DemoSummary,
+    Timeline,
+    write_demo_extracts,
+)
+from smhp.reporting.disclosure import suppress_count
+from smhp.reporting.disclosure_audit import interval
 
 REPO = Path(__file__).resolve().parents[1]
+FIRST_LOAD = Timeline(PINNED_DEMO_END).first_load  # `smhp demo`'s first run
 NAME = re.compile(r"(?P<source>[a-z_]+)/(?P=source)_(?P<night>\d{4}-\d{2}-\d{2})\.csv")
 SEED_CODE_COLUMN = {
     "institutions": "institution_code",
@@ -173,15 +183,21 @@ def current(landing: Landing, source: str) -> list[dict[str, str]]:
     return [row for _, _, row in best.values() if row["record_status"] == "active"]
 
 
-def funded_students(landing: Landing, source: str, column: str) -> int:
+def funded_students(landing: Landing, source: str, column: str, inst: str | None = None) -> int:
     lo, hi = (d.isoformat() for d in FUNDED_PERIOD)
     return len(
         {
             row["student_ref"].replace(" ", "")
             for row in current(landing, source)
-            if lo <= row[column][:10] <= hi
+            if lo <= row[column][:10] <= hi and inst in (None, row["institution_code"])
         }
     )
+
+
+#: The calibrated figures: source, event date column, funded-period students.
+FUNDED_FIGURES = (("liaison_contacts", "presented_at", 429), ("ucope_episodes", "referred_on", 299))
+#: A later end on another weekday, in an academic year past the demand table (2027/28).
+LATER_END = date(2027, 9, 15)
 
 
 # ------------------------------------------------------------------ fixtures
@@ -190,12 +206,18 @@ def funded_students(landing: Landing, source: str, column: str) -> int:
 @pytest.fixture(scope="module")
 def full(tmp_path_factory) -> tuple[Path, DemoSummary]:
     out = tmp_path_factory.mktemp("demo") / "landing"
-    return out, write_demo_extracts(out)
+    return out, write_demo_extracts(out, end=PINNED_DEMO_END)
 
 
 @pytest.fixture(scope="module")
 def landing(full) -> Landing:
     return read_landing(full[0])
+
+
+@pytest.fixture(scope="module")
+def later(tmp_path_factory) -> tuple[Path, DemoSummary]:
+    out = tmp_path_factory.mktemp("demo-later") / "landing"
+    return out, write_demo_extracts(out, end=LATER_END)
 
 
 # ------------------------------------------------------------------ tests
@@ -206,8 +228,37 @@ def test_funded_period_gives_the_published_figures(landing):
     assert funded_students(landing, "ucope_episodes", "referred_on") == 299
 
 
+def test_funded_figures_can_be_released_exactly(landing):
+    """The partnership's funded count lies strictly inside the range its two institutions'
+    rounded counts allow (at most their sum): else the funder page would round 429 or 299
+    (the part of ``smhp.reporting.released``'s audit that the generator's streams decide)."""
+    for source, column, total in FUNDED_FIGURES:
+        parts = [funded_students(landing, source, column, inst) for inst in ("UOL", "LJMU")]
+        bounds = [interval(suppress_count(n)) for n in parts]
+        assert sum(parts) == total
+        assert max(low for low, _ in bounds) < total < sum(high for _, high in bounds), parts
+
+
+def test_the_funded_period_is_the_same_for_any_end(full, landing, later):
+    """Every file of a funded-period night is the same, but the profiles of its last Saturday,
+    which also carry the next academic year's profiles of students seen just after it."""
+    later_out, summary = later
+    assert summary.end == LATER_END and summary.files > full[1].files
+    theirs = read_landing(later_out)
+    funded = [
+        n for n in landing.files if NAME.fullmatch(n)["night"] <= FUNDED_PERIOD[1].isoformat()
+    ]
+    differ = [n for n in funded if landing.files[n] != theirs.files[n]]
+    assert differ == ["student_profiles/student_profiles_2022-07-30.csv"]
+    for source, column, total in FUNDED_FIGURES:
+        assert funded_students(theirs, source, column) == total
+        for inst in ("UOL", "LJMU"):
+            ours = funded_students(landing, source, column, inst)
+            assert funded_students(theirs, source, column, inst) == ours
+
+
 def test_figures_hold_for_the_first_of_the_two_demo_loads(tmp_path):
-    write_demo_extracts(tmp_path, arrived_by=DEMO_END - timedelta(days=7))
+    write_demo_extracts(tmp_path, end=PINNED_DEMO_END, arrived_by=FIRST_LOAD)
     early = read_landing(tmp_path)
     assert funded_students(early, "liaison_contacts", "presented_at") == 429
     assert funded_students(early, "ucope_episodes", "referred_on") == 299
@@ -268,19 +319,20 @@ def test_profiles_arrive_no_later_than_a_students_first_record(landing):
 
 
 def test_two_runs_in_different_processes_write_identical_bytes(full, tmp_path):
-    script = "import sys, pathlib; from smhp.demo import write_demo_extracts as w; "
-    script += "w(pathlib.Path(sys.argv[1]))"
+    script = "import sys, pathlib, datetime; from smhp.demo import write_demo_extracts as w; "
+    script += "w(pathlib.Path(sys.argv[1]), end=datetime.date.fromisoformat(sys.argv[2]))"
     env = dict(os.environ, PYTHONHASHSEED="12345")
-    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, env=env)
+    end = PINNED_DEMO_END.isoformat()
+    subprocess.run([sys.executable, "-c", script, str(tmp_path), end], check=True, env=env)
     out, _ = full
     ours = {p.relative_to(out): p.read_bytes() for p in out.rglob("*.csv")}
     theirs = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*.csv")}
     assert ours == theirs
 
 
-def test_arrivals_resend_correction_and_late_file(tmp_path):
-    week_before = DEMO_END - timedelta(days=7)
-    first = write_demo_extracts(tmp_path, arrived_by=week_before)
+@pytest.mark.parametrize("end", [PINNED_DEMO_END, LATER_END])  # a Saturday, a Wednesday
+def test_arrivals_resend_correction_and_late_file(tmp_path, end):
+    first = write_demo_extracts(tmp_path, end=end, arrived_by=Timeline(end).first_load)
     late = first.late_files[-1]
     resent, corrected = tmp_path / first.resent_file, tmp_path / first.corrected_file
     assert not (tmp_path / late).exists() and not (tmp_path / first.rejected_file).exists()
@@ -290,7 +342,7 @@ def test_arrivals_resend_correction_and_late_file(tmp_path):
         os.utime(path, ns=(old, old))
     before = {p: p.read_bytes() for p in tmp_path.rglob("*.csv")}
 
-    second = write_demo_extracts(tmp_path, arrived_by=DEMO_END)
+    second = write_demo_extracts(tmp_path, end=end, arrived_by=end)
     assert (tmp_path / late).exists() and (tmp_path / second.rejected_file).exists()
     assert resent.read_bytes() == before[resent] and resent.stat().st_mtime_ns != old
     assert corrected.read_bytes() != before[corrected]
@@ -299,5 +351,5 @@ def test_arrivals_resend_correction_and_late_file(tmp_path):
     new_files = second.files - first.files
     assert second.files_written == new_files + 2
 
-    third = write_demo_extracts(tmp_path)
+    third = write_demo_extracts(tmp_path, end=end)
     assert third.files_written == 0 and third.files_unchanged == second.files

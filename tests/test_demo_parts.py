@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import random
-from datetime import date, datetime
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
 
 import pytest
 
+from smhp.cli import main
 from smhp.demo.delivery import render
 from smhp.demo.messiness import spoiled_row, uncorrected_rows
 from smhp.demo.population import Caseload, Traits
 from smhp.demo.records import Event, FileRow
 from smhp.demo.sources import SPECS
-from smhp.demo.timeline import meeting_on_or_after, working_day
+from smhp.demo.timeline import (
+    EARLIEST_END,
+    Timeline,
+    default_end,
+    meeting_on_or_after,
+    working_day,
+)
+from smhp.demo.volume import growth
 from smhp.pipeline.nhs_number import is_valid_nhs_number, normalise
 
 
@@ -29,6 +39,40 @@ def test_meetings_and_working_days_skip_the_holiday_closures():
     assert working_day(date(2019, 12, 25)) == date(2019, 12, 27)  # Wed, Boxing Day Thu: Fri
     assert working_day(date(2020, 12, 25)) == date(2020, 12, 28)  # Fri, weekend: Mon
     assert working_day(date(2024, 12, 24)) == date(2024, 12, 24)
+
+
+@pytest.fixture
+def smhp() -> Iterator[Callable[[list[str]], int]]:
+    """The ``smhp`` command in this process, leaving the process's umask as it was."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    yield main
+    os.umask(umask)
+
+
+def test_the_demo_ends_yesterday_by_default_and_never_before_the_earliest_end(
+    smhp, capsys, monkeypatch, tmp_path
+):
+    assert default_end(date(2027, 3, 1)) == date(2027, 2, 28)
+    assert default_end() == date.today() - timedelta(days=1)
+    written = []
+    monkeypatch.setattr(
+        "smhp.demo.write_demo_extracts", lambda out, **kw: written.append(kw) or "written"
+    )
+    assert smhp(["demo-data", "--out", str(tmp_path)]) == 0
+    assert smhp(["demo-data", "--out", str(tmp_path), "--end", "2027-01-05"]) == 0
+    assert [kw["end"] for kw in written] == [default_end(), date(2027, 1, 5)]
+
+    with pytest.raises(ValueError, match="cannot end before 2026-10-31"):
+        Timeline(EARLIEST_END - timedelta(days=1))
+    assert smhp(["demo-data", "--out", str(tmp_path), "--end", "2026-10-30"]) == 2
+    assert "--end: the demo cannot end before 2026-10-31" in capsys.readouterr().err
+    assert smhp(["demo", "--dir", str(tmp_path / "d"), "--end", "2999-01-01"]) == 2
+    assert "is after today" in capsys.readouterr().err and not (tmp_path / "d").exists()
+
+
+def test_demand_keeps_growing_past_the_table():
+    assert (growth(2026), growth(2027), growth(2029)) == pytest.approx((1.7, 1.8, 2.0))
 
 
 def test_each_partners_file_format():

@@ -13,15 +13,17 @@ Where each part of the story lives:
 
 - ``generator``: the steps in order, from one seeded random stream, and
   ``write_demo_extracts`` (the entry point); the demo's pseudonymisation key.
-- ``timeline``: go-live, the last night, the funded period and the figures it must give;
-  closures, working days, meeting days.
+- ``timeline``: go-live, the last night (``Timeline``: yesterday by default, never before
+  ``EARLIEST_END``; the tests pin ``PINNED_DEMO_END``), the funded period and the figures it
+  must give; closures, working days, meeting days.
 - ``sources``: each partner system's columns, extract cadence and file format.
 - ``population``: institutions, students and their traits, who each service sees
   (``Caseload``), and the student_profiles records.
 - ``volume``: seasons, weekdays, growth and lockdown: how many events, and when.
 - ``events``: the services' records (liaison contacts, case discussions, referrals, U-COPE
   episodes), calibrated to the funded figures.
-- ``records``: the record model, and the one place versions are made (``RecordBook``).
+- ``records``: the record model, the one place versions are made (``RecordBook``), and the
+  one random stream every step draws from (``Stream``).
 - ``messiness``: the deliberate faults (deletions, bad rows, missing nights, a wrong
   profile), the calibration decoys, and the last month's special deliveries.
 - ``delivery``: which night delivers each version, the files' bytes, arrivals, and
@@ -33,21 +35,27 @@ from __future__ import annotations
 from smhp.demo.generator import DEMO_PSEUDONYM_KEY, DemoSummary, write_demo_extracts
 from smhp.demo.sources import SOURCES
 from smhp.demo.timeline import (
-    DEMO_END,
     DEMO_START,
+    EARLIEST_END,
     FUNDED_LIAISON_STUDENTS,
     FUNDED_PERIOD,
     FUNDED_UCOPE_STUDENTS,
+    PINNED_DEMO_END,
+    Timeline,
+    default_end,
 )
 
 __all__ = [
-    "DEMO_END",
     "DEMO_PSEUDONYM_KEY",
     "DEMO_START",
+    "EARLIEST_END",
     "FUNDED_LIAISON_STUDENTS",
     "FUNDED_PERIOD",
     "FUNDED_UCOPE_STUDENTS",
+    "PINNED_DEMO_END",
     "SOURCES",
     "DemoSummary",
+    "Timeline",
+    "default_end",
     "write_demo_extracts",
 ]

@@ -24,7 +24,7 @@ from pathlib import Path
 from smhp.demo.messiness import Files, SpecialDeliveries, uncorrected_rows
 from smhp.demo.records import FileRow, Record, Version
 from smhp.demo.sources import SOURCES, SPECS, SourceSpec, file_name
-from smhp.demo.timeline import DEMO_END, DEMO_START, days
+from smhp.demo.timeline import DEMO_START, days
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,10 @@ class Delivery:
     rows: int
 
 
-def extract_nights(source: str) -> list[date]:
+def extract_nights(source: str, end: date) -> list[date]:
     """Every night the source's extract is due, from go-live to the demo's last night."""
     spec = SPECS[source]
-    nights = [d for d in days(DEMO_START, DEMO_END) if d.weekday() in spec.extract_weekdays]
+    nights = [d for d in days(DEMO_START, end) if d.weekday() in spec.extract_weekdays]
     if source == "student_profiles":
         nights.insert(0, DEMO_START)  # the go-live extract
     return nights
@@ -96,8 +96,8 @@ def render(
     return (("\ufeff" if spec.bom else "") + buffer.getvalue()).encode("utf-8")
 
 
-def arrivals(files: Files, special: SpecialDeliveries) -> tuple[Delivery, ...]:
-    """Render every file and decide when it arrives; in arrival order."""
+def arrivals(files: Files, special: SpecialDeliveries, end: date) -> tuple[Delivery, ...]:
+    """Render every file and decide when it arrives (by the demo's last night); in order."""
     out: list[Delivery] = []
     for source, nights in files.items():
         spec = SPECS[source]
@@ -118,7 +118,7 @@ def arrivals(files: Files, special: SpecialDeliveries) -> tuple[Delivery, ...]:
             if name == special.resent[0]:
                 out.append(Delivery(name, source, special.resent[1], content, len(rows)))
     out.sort(key=lambda d: (d.arrival, d.name))
-    if special.rejected not in {d.name for d in out} or out[-1].arrival > DEMO_END:
+    if special.rejected not in {d.name for d in out} or out[-1].arrival > end:
         raise AssertionError("the special deliveries do not fit the demo's last week")
     return tuple(out)
 

@@ -10,7 +10,10 @@ A liaison contact may lead to a referral and a case discussion at the weekly mee
 Liaison contacts and U-COPE episodes are calibrated: the funded period has a fixed number of
 events, exactly ``FUNDED_LIAISON_STUDENTS`` / ``FUNDED_UCOPE_STUDENTS`` of them by students
 new to the service, with one boundary event on the period's last day (counted) and one on
-the next day (not counted).
+the next day (not counted). Every service makes its funded-period records first
+(``Services.run_funded``) and the years after it, up to the demo's end, later
+(``Services.run_after``, from a restarted stream), so the funded period never depends on the
+end.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ from smhp import academic_year
 from smhp.demo.population import Caseload, Student, pick
 from smhp.demo.records import Event, Record, RecordBook
 from smhp.demo.timeline import (
-    DEMO_END,
     DEMO_START,
     FUNDED_LIAISON_STUDENTS,
     FUNDED_PERIOD,
@@ -49,6 +51,8 @@ from smhp.demo.volume import (
 )
 
 Changes = list[tuple[datetime, dict[str, str]]]
+_FUNDED_END = FUNDED_PERIOD[1]
+_AFTER_FUNDED = _FUNDED_END + timedelta(days=1)  # the first day after the funded period
 
 
 class _Service:
@@ -79,16 +83,17 @@ class _CalibratedService(_Service):
     calibration: _Calibration
     hours: Sequence[float] | None = None  # events timed by hour of day, else at midnight
 
-    def run(self) -> None:
-        """The funded period (fixed events and new students), then the years after it."""
+    def run_funded(self) -> None:
+        """The funded period: a fixed number of events, exactly the calibrated new students."""
         c = self.calibration
-        funded_end = FUNDED_PERIOD[1]
-        cells = sample(self.rng, c.funded_events - 1, DEMO_START, funded_end, c.rhythm)
+        cells = sample(self.rng, c.funded_events - 1, DEMO_START, _FUNDED_END, c.rhythm)
         self._run(cells, c.last_day, c.funded_students)
-        start = funded_end + timedelta(days=1)
-        n = expected(start, DEMO_END, c.rhythm, c.per_1000)
-        cells = sample(self.rng, n, start, DEMO_END, c.rhythm)
-        self._run(cells, c.next_day, None)
+
+    def run_after(self, end: date) -> None:
+        """The years after the funded period, to the demo's last night, at the later rate."""
+        c = self.calibration
+        n = expected(_AFTER_FUNDED, end, c.rhythm, c.per_1000)
+        self._run(sample(self.rng, n, _AFTER_FUNDED, end, c.rhythm), c.next_day, None)
 
     def _run(self, cells: list[tuple[date, str]], boundary: Event, exactly: int | None) -> None:
         """Time the sampled days, add the boundary event (always a new student), build."""
@@ -161,10 +166,10 @@ class Referrals(_Service):
         super().__init__(book, caseload)
         self.discussions = discussions
 
-    def run(self) -> None:
-        """Every referral of the demo made directly (liaison's referrals come with contacts)."""
-        n = expected(DEMO_START, DEMO_END, OFFICE, REFERRALS_PER_1000)
-        cells = sample(self.rng, n, DEMO_START, DEMO_END, OFFICE)
+    def run(self, start: date, end: date) -> None:
+        """The referrals made directly in a window (liaison's referrals come with contacts)."""
+        n = expected(start, end, OFFICE, REFERRALS_PER_1000)
+        cells = sample(self.rng, n, start, end, OFFICE)
         events = [Event(datetime.combine(day, time()), inst) for day, inst in cells]
         for event, student in zip(events, self.caseload.assign("referrals", events), strict=True):
             source = pick(self.rng, _REFERRAL_SOURCES)
@@ -421,11 +426,17 @@ class Services:
             Episodes(book, caseload),
         )
 
-    def run(self) -> None:
-        """Every service's records over the whole demo (the order fixes the random stream)."""
-        self.contacts.run()
-        self.referrals.run()
-        self.episodes.run()
+    def run_funded(self) -> None:
+        """Every service's records of the funded period (the order fixes the random stream)."""
+        self.contacts.run_funded()
+        self.referrals.run(DEMO_START, _FUNDED_END)
+        self.episodes.run_funded()
+
+    def run_after(self, end: date) -> None:
+        """Every service's records after the funded period, to the demo's last night."""
+        self.contacts.run_after(end)
+        self.referrals.run(_AFTER_FUNDED, end)
+        self.episodes.run_after(end)
 
 
 # ------------------------------------------------------------------ code lists and mixes

@@ -1,29 +1,31 @@
 """The demo generator: builds the whole demo in memory, in order, and writes what arrived.
 
-The demo must tell the same story on every machine and on every day: all of it comes from
-one seeded random generator and a fixed end date (``DEMO_END``), never from today's date,
-and nothing iterates over a set of strings (whose order changes per process). Every step
-draws from the one random stream, so the order of the steps in ``_plan`` is part of the
-data: reorder them and every file changes. ``smhp.demo``'s docstring maps the steps to
-their modules.
+The demo must tell the same story on every machine for the same last night: all of it
+comes from one seeded random stream (``records.Stream``) and the end it is given (``end``;
+the command line defaults it to yesterday), never from today's date, and nothing iterates
+over a set of strings (whose order changes per process). Every step draws from the one
+stream, so the order of the steps in ``_plan`` is part of the data: reorder them and files
+change. The funded period is made first, decoys included; everything whose amount grows with
+the end (the years after the funded period) and every planted fault restarts the stream
+from a seed of its own, so the funded period's records are the same for every end.
+``smhp.demo``'s docstring maps the steps to their modules.
 """
 
 from __future__ import annotations
 
-import random
 import time as clock
 from dataclasses import dataclass, fields
 from datetime import date
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 from smhp.demo.delivery import Delivery, Extracts, arrivals, extract_nights, write_arrived
 from smhp.demo.events import Services
 from smhp.demo.messiness import Decoys, Faults, special_deliveries
 from smhp.demo.population import Caseload, add_profiles
-from smhp.demo.records import RecordBook
+from smhp.demo.records import RecordBook, Stream
 from smhp.demo.sources import EVENT_SOURCES, SOURCES
-from smhp.demo.timeline import DEMO_END, FUNDED_LIAISON_STUDENTS, FUNDED_UCOPE_STUDENTS
+from smhp.demo.timeline import FUNDED_LIAISON_STUDENTS, FUNDED_UCOPE_STUDENTS, Timeline
 
 #: Pseudonymisation key for the demo only: never use it for real extracts.
 DEMO_PSEUDONYM_KEY = "smhp-demo-only-pseudonym-key:synthetic-data-never-real"
@@ -58,10 +60,11 @@ class DemoSummary(DemoCatalogue):
 
     ``files``, ``rows_by_source`` and ``header_only_files`` describe the files delivered by
     ``arrived_by``; the catalogue (``DemoCatalogue``: bad rows, deletions, special files) is
-    of the whole demo.
+    of the whole demo, which ends on ``end``.
     """
 
     out: Path
+    end: date
     arrived_by: date | None
     files: int
     files_written: int
@@ -84,33 +87,41 @@ class _Plan(DemoCatalogue):
     deliveries: tuple[Delivery, ...]  # in arrival order
 
 
-@cache
-def _plan() -> _Plan:
-    """The whole demo, built once per process (it is deterministic, so caching is safe).
+@lru_cache(maxsize=2)  # `smhp demo` writes one end twice; a test may compare two ends
+def _plan(end: date) -> _Plan:
+    """The whole demo to its last night, built once per process and end (deterministic).
 
-    Services → decoys → deletions → ids → nights → files → profiles → bad rows → arrivals.
+    Funded period → decoys → (restarted) the years after → deletions → ids → nights →
+    files → profiles → bad rows → arrivals.
     """
-    rng = random.Random(_SEED)
-    book = RecordBook(rng)
+    timeline = Timeline(end)
+    rng = Stream(_SEED)
+    # The funded period's own stream. Its institutions' counts are off the ends of their
+    # rounding intervals, so the funder page may show 429 / 299 exactly (another stream
+    # could round them: smhp.reporting.released; test_demo_data checks the counts).
+    rng.restart("funded period")
+    book = RecordBook(rng, end)
     caseload = Caseload(rng)
     services = Services.open(book, caseload)
-    services.run()
-    faults = Faults(book)
+    faults = Faults(book, timeline)
+    services.run_funded()
     traps = Decoys(book, caseload.pool, services, faults).plant()
+    rng.restart("after the funded period")
+    services.run_after(end)
     faults.deletions()
     book.number()
     extracts = Extracts()
     for source in SOURCES:
-        extracts.schedules[source] = faults.skip_nights(source, extract_nights(source))
+        extracts.schedules[source] = faults.skip_nights(source, extract_nights(source, end))
     for source in EVENT_SOURCES:
         extracts.lay_out(source, book.by_source[source])
     add_profiles(book, extracts.schedules["student_profiles"])
     faults.wrong_institution_profile()
     extracts.lay_out("student_profiles", book.by_source["student_profiles"])
     faults.bad_rows(extracts.files)
-    special = special_deliveries(rng, extracts.files)
+    special = special_deliveries(rng, extracts.files, timeline)
     return _Plan(
-        deliveries=arrivals(extracts.files, special),
+        deliveries=arrivals(extracts.files, special, end),
         students=len({r.student.ref for r in book.by_source["student_profiles"]}),
         bad_rows=dict(sorted(faults.bad.items())),
         bad_rows_by_source={s: faults.bad_by_source[s] for s in SOURCES},
@@ -125,17 +136,20 @@ def _plan() -> _Plan:
     )
 
 
-def write_demo_extracts(out: Path, arrived_by: date | None = None) -> DemoSummary:
-    """Write the demo's extracts as they stood on the night ``arrived_by`` (None: all).
+def write_demo_extracts(out: Path, *, end: date, arrived_by: date | None = None) -> DemoSummary:
+    """Write the extracts of the demo ending on ``end`` as they stood on the night
+    ``arrived_by`` (None: all of them).
 
     Each file name gets its latest version arrived by then; see ``delivery.write_arrived``
-    for what an incremental call rewrites.
+    for what an incremental call rewrites. An end before ``timeline.EARLIEST_END`` is
+    refused (ValueError).
     """
     started = clock.perf_counter()
-    plan = _plan()
-    landed = write_arrived(out, plan.deliveries, arrived_by or DEMO_END)
+    plan = _plan(end)
+    landed = write_arrived(out, plan.deliveries, arrived_by or end)
     return DemoSummary(
         out=out,
+        end=end,
         arrived_by=arrived_by,
         files=landed.written + landed.unchanged,
         files_written=landed.written,

@@ -15,13 +15,15 @@ What it exercises is the extract contract (../shared/spec/extracts.md):
   file rejected whole (a required column missing), and a few files with an out-of-contract
   free-text column. ``delivery.arrivals`` applies them.
 
-Bad rows, deletions and missing nights stay clear of the last month (``_QUIET_FROM``), so
-that each special delivery tells one story.
+Bad rows, deletions and missing nights stay clear of the last month
+(``Timeline.quiet_from``), so that each special delivery tells one story. They are planted
+at the same places whatever the demo's end (before ``_FAULTS_UNTIL``, which every allowed end
+leaves room for), each from a restarted stream (``records.Stream``); the special deliveries
+follow the end.
 """
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,15 +31,17 @@ from datetime import date, datetime, time, timedelta
 
 from smhp.demo.events import Services
 from smhp.demo.population import Pool
-from smhp.demo.records import Event, FileRow, Record, RecordBook, Version, spaced
+from smhp.demo.records import Event, FileRow, Record, RecordBook, Stream, Version, spaced
 from smhp.demo.sources import file_name
-from smhp.demo.timeline import DEMO_END, FUNDED_PERIOD, office_at, timestamp
+from smhp.demo.timeline import EARLIEST_END, FUNDED_PERIOD, Timeline, office_at, timestamp
 from smhp.pipeline.nhs_number import normalise
 
 #: Every source's files: extract night -> rows, as ``delivery.Extracts`` lays them out.
 Files = Mapping[str, dict[date, list[FileRow]]]
 
-_QUIET_FROM = DEMO_END - timedelta(days=30)
+#: Missing nights and the yearly bad rows are planted before this night, the same for every
+#: end: two months before the earliest end's quiet last month.
+_FAULTS_UNTIL = Timeline(EARLIEST_END).quiet_from - timedelta(days=60)
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ _FUNDED = FUNDED_PERIOD
 
 
 def _year(y: int) -> tuple[date, date]:
-    return date(y, 1, 1), min(date(y, 12, 31), _QUIET_FROM - timedelta(days=60))
+    return date(y, 1, 1), min(date(y, 12, 31), _FAULTS_UNTIL)
 
 
 _BAD_ROWS = (
@@ -131,17 +135,39 @@ _TRAP_NIGHTS = (
     date(2022, 8, 1),  # the contact moved out of the funded period
     date(2022, 8, 2),
 )
-#: (source, on or after, days late); the last one arrives within the demo's final week.
+#: (source, on or after, days late) over the years; one more in the last week (``_LAST_LATE``).
 _LATE = (
     ("liaison_contacts", _LATE_TRAP_NIGHT, 3),
     ("referrals", date(2023, 3, 14), 4),
     ("case_discussions", date(2024, 5, 9), 6),
     ("ucope_episodes", date(2025, 1, 17), 10),
-    ("ucope_episodes", DEMO_END - timedelta(days=8), 5),
 )
-_RESEND = ("student_profiles", DEMO_END - timedelta(days=7), 1)  # re-sent the next night
-_CORRECTED = ("referrals", DEMO_END - timedelta(days=9), 5)  # corrected 5 nights later
-_REJECTED = ("case_discussions", DEMO_END - timedelta(days=2), "agreed_pathway")
+
+
+@dataclass(frozen=True)
+class _LastWeek:
+    """A special delivery around ``smhp demo``'s first load (``Timeline.first_load``).
+
+    Its file is the source's last one with rows ``nights_before`` the first load (found
+    among the source's own extract nights, so any end works); its late, re-sent or corrected
+    delivery arrives ``arrives_after`` nights after the first load, so in the second.
+    """
+
+    source: str
+    nights_before: int
+    arrives_after: int
+
+    def night_and_arrival(self, files: Files, first_load: date) -> tuple[date, date]:
+        night = _last_file(files, self.source, first_load - timedelta(self.nights_before))
+        return night, first_load + timedelta(self.arrives_after)
+
+
+_LAST_LATE = _LastWeek("ucope_episodes", 0, 4)
+_RESEND = _LastWeek("student_profiles", 0, 1)  # re-sent, byte-identical
+_CORRECTED = _LastWeek("referrals", 2, 3)  # re-delivered corrected
+#: The file rejected whole (a required column missing): the source's first night after the
+#: first load.
+_REJECTED = ("case_discussions", "agreed_pathway")
 _EXTRA_COLUMN = ("referrals", date(2024, 2, 5), 3, "notes")  # 3 files from this night
 _NOTES = (
     "Triaged by duty worker",
@@ -158,9 +184,10 @@ _NOTES = (
 class Faults:
     """Deletions, bad rows and missing nights, and the tally the summary reports."""
 
-    def __init__(self, book: RecordBook) -> None:
+    def __init__(self, book: RecordBook, timeline: Timeline) -> None:
         self.book = book
-        self.rng = book.rng
+        self.rng: Stream = book.rng
+        self.quiet_from = timeline.quiet_from
         self.used: set[int] = set()  # ids of records already given a messiness role
         self.bad: Counter[str] = Counter()
         self.bad_by_source: Counter[str] = Counter()
@@ -171,7 +198,7 @@ class Faults:
         """Add a later version marking the record deleted (entered in error)."""
         last = record.versions[-1]
         at = last.at if same_moment_night else office_at(self.rng, last.at.date() + timedelta(days))
-        if at.date() >= _QUIET_FROM:
+        if at.date() >= self.quiet_from:
             return False
         row = {**last.row, "record_status": "deleted", "updated_at": timestamp(at)}
         record.versions.append(Version(at, row, same_moment_night))
@@ -180,12 +207,23 @@ class Faults:
         return True
 
     def deletions(self) -> None:
-        """Records entered in error, deleted in a later extract."""
+        """Records entered in error, deleted in a later extract (never one another record
+        names, such as a contact with a case discussion: that would be an orphan)."""
+        named = {
+            id(target)
+            for records in self.book.by_source.values()
+            for record in records
+            for target in record.links.values()
+        }
         for source, (lo, hi), counted in _DELETIONS:
+            self.rng.restart(f"deletion:{source}:{lo}")
             candidates = [
                 r
                 for r in self.book.by_source[source]
-                if not r.tag and id(r) not in self.used and lo <= r.event_day <= hi
+                if not r.tag
+                and id(r) not in self.used
+                and id(r) not in named
+                and lo <= r.event_day <= hi
             ]
             if counted:  # the student must keep another record in the window
                 per_student = Counter(r.student.ref for r in candidates)
@@ -198,10 +236,9 @@ class Faults:
         """The extract nights that ran: all but a few when the extract job failed."""
         protected = set(_TRAP_NIGHTS)
         candidates = [
-            d
-            for d in nights
-            if date(2020, 1, 6) <= d < _QUIET_FROM - timedelta(days=60) and d not in protected
+            d for d in nights if date(2020, 1, 6) <= d < _FAULTS_UNTIL and d not in protected
         ]
+        self.rng.restart(f"missing nights:{source}")
         missing = sorted(self.rng.sample(candidates, _MISSING_NIGHTS[source]))
         self.missing[source] = tuple(missing)
         return [d for d in nights if d not in missing]
@@ -209,6 +246,7 @@ class Faults:
     def wrong_institution_profile(self) -> None:
         """A profile sent under the wrong institution, deleted two weeks later."""
         profiles = self.book.by_source["student_profiles"]
+        self.rng.restart("wrong institution profile")
         for record in profiles:
             student = record.student
             if (
@@ -227,6 +265,7 @@ class Faults:
     def bad_rows(self, files: Files) -> None:
         """Make planned rows of the laid-out files break the contract; each record gets one."""
         for plan in _BAD_ROWS:
+            self.rng.restart(f"bad row:{plan.source}:{plan.kind}:{plan.window[0]}")
             candidates = [r for r in self.book.by_source[plan.source] if self._fits(r, plan)]
             self.rng.shuffle(candidates)
             if not any(self._spoil(files, r, plan) for r in candidates):
@@ -239,7 +278,7 @@ class Faults:
             return False
         placed = len(record.placed)
         enough = placed == 1 if plan.position == "only" else placed >= 2
-        return enough and all(night < _QUIET_FROM for night, _ in record.placed)
+        return enough and all(night < self.quiet_from for night, _ in record.placed)
 
     def _spoil(self, files: Files, record: Record, plan: _BadRow) -> bool:
         night, target = record.placed[0 if plan.position == "first" else -1]
@@ -353,7 +392,7 @@ class Decoys:
 
     def _trap(self, source: str, inst: str, at: datetime, tag: str) -> Record:
         """A decoy record (one version, no follow-ups) of a student seen nowhere else."""
-        student = self.pool.new(inst, at.date())
+        student = self.pool.new(inst, at.date(), listed=False)
         event = Event(at, inst)
         if source == "liaison_contacts":
             return self.services.contacts.add(student, event, tag=tag, follow_up=False)
@@ -361,7 +400,7 @@ class Decoys:
 
     def _moved_out_of_period(self) -> None:
         """A contact first typed as 21 July 2022, corrected next day to 1 August 2022."""
-        student = self.pool.new("LJMU", date(2022, 8, 1))
+        student = self.pool.new("LJMU", date(2022, 8, 1), listed=False)
         contacts = self.services.contacts
         base = contacts.base("LJMU", datetime(2022, 7, 21, 1, 10, 33), "signposting")
         changes = [
@@ -389,15 +428,23 @@ class SpecialDeliveries:
     extra_column: str
 
 
-def special_deliveries(rng: random.Random, files: Files) -> SpecialDeliveries:
+def special_deliveries(rng: Stream, files: Files, timeline: Timeline) -> SpecialDeliveries:
     """Choose the special files among the laid-out ones (and fill the extra column)."""
+    first_load = timeline.first_load
     late = {file_name(s, _first_file(files, s, d)): days for s, d, days in _LATE}
+    night, arrival = _LAST_LATE.night_and_arrival(files, first_load)
+    late[file_name(_LAST_LATE.source, night)] = (arrival - night).days
+    resent, resent_arrival = _RESEND.night_and_arrival(files, first_load)
+    corrected, corrected_arrival = _CORRECTED.night_and_arrival(files, first_load)
+    source, column = _REJECTED
+    rejected = next(n for n in files[source] if n > first_load)
+    rng.restart("special deliveries")
     return SpecialDeliveries(
         late=late,
-        resent=_second_delivery(files, _RESEND),
-        corrected=_second_delivery(files, _CORRECTED),
-        rejected=file_name(_REJECTED[0], _REJECTED[1]),
-        rejected_column=_REJECTED[2],
+        resent=(file_name(_RESEND.source, resent), resent_arrival),
+        corrected=(file_name(_CORRECTED.source, corrected), corrected_arrival),
+        rejected=file_name(source, rejected),
+        rejected_column=column,
         extra_column_files=_extra_column_files(rng, files),
         extra_column=_EXTRA_COLUMN[3],
     )
@@ -415,15 +462,12 @@ def _first_file(files: Files, source: str, on_or_after: date) -> date:
     return next(n for n, rows in files[source].items() if n >= on_or_after and rows)
 
 
-def _second_delivery(files: Files, plan: tuple[str, date, int]) -> tuple[str, date]:
-    """(file name, arrival of its second delivery) for a re-send or a correction."""
-    source, night, days = plan
-    if not files[source].get(night):
-        raise AssertionError(f"no {source} file with rows on {night}")
-    return file_name(source, night), night + timedelta(days=days)
+def _last_file(files: Files, source: str, on_or_before: date) -> date:
+    """The last night on or before a date with a file holding rows."""
+    return max(n for n, rows in files[source].items() if n <= on_or_before and rows)
 
 
-def _extra_column_files(rng: random.Random, files: Files) -> set[str]:
+def _extra_column_files(rng: Stream, files: Files) -> set[str]:
     """A few files whose export added a free-text column (harmless synthetic notes)."""
     source, start, count, column = _EXTRA_COLUMN
     nights = [n for n, rows in files[source].items() if n >= start and rows][:count]

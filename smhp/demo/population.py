@@ -226,19 +226,28 @@ class Pool:
                 self._taken.add(nine + str(check))
                 return nine + str(check)
 
-    def new(self, inst: str, day: date) -> Student:
+    def new(self, inst: str, day: date, *, listed: bool = True) -> Student:
+        """A new student at ``inst``; one not ``listed`` is never picked by a service later
+        (a calibration decoy: a student seen nowhere else)."""
         student = Student(self._new_ref())
-        self.enrol(student, inst, day)
+        self.enrol(student, inst, day, listed=listed)
         return student
 
     def enrol(
-        self, student: Student, inst: str, day: date, moved_from: Traits | None = None
+        self,
+        student: Student,
+        inst: str,
+        day: date,
+        moved_from: Traits | None = None,
+        *,
+        listed: bool = True,
     ) -> None:
         student.first_day[inst] = day
         student.traits[inst] = draw_traits(
             self.rng, inst, academic_year.start_year(day), moved_from
         )
-        self.at[inst].append(student)
+        if listed:
+            self.at[inst].append(student)
 
     def known(self, inst: str, day: date, exclude: Mapping[str, object]) -> Student | None:
         """A student seen at ``inst`` in the past year and not in ``exclude``, if one turns up."""
@@ -388,8 +397,13 @@ def _profile(
     inst: str,
     years: dict[int, date],
 ) -> Record:
-    """One student's profile record at one institution: a version per academic year."""
+    """One student's profile record at one institution: a version per academic year.
+
+    Drawn from a stream of its own, so a profile's earlier versions never depend on how many
+    later years (or other students) the demo's end brings.
+    """
     rng = book.rng
+    rng.restart(f"profile:{student.ref}:{inst}")
     traits = student.traits[inst]
     record = Record("student_profiles", min(years.values()), student, inst, [])
     last: date | None = None

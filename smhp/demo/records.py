@@ -5,7 +5,8 @@ every version it has had: a delta extract delivers the latest version per night 
 row (``delivery`` decides which night). The ``RecordBook`` holds them all and is the one
 place versions are made, so updated_at only ever moves forward and nothing changes after
 the demo's last night. Which records exist is ``events`` (and ``population`` for profiles);
-what goes wrong with them is ``messiness``.
+what goes wrong with them is ``messiness``. ``Stream`` is the one random stream they all
+draw from.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from smhp.demo.sources import ID_COLUMN, ID_PREFIX, SOURCES
-from smhp.demo.timeline import DEMO_END, timestamp
+from smhp.demo.timeline import timestamp
 
 if TYPE_CHECKING:  # a record's student; population builds its own records with this module
     from smhp.demo.population import Student
@@ -68,6 +69,24 @@ class Event:
         return self.at.date()
 
 
+class Stream(random.Random):
+    """The demo's one random stream, restarted from a seed of its own by each step.
+
+    Every part of the demo draws from this one generator, so the order of the draws is part
+    of the data. A step that must not depend on how much an earlier step drew (the years
+    after the funded period, which grow with the demo's end; each planted fault) calls
+    ``restart`` first: from then on its draws depend only on the demo's seed and its name.
+    """
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(seed)
+        self.base_seed = seed
+
+    def restart(self, step: str) -> None:
+        """Reseed from the demo's seed and the step's name (str seeds are stable across runs)."""
+        self.seed(f"{self.base_seed}:{step}")
+
+
 def spaced(digits: str) -> str:
     """The 3-3-4 spaced form of an NHS number some partners write (`999 123 4567`)."""
     return f"{digits[:3]} {digits[3:6]} {digits[6:]}"
@@ -76,8 +95,9 @@ def spaced(digits: str) -> str:
 class RecordBook:
     """Every record of the demo, per source, in the order it was made."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: Stream, end: date) -> None:
         self.rng = rng
+        self.end = end  # the demo's last night: later changes have not happened yet
         self.by_source: dict[str, list[Record]] = {s: [] for s in SOURCES}
 
     def ref_text(self, student: Student) -> str:
@@ -96,7 +116,7 @@ class RecordBook:
     ) -> Record:
         """A record whose versions are ``base`` plus each change so far, in time order.
 
-        Changes after ``DEMO_END`` have not happened yet. Each version is a full row, as a
+        Changes after the demo's end have not happened yet. Each version is a full row, as a
         delta extract delivers it; updated_at only ever moves forward.
         """
         record = Record(source, event_day, student, inst, [], tag)
@@ -105,7 +125,7 @@ class RecordBook:
         for at, change in changes:
             if last is not None and at <= last:
                 at = last + timedelta(minutes=self.rng.randint(5, 90))
-            if at.date() > DEMO_END:
+            if at.date() > self.end:
                 break
             state.update(change)
             row = {**state, "updated_at": timestamp(at), "student_ref": self.ref_text(student)}

@@ -40,6 +40,13 @@ _GROWTH = {2019: 1.0, 2020: 0.9, 2021: 1.05, 2022: 1.3, 2023: 1.4, 2024: 1.5, 20
 _LOCKDOWN = (date(2020, 3, 23), date(2020, 6, 30))
 
 
+def growth(year: int) -> float:
+    """An academic year's demand relative to 2019/20; past the table (a demo ending after
+    July 2027), it keeps growing by the table's last yearly step."""
+    last = max(_GROWTH)
+    return _GROWTH.get(year, _GROWTH[last] + (_GROWTH[last] - _GROWTH[last - 1]) * (year - last))
+
+
 @dataclass(frozen=True)
 class Rhythm:
     """When a kind of event happens in the week (Mon..Sun, mean 1) and over the holidays."""
@@ -67,7 +74,7 @@ def _day_weight(day: date, inst: Institution, rhythm: Rhythm) -> float:
     """Relative activity of one institution on one day (students x demand x season)."""
     if day < inst.first_day:
         return 0.0
-    weight = inst.enrolment * _GROWTH[academic_year.start_year(day)]
+    weight = inst.enrolment * growth(academic_year.start_year(day))
     weight *= _MONTH_FACTOR[day.month] / _MEAN_MONTH * rhythm.weekday[day.weekday()]
     if is_closure(day):
         weight *= rhythm.closure
