@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -217,6 +217,18 @@ def add_vertical_marks(fig: go.Figure, marks: dict[str | float, str]) -> go.Figu
             font={"size": FONT_SIZE - 2, "color": TARGET},
         )
     return fig
+
+
+def mark_joins(fig: go.Figure, joins: pd.DataFrame, months: Sequence[date]) -> go.Figure:
+    """Mark the month each institution joined (``dashboard.data.institution_joins``) inside
+    the months shown: "LIPA, HOPE joined". Joining dates are annotations, never filters
+    (metric spec); a join before the first month shown is not marked."""
+    marks: dict[str, list[str]] = {}
+    for row in joins.itertuples():
+        joined = row.joined_on.replace(day=1)
+        if months and months[0] < joined <= months[-1]:
+            marks.setdefault(joined.isoformat(), []).append(row.institution_code)
+    return add_vertical_marks(fig, {x: ", ".join(c) + " joined" for x, c in marks.items()})
 
 
 def _segment_line(

@@ -61,6 +61,15 @@ def test_targets_only_with_a_source() -> None:
     assert "NHS Talking Therapies" in (info("referral_seen_6wk_pct").target_note or "")
 
 
+def test_a_value_against_its_standard_in_words() -> None:
+    seen = info("referral_seen_6wk_pct")  # standard: at least 75%
+    assert seen.against_standard(75.0) == "Meets the 75% standard"  # at the standard meets it
+    assert seen.against_standard(74.9) == "Below the 75% standard"
+    assert seen.against_standard("*") == seen.against_standard(None)
+    assert seen.against_standard(None) == "Standard 75%: not measurable"
+    assert info("referrals_received").against_standard(3) is None  # no standard
+
+
 def test_a_broken_row_is_refused(tmp_path: Path) -> None:
     rows = list(csv.DictReader(CATALOGUE_CSV.open(encoding="utf-8")))
 

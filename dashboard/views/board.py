@@ -103,13 +103,12 @@ def _tiles(values: pd.DataFrame, month: date) -> None:
             _standard_badge(column, mi, now)
 
 
+_BADGE_COLOURS = {"Meets": "blue", "Below": "orange", "Standard": "gray"}
+
+
 def _standard_badge(column: DeltaGenerator, mi: MetricInfo, now: object) -> None:
-    if not isinstance(now, int | float):
-        column.badge(f"Standard {mi.target:.0f}%: not measurable", color="gray")
-    elif now >= (mi.target or 0):
-        column.badge(f"Meets the {mi.target:.0f}% standard", color="blue")
-    else:
-        column.badge(f"Below the {mi.target:.0f}% standard", color="orange")
+    said = mi.against_standard(now) or ""
+    column.badge(said, color=_BADGE_COLOURS[said.split(" ", 1)[0]])
 
 
 def _summary(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> None:
@@ -226,13 +225,7 @@ def _spc_chart(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> No
 
 def _mark_joins(fig: go.Figure, ctx: PageContext, months: list[date]) -> None:
     """Joining dates are annotations, never filters (metric spec)."""
-    joins = cached.institution_joins(ctx.snapshot, ctx.scope)
-    marks: dict[str, list[str]] = {}
-    for row in joins.itertuples():
-        joined = row.joined_on.replace(day=1)
-        if months and months[0] < joined <= months[-1]:
-            marks.setdefault(joined.isoformat(), []).append(row.institution_code)
-    charts.add_vertical_marks(fig, {x: ", ".join(c) + " joined" for x, c in marks.items()})
+    charts.mark_joins(fig, cached.institution_joins(ctx.snapshot, ctx.scope), months)
 
 
 def _comparison(ctx: PageContext, months: list[date]) -> None:

@@ -147,17 +147,6 @@ def fmt_day(day: date | None) -> str:
     return "—" if day is None else f"{day.day} {day:%B %Y}"
 
 
-def standard_status(mi: MetricInfo, value: object) -> str:
-    """Where a value stands against its standard, in words (the board's tile badge)."""
-    if mi.target is None:
-        return "no standard"
-    if not isinstance(value, int | float):
-        return f"standard {mi.target:.0f}%: not measurable"
-    if value >= mi.target:
-        return f"meets the {mi.target:.0f}% standard"
-    return f"below the {mi.target:.0f}% standard"
-
-
 def _key_metrics(scope: Scope) -> tuple[str, ...]:
     # A median cannot be combined from several institutions' rows (dashboard.data).
     single = scope.institutions is None or len(scope.institutions) == 1
@@ -177,7 +166,15 @@ def _headline_table(values: pd.DataFrame, month: date) -> Table:
         if isinstance(now, int | float) and isinstance(then, int | float):
             delta = float(now) - float(then)
             change = f"{delta:+,.0f}" if mi.kind == "count" else f"{delta:+.1f} points"
-        rows.append((mi.label, mi.format(now), mi.format(then), change, standard_status(mi, now)))
+        rows.append(
+            (
+                mi.label,
+                mi.format(now),
+                mi.format(then),
+                change,
+                mi.against_standard(now) or "no standard",
+            )
+        )
     header = (
         "Measure",
         series.month_label(month),
@@ -248,12 +245,7 @@ def _spc_blocks(
             percent=mi.kind == "pct",
             reasons={m.isoformat(): r for m, r in reasons.items()},
         )
-        marks: dict[str, list[str]] = {}
-        for row in joins.itertuples():
-            joined = row.joined_on.replace(day=1)
-            if analysed[0] < joined <= analysed[-1]:
-                marks.setdefault(joined.isoformat(), []).append(row.institution_code)
-        charts.add_vertical_marks(fig, {x: ", ".join(c) + " joined" for x, c in marks.items()})
+        charts.mark_joins(fig, joins, analysed)
         icons = (
             Icon(variation_icon(result.variation), f"Variation: {result.variation.value}"),
             Icon(assurance_icon(result.assurance), f"Assurance: {result.assurance.value}"),

@@ -136,6 +136,18 @@ class MetricInfo:
         """The definition as one Markdown line, as shown beside every chart of it."""
         return f"**`{self.metric}`** (month of `{self.month_of}`): {self.definition}"
 
+    def against_standard(self, value: object) -> str | None:
+        """Where a shown value stands against the standard, in words (the board's tile badge
+        and the packs' tiles): ``Meets the 75% standard``, ``Below ...``, ``... not
+        measurable`` for a hidden or missing value; None without a standard. A standard is
+        a least share, so meeting it means at or above it."""
+        if self.target is None:
+            return None
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return f"Standard {self.target:.0f}%: not measurable"
+        word = "Meets" if value >= self.target else "Below"
+        return f"{word} the {self.target:.0f}% standard"
+
     def format(self, value: float | str | None) -> str:
         """A shown value as text: ``1,234``, ``87.5%``, ``12.5 days``, ``*`` or a dash."""
         if value is None:
