@@ -1,4 +1,4 @@
-"""The PDF packs (issue 11), rendered for real from the demo warehouse once per session:
+"""The PDF packs (issue 11), rendered for real from the demo warehouse by its nightly run:
 the text pypdf extracts equals the scoped queries' figures, a manager pack names no other
 institution, the funder pack follows disclosure control, every PDF is tagged (PDF/UA-1:
 structure tree, language, title) and landscape A4 with a text alternative for every chart,
@@ -26,7 +26,7 @@ from smhp.access import BOARD_SCOPE, FUNDER_SCOPE
 from smhp.access.audit import AuditLog
 from smhp.packs import content
 from smhp.packs.nightly import UNCHANGED, after_run
-from smhp.packs.render import PackRenderError, render_packs
+from smhp.packs.render import PackRenderError
 from smhp.packs.store import FAILED, RENDERED, Manifest, packs_dir, packs_for, write_manifest
 from smhp.pipeline.addons import FinishedRun
 from smhp.reporting.catalogue import info
@@ -45,10 +45,12 @@ def snapshot(demo_warehouse: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def rendered(snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Manifest]:
-    """Every pack of the demo, rendered once into a folder of this session."""
-    out = tmp_path_factory.mktemp("packs")
-    return out, render_packs(snapshot, out=out)
+def rendered(snapshot: Path) -> tuple[Path, Manifest]:
+    """Every pack of the demo, as ``smhp demo`` made them after its last nightly run (the
+    nightly add-on, ``smhp.packs.nightly``), beside its published snapshot."""
+    manifest = packs_for(snapshot)
+    assert manifest is not None, "the demo's last nightly run made no packs"
+    return packs_dir(snapshot), manifest
 
 
 def text_of(path: Path) -> str:
