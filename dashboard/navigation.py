@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import streamlit as st
+if TYPE_CHECKING:  # the page list is read without Streamlit too (alert links: smhp.alerts)
+    import streamlit as st
 
 VIEWS = Path(__file__).resolve().parent / "views"
 
@@ -65,6 +67,8 @@ def register(page_ids: tuple[str, ...]) -> list[st.Page]:
 
     A viewer without pages has none visible; the app refuses every page for them.
     """
+    import streamlit as st
+
     visible = specs_for(page_ids)
     landing = visible[0].page_id if visible else PAGES[0].page_id
     ordered = visible + [spec for spec in PAGES if spec not in visible]
