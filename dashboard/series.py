@@ -157,3 +157,16 @@ def spc_table(series: pd.DataFrame, months: list[date], result: SpcResult) -> pd
     for column, values in pd.DataFrame(rows, index=out.index, columns=columns).items():
         out[column] = values
     return out
+
+
+def period_label(start: date, end: date) -> str:
+    """``1 June 2019 to 31 July 2022``."""
+    return f"{start.day} {start:%B %Y} to {end.day} {end:%B %Y}"
+
+
+def fmt(value: object, pattern: str) -> str:
+    """A shown value as text with ``pattern`` (e.g. ``"{:.1f}%"``); ``*`` stays ``*`` and
+    a missing value is a dash."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "—"
+    return value if isinstance(value, str) else pattern.format(value)

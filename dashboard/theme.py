@@ -17,7 +17,6 @@ below WCAG 2.2 AA; ``apply_page_style`` puts it on every page, the sign-in page 
 from __future__ import annotations
 
 import plotly.graph_objects as go
-import streamlit as st
 
 OKABE_ITO: tuple[str, ...] = (
     "#0072B2",  # blue, 5.2:1 on white
@@ -77,6 +76,8 @@ input:disabled {{ -webkit-text-fill-color: {CAPTION}; color: {CAPTION}; opacity:
 
 def apply_page_style() -> None:
     """Put ``PAGE_CSS`` on the page (once per rerun, from the entry point)."""
+    import streamlit as st  # here only: charts and packs read the colours without it
+
     st.html(f"<style>{PAGE_CSS}</style>")
 
 

@@ -24,6 +24,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from dashboard import charts, context, downloads
 from dashboard.auth import trail
+from dashboard.series import fmt, period_label  # noqa: F401  (ui.fmt in the views)
 from dashboard.theme import PLOTLY_CONFIG
 from smhp.reporting.disclosure import FOOTNOTE
 
@@ -173,11 +174,6 @@ def disclosure_footnote(applies: bool) -> None:
         st.caption(FOOTNOTE + " Suppressed values are shown as * and left as gaps in charts.")
 
 
-def period_label(start: date, end: date) -> str:
-    """``1 June 2019 to 31 July 2022``."""
-    return f"{start.day} {start:%B %Y} to {end.day} {end:%B %Y}"
-
-
 def tile(
     column: DeltaGenerator,
     label: str,
@@ -189,11 +185,3 @@ def tile(
 ) -> None:
     """One headline figure (``st.metric``) in a column."""
     column.metric(label, value, delta=delta, delta_color=delta_color, help=help)
-
-
-def fmt(value: object, pattern: str) -> str:
-    """A shown value as text with ``pattern`` (e.g. ``"{:.1f}%"``); ``*`` stays ``*`` and
-    a missing value is a dash."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return "—"
-    return value if isinstance(value, str) else pattern.format(value)

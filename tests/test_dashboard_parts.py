@@ -127,6 +127,7 @@ def test_every_page_of_the_access_rules_has_one_script() -> None:
         "funder",
         "equity",
         "quality",
+        "packs",
         "accessibility",
     ]
     assert navigation.specs_for(pages_for("someone")) == []

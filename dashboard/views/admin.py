@@ -49,8 +49,9 @@ EVENTS = (
 )
 ALL_EVENTS = "__all__"
 LIMITS = (100, 200, 500, 1000)
+# How many of the newest alert messages, and of the latest sends and failures, are shown
+# (a comment: a bare string in a page script is drawn by Streamlit's magic).
 ALERTS_SHOWN = 20
-"""How many of the newest alert messages, and of the latest sends and failures, are shown."""
 ALERTS_DEFINITION = (
     "**Alerts** (docs/operations.md) are evaluated after every nightly run from "
     "`SMHP_ALERTS_CONFIG`: a special-cause concern on a key metric, a standard missed in the "

@@ -25,7 +25,7 @@ from dashboard.catalog import BOARD_KEY_METRICS, BOARD_TILES
 from dashboard.data import as_of, institution_joins, monthly_metrics, read_frame
 from dashboard.icons import assurance_icon, variation_icon
 from dashboard.queries import board, equity, funder, quality, service, spc
-from dashboard.ui import fmt, period_label
+from dashboard.series import fmt, period_label
 from smhp.access import BOARD_SCOPE, FUNDER_SCOPE, Access, Scope, scope_for
 from smhp.access.roles import SERVICE_MANAGER
 from smhp.reporting.catalogue import WAIT_18WK_TARGET, MetricInfo, info, with_bases
