@@ -16,17 +16,24 @@ import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import chain
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from smhp.pipeline.contract import METADATA_COLUMNS, SourceContract, load_contract
+from smhp.pipeline.batch_checks import normalised_refs, proven_valid
+from smhp.pipeline.contract import SourceContract, load_contract
 from smhp.pipeline.landing import LandedFile, scan_landing
 from smhp.pipeline.pseudonymise import student_key
 from smhp.pipeline.validate import Problem, check_row, normalise_student_ref
 
 LOADED, REPLACED, SKIPPED, REJECTED = "loaded", "replaced", "skipped", "rejected"
+#: Rows of one source checked together: the checks are per file, so any grouping of whole
+#: files gives the same answer; a bound keeps the delivered text held in memory small.
+BATCH_ROWS = 200_000
 
 _RAW_DDL = """
 create schema if not exists raw;
@@ -88,10 +95,13 @@ class IngestReport:
 
 @dataclass
 class _ParsedFile:
+    """One readable file: its rows as columns, not yet checked."""
+
     rows_read: int
-    valid: list[tuple[int, dict[str, str]]]  # (row number, row)
-    problems: dict[int, list[Problem]]  # row number -> problems
-    record_ids: dict[int, str | None]  # row number -> record id shown in quarantine
+    row_numbers: list[int]  # of the rows with as many fields as the header
+    columns: dict[str, tuple[str, ...]]  # delivered column -> the values of those rows
+    miscounted: list[tuple[int, int]]  # (row number, fields) of the rows without
+    header_fields: int
     dropped_columns: list[str]
 
 
@@ -115,10 +125,11 @@ def _read_header(header: list[str], contract: SourceContract) -> list[str]:
     repeated = sorted(name for name, n in Counter(header).items() if n > 1)
     if repeated:
         raise FileRejected("header repeats column(s): " + ", ".join(repeated))
-    missing = [c for c in contract.delivered_columns if c not in header]
+    delivered = contract.delivered_columns
+    missing = [c for c in delivered if c not in header]
     if missing:
         raise FileRejected("missing contract column(s): " + ", ".join(missing))
-    return [name for name in header if name not in contract.delivered_columns]
+    return [name for name in header if name not in delivered]
 
 
 def _record_id(contract: SourceContract, row: dict[str, str]) -> tuple[str, ...] | None:
@@ -142,61 +153,66 @@ def _shown_id(contract: SourceContract, rid: tuple[str, ...] | None) -> str | No
     return "|".join(rid)
 
 
-def parse_extract(data: bytes, contract: SourceContract, extract_date: date) -> _ParsedFile:
-    """Check one file's bytes against the contract, row by row."""
+def parse_extract(data: bytes, contract: SourceContract) -> _ParsedFile:
+    """Read one file's bytes into columns; rejects a file that breaks the contract whole.
+
+    The rows are checked later, with every other file of the run from the same source
+    (``_check_source``): checking whole columns is what makes the ingest fast.
+    """
     text = _decode(data)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
         if header is None:
             raise FileRejected("empty file: no header row")
-        dropped = _read_header(header, contract)
-        parsed = _ParsedFile(0, [], {}, {}, dropped)
-        ids: dict[int, tuple[str, ...] | None] = {}
+        parsed = _ParsedFile(0, [], {}, [], len(header), _read_header(header, contract))
+        rows: list[list[str]] = []
         row_number = 1
         for fields in reader:
             if not fields:  # a blank line is not a row
                 continue
             row_number += 1
-            parsed.rows_read += 1
-            if len(fields) != len(header):
-                parsed.problems[row_number] = [
-                    Problem(
-                        "(row)", f"{len(fields)} fields", f"{len(header)} fields as in the header"
-                    )
-                ]
-                ids[row_number] = None
-                continue
-            row = dict(zip(header, fields, strict=True))
-            ids[row_number] = _record_id(contract, row)
-            problems = check_row(contract, row, extract_date)
-            if problems:
-                parsed.problems[row_number] = problems
+            if len(fields) == len(header):
+                rows.append(fields)
+                parsed.row_numbers.append(row_number)
             else:
-                parsed.valid.append((row_number, row))
+                parsed.miscounted.append((row_number, len(fields)))
     except csv.Error as exc:
         raise FileRejected(f"not readable as CSV at line {reader.line_num}: {exc}") from None
-    _quarantine_repeated_ids(parsed, contract, ids)
-    parsed.record_ids = {n: _shown_id(contract, rid) for n, rid in ids.items()}
+    parsed.rows_read = row_number - 1
+    by_column = list(zip(*rows, strict=True)) if rows else [()] * len(header)
+    parsed.columns = {name: by_column[header.index(name)] for name in contract.delivered_columns}
     return parsed
 
 
-def _quarantine_repeated_ids(
-    parsed: _ParsedFile, contract: SourceContract, ids: dict[int, tuple[str, ...] | None]
-) -> None:
-    """Every row of an id that repeats within the file goes to quarantine."""
-    counts = Counter(rid for rid in ids.values() if rid is not None)
-    repeated = {rid for rid, n in counts.items() if n > 1}
-    if not repeated:
-        return
-    id_columns = "+".join(contract.column_for(name).delivered_as for name in contract.record_id)
-    problem = Problem(
-        id_columns, "record id repeated in this file", "at most one row per record id"
-    )
-    for number, rid in ids.items():
-        if rid in repeated:
-            parsed.problems.setdefault(number, []).append(problem)
-    parsed.valid = [(n, row) for n, row in parsed.valid if ids[n] not in repeated]
+def _row(contract: SourceContract, columns: dict[str, pa.Array], index: int) -> dict[str, str]:
+    """One row of a batch as ``validate.check_row`` takes it."""
+    return {name: columns[name][index].as_py() for name in contract.delivered_columns}
+
+
+def _repeated_ids(
+    contract: SourceContract, columns: dict[str, pa.Array], file_index: np.ndarray
+) -> np.ndarray:
+    """Per row: its record id (as ``_record_id``: student refs normalised, no empty part)
+    is held by another row of the same file."""
+    if len(file_index) == 0:
+        return np.zeros(0, dtype=bool)
+    parts: list[pa.Array] = [pc.cast(pa.array(file_index), pa.string())]
+    has_id = np.ones(len(file_index), dtype=bool)
+    for position, name in enumerate(contract.record_id):
+        rule = contract.column_for(name)
+        values = columns[rule.delivered_as]
+        if rule.type == "nhs_number":
+            values = normalised_refs(values)
+        has_id &= pc.not_equal(values, "").to_numpy(zero_copy_only=False)
+        if position < len(contract.record_id) - 1:
+            # A part's length before it: no two different ids join to the same text.
+            parts.append(pc.cast(pc.utf8_length(values), pa.string()))
+        parts.append(values)
+    key = pc.binary_join_element_wise(*parts, "\x00")
+    codes = pc.dictionary_encode(key).indices.to_numpy(zero_copy_only=False)
+    counts = np.bincount(codes[has_id], minlength=codes.max() + 1)
+    return has_id & (counts[codes] > 1)
 
 
 class Ingest:
@@ -211,7 +227,9 @@ class Ingest:
         self.next_file_id = con.execute(
             "select coalesce(max(file_id), 0) + 1 from raw.load_log"
         ).fetchone()[0]
-        self.raw_rows: dict[str, list[tuple]] = defaultdict(list)
+        self.pending: dict[str, list[tuple[FileOutcome, _ParsedFile]]] = defaultdict(list)
+        self.raw_tables: dict[str, list[pa.Table]] = defaultdict(list)
+        self.pending_rows: Counter[str] = Counter()
         self.quarantine_rows: list[tuple] = []
         self.report = IngestReport()
 
@@ -235,6 +253,9 @@ class Ingest:
         history = self.history()
         for landed in scan_landing(landing, set(self.contracts), today):
             self._process(landed, history.get(landed.relative, {}))
+        for source, files in self.pending.items():
+            if files:
+                self._check_source(self.contracts[source], files)
         self._write()
         return self.report
 
@@ -265,7 +286,7 @@ class Ingest:
             return
         contract = self.contracts[landed.source]
         try:
-            parsed = parse_extract(data, contract, landed.extract_date)
+            parsed = parse_extract(data, contract)
         except FileRejected as exc:
             reason = str(exc)
             if past.get("contributing"):
@@ -283,8 +304,6 @@ class Ingest:
             REPLACED if replaces else LOADED,
             "corrected re-delivery: replaces the earlier version" if replaces else None,
             rows_read=parsed.rows_read,
-            rows_loaded=len(parsed.valid),
-            rows_quarantined=len(parsed.problems),
             dropped_columns=", ".join(parsed.dropped_columns) or None,
             replaces_file_id=replaces,
         )
@@ -298,7 +317,13 @@ class Ingest:
                     ],
                 )
             )
-        self._stage_rows(contract, outcome, parsed)
+        pending = self.pending[contract.name]
+        pending.append((outcome, parsed))
+        self.pending_rows[contract.name] += len(parsed.row_numbers)
+        if self.pending_rows[contract.name] >= BATCH_ROWS:
+            self._check_source(contract, pending)
+            pending.clear()
+            self.pending_rows[contract.name] = 0
 
     def _log(
         self,
@@ -326,28 +351,75 @@ class Ingest:
         self.report.files.append(outcome)
         return outcome
 
-    def _stage_rows(
-        self, contract: SourceContract, outcome: FileOutcome, parsed: _ParsedFile
+    def _check_source(
+        self, contract: SourceContract, files: list[tuple[FileOutcome, _ParsedFile]]
     ) -> None:
-        for number, row in parsed.valid:
-            values = []
-            for rule in contract.columns:
-                value = row[rule.delivered_as]
-                if rule.type == "nhs_number":
-                    value = student_key(self.key, value)
-                values.append(value if value != "" else None)
-            self.raw_rows[contract.name].append(
-                (outcome.file_id, outcome.extract_date, number, self.now, *values)
+        """Check every row of this run's files of one source at once; stage the valid rows
+        for ``raw.<source>``, the others (with their reasons) for ``raw.quarantine``, and
+        count both in each file's load-log row."""
+        sizes = np.array([len(parsed.row_numbers) for _, parsed in files], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        columns = {
+            name: pa.array(
+                list(chain.from_iterable(parsed.columns[name] for _, parsed in files)),
+                pa.string(),
             )
-        for number, problems in sorted(parsed.problems.items()):
-            for p in problems:
+            for name in contract.delivered_columns
+        }
+        file_index = np.repeat(np.arange(len(files)), sizes)
+        days = [d.year * 10_000 + d.month * 100 + d.day for d in (o.extract_date for o, _ in files)]
+        proven = proven_valid(contract, columns, np.repeat(np.array(days, dtype=np.int64), sizes))
+        problems: dict[int, list[Problem]] = {}
+        for index in np.flatnonzero(~proven).tolist():
+            outcome = files[file_index[index]][0]
+            found = check_row(contract, _row(contract, columns, index), outcome.extract_date)
+            if found:
+                problems[index] = found
+        repeated = Problem(
+            "+".join(contract.column_for(name).delivered_as for name in contract.record_id),
+            "record id repeated in this file",
+            "at most one row per record id",
+        )
+        for index in np.flatnonzero(_repeated_ids(contract, columns, file_index)).tolist():
+            problems.setdefault(index, []).append(repeated)
+        valid = np.ones(len(file_index), dtype=bool)
+        valid[list(problems)] = False
+        for number, (outcome, parsed) in enumerate(files):
+            first, last = int(starts[number]), int(starts[number + 1])
+            outcome.rows_loaded = int(valid[first:last].sum())
+            self._quarantine(contract, outcome, parsed, columns, problems, first)
+        self._stage(contract, files, columns, valid)
+
+    def _quarantine(
+        self,
+        contract: SourceContract,
+        outcome: FileOutcome,
+        parsed: _ParsedFile,
+        columns: dict[str, pa.Array],
+        problems: dict[int, list[Problem]],
+        first: int,
+    ) -> None:
+        """One file's quarantined rows, in row order, and their count in the load log."""
+        found: dict[int, tuple[str | None, list[Problem]]] = {}
+        for number, fields in parsed.miscounted:
+            wrong = Problem(
+                "(row)", f"{fields} fields", f"{parsed.header_fields} fields as in the header"
+            )
+            found[number] = (None, [wrong])
+        for offset, number in enumerate(parsed.row_numbers):
+            if first + offset in problems:
+                rid = _record_id(contract, _row(contract, columns, first + offset))
+                found[number] = (_shown_id(contract, rid), problems[first + offset])
+        outcome.rows_quarantined = len(found)
+        for number, (record_id, row_problems) in sorted(found.items()):
+            for p in row_problems:
                 self.quarantine_rows.append(
                     (
                         outcome.file_id,
                         outcome.path,
                         contract.name,
                         number,
-                        parsed.record_ids.get(number),
+                        record_id,
                         p.column,
                         p.value_class,
                         p.rule,
@@ -355,12 +427,58 @@ class Ingest:
                     )
                 )
 
+    def _stage(
+        self,
+        contract: SourceContract,
+        files: list[tuple[FileOutcome, _ParsedFile]],
+        columns: dict[str, pa.Array],
+        valid: np.ndarray,
+    ) -> None:
+        """The valid rows as a ``raw.<source>`` table: student refs pseudonymised, empty
+        values null, nothing else changed."""
+        keep = pa.array(np.flatnonzero(valid))
+        sizes = [len(parsed.row_numbers) for _, parsed in files]
+        table = {
+            "_file_id": np.repeat([o.file_id for o, _ in files], sizes)[valid],
+            "_extract_date": pa.array(
+                np.repeat(np.array([o.extract_date for o, _ in files], "datetime64[D]"), sizes)[
+                    valid
+                ]
+            ),
+            "_row_number": np.concatenate(
+                [np.array(parsed.row_numbers, dtype=np.int64) for _, parsed in files]
+            )[valid],
+            "_loaded_at": pa.repeat(pa.scalar(self.now, pa.timestamp("us")), len(keep)),
+        }
+        for rule in contract.columns:
+            values = columns[rule.delivered_as].take(keep)
+            if rule.type == "nhs_number":
+                values = self._pseudonyms(values)
+            table[rule.name] = pc.if_else(pc.equal(values, ""), None, values)
+        self.raw_tables[contract.name].append(pa.table(table))
+
+    def _pseudonyms(self, refs: pa.Array) -> pa.Array:
+        """``student_key`` of each ref: one HMAC per distinct student, not per row."""
+        digits = normalised_refs(refs)
+        distinct = pc.unique(digits)
+        keys = pa.array([student_key(self.key, ref) for ref in distinct.to_pylist()], pa.string())
+        return keys.take(pc.index_in(digits, value_set=distinct))
+
     def _insert(self, table: str, columns: list[str], rows: list[tuple]) -> None:
-        if not rows:
+        if rows:
+            self._insert_arrow(
+                table,
+                pa.table(
+                    {
+                        name: list(col)
+                        for name, col in zip(columns, zip(*rows, strict=True), strict=True)
+                    }
+                ),
+            )
+
+    def _insert_arrow(self, table: str, arrow: pa.Table) -> None:
+        if not arrow.num_rows:
             return
-        arrow = pa.table(
-            {name: list(col) for name, col in zip(columns, zip(*rows, strict=True), strict=True)}
-        )
         self.con.register("_incoming", arrow)
         try:
             self.con.execute(f"insert into {table} by name select * from _incoming")
@@ -368,10 +486,8 @@ class Ingest:
             self.con.unregister("_incoming")
 
     def _write(self) -> None:
-        for name, rows in self.raw_rows.items():
-            contract = self.contracts[name]
-            columns = [*METADATA_COLUMNS, *(c.name for c in contract.columns)]
-            self._insert(f"raw.{name}", columns, rows)
+        for name, tables in self.raw_tables.items():
+            self._insert_arrow(f"raw.{name}", pa.concat_tables(tables))
         self._insert(
             "raw.quarantine",
             [
