@@ -246,7 +246,8 @@ def tables(at: AppTest) -> dict[str, pd.DataFrame]:
     """Every table on the page (the table of a chart's numbers too), by the key the page
     gave it (``dashboard.ui``: each chart or table has exactly one table and one CSV
     download, in that order, so the download's key names the table)."""
-    frames, buttons = list(at.dataframe), list(at.get("download_button"))
+    frames = list(at.dataframe)
+    buttons = [b for b in at.get("download_button") if b.key.endswith("_csv")]  # not PDFs
     assert len(frames) == len(buttons), "every table comes with its CSV download"
     return {b.key.removesuffix("_csv"): f.value for f, b in zip(frames, buttons, strict=True)}
 

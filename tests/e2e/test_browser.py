@@ -59,8 +59,9 @@ BOARD_PAGES = {  # menu title: (screenshot file name, page heading)
     "Funder impact": ("funder", "Funder impact summary"),
     "Equity of access": ("equity", "Equity of access"),
     "Data quality": ("quality", "Data quality"),
+    "PDF packs": ("packs", "PDF packs"),
 }
-FUNDER_MENU = ["Funder impact", "Equity of access", "Accessibility"]
+FUNDER_MENU = ["Funder impact", "Equity of access", "PDF packs", "Accessibility"]
 WRONG_PASSWORD = "Wrong-Password-9434765919"  # holds an NHS-number-like run on purpose
 TEN_DIGITS = re.compile(r"(?<!\d)(?:\d *){9}\d(?!\d)")
 
@@ -121,7 +122,7 @@ def test_the_board_signs_in_and_every_page_loads(watched: Watched, server: Serve
     _wait_for(page, "Board overview")
     assert _menu(page) == [*BOARD_PAGES, "Accessibility"]  # the statement: no chart
     for menu_title, (name, title) in BOARD_PAGES.items():
-        _go(page, menu_title, title)
+        _go(page, menu_title, title, chart=name != "packs")  # the packs page: PDFs, no chart
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.locator('[data-testid="stAlertContentError"]').count() == 0
         assert "Data as of" in page.locator('[data-testid="stAlert"]').first.inner_text()
