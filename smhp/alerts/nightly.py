@@ -180,4 +180,4 @@ def after_run(run: FinishedRun) -> str:
     )
     if report.failed:
         raise AlertDeliveryError(report.summary)
-    return report.summary
+    return report.summary.removeprefix("alerts: ")  # the run log names the add-on
