@@ -36,6 +36,7 @@ from extracts import (
 
 from smhp.demo import write_demo_extracts
 from smhp.demo.timeline import PINNED_DEMO_END
+from smhp.pipeline import ingest as ingest_module
 from smhp.pipeline.batch_checks import PYTHON_SPACES, proven_valid
 from smhp.pipeline.contract import load_contract
 from smhp.pipeline.ingest import ingest
@@ -306,12 +307,24 @@ def test_a_row_proven_valid_over_columns_is_valid_row_by_row(source: str) -> Non
     assert sum(valid) - sum(proven) <= 0.02 * len(rows)  # few valid rows go the slow way
 
 
-def test_messy_landing_gives_what_the_row_by_row_ingest_gave(tmp_path: Path) -> None:
+#: As the ingest runs (long plain files split by Arrow), and with every plain file split so.
+SPLITS = pytest.mark.parametrize("plain_split_lines", [ingest_module.PLAIN_SPLIT_LINES, 0])
+
+
+@SPLITS
+def test_messy_landing_gives_what_the_row_by_row_ingest_gave(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plain_split_lines: int
+) -> None:
+    monkeypatch.setattr(ingest_module, "PLAIN_SPLIT_LINES", plain_split_lines)
     assert messy_digest(tmp_path) == MESSY_DIGEST
 
 
 @pytest.mark.slow
-def test_demo_landing_gives_what_the_row_by_row_ingest_gave(tmp_path: Path) -> None:
+@SPLITS
+def test_demo_landing_gives_what_the_row_by_row_ingest_gave(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plain_split_lines: int
+) -> None:
+    monkeypatch.setattr(ingest_module, "PLAIN_SPLIT_LINES", plain_split_lines)
     assert demo_digest(tmp_path) == DEMO_DIGEST
 
 
