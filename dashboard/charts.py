@@ -14,6 +14,7 @@ a binary form that the figure's readers (tests, exports) cannot compare.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time
 
@@ -407,7 +408,8 @@ def small_multiples(
     columns: int = 3,
 ) -> go.Figure:
     """One small line chart per ``panel`` value on a shared y axis, for comparing
-    institutions side by side at the same scale."""
+    institutions side by side at the same scale. A panel title ``code — name`` is shown on
+    two lines, so that long names never run into the next panel's (a page or a PDF)."""
     panels = list(panel_titles)
     rows = max(1, math.ceil(len(panels) / columns))
     fig = make_subplots(
@@ -415,8 +417,8 @@ def small_multiples(
         cols=columns,
         shared_yaxes=True,
         shared_xaxes=True,
-        subplot_titles=[panel_titles[p] for p in panels],
-        vertical_spacing=0.12 if rows > 1 else 0.2,
+        subplot_titles=[_panel_title(panel_titles[p]) for p in panels],
+        vertical_spacing=0.2 if rows > 1 else 0.2,
         horizontal_spacing=0.04,
     )
     for i, name in enumerate(panels):
@@ -436,12 +438,19 @@ def small_multiples(
             col=i % columns + 1,
         )
     style(fig, title, None, None)
-    fig.update_layout(height=330 * rows + 80, margin={"t": 110})
-    fig.update_annotations(font_size=FONT_SIZE)
+    fig.update_layout(height=360 * rows + 100, margin={"t": 150})
+    fig.update_annotations(font_size=FONT_SIZE - 2)
     fig.update_yaxes(matches="y", rangemode="tozero")  # one scale for every panel
     for r in range(1, rows + 1):
         fig.update_yaxes(title_text=y_title, row=r, col=1)
     return fig
+
+
+def _panel_title(title: str, width: int = 26) -> str:
+    """``UOLIC — University of Liverpool International College`` as a panel title: the code,
+    then the name wrapped in lines of at most ``width`` characters."""
+    code, _, name = title.partition(" — ")
+    return "<br>".join([code, *textwrap.wrap(name, width)]) if name else code
 
 
 # --- text alternatives -------------------------------------------------------------------
