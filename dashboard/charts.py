@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time
 
 import pandas as pd
@@ -37,6 +37,7 @@ from dashboard.theme import (
     TEXT,
     style,
 )
+from smhp.reporting.catalogue import MetricInfo
 from smhp.reporting.spc import TRIAL_LIMITS_BELOW, Segment, SpcResult
 
 FLAG = "flag"
@@ -394,6 +395,50 @@ def spc_chart(
     if percent and all(0 <= v <= 100 for v in limits):
         fig.update_yaxes(range=[0, 100.5])
     return fig
+
+
+def metric_spc_chart(
+    mi: MetricInfo, months: Sequence[date], result: SpcResult, reasons: Mapping[date, str]
+) -> go.Figure:
+    """The Making Data Count chart of a catalogued metric over ``months`` (the board page's
+    and the packs'): titled with its variation, its axis, target and kind from the catalogue,
+    and the reasons for new limits by month."""
+    return spc_chart(
+        [m.isoformat() for m in months],
+        result,
+        title=f"{mi.label}: {result.variation.value}",
+        y_title=mi.axis_title,
+        target=mi.target,
+        percent=mi.kind == "pct",
+        reasons={m.isoformat(): r for m, r in reasons.items()},
+    )
+
+
+SERVICES_SUPPORTED = {"liaison_students": "Liaison", "ucope_students": "U-COPE"}
+"""The impact totals the funder's chart of students per year shows, and their labels."""
+
+
+def students_each_year(years: Sequence[tuple[str, Mapping[str, object]]]) -> go.Figure:
+    """The funder's bars of students supported by liaison and by U-COPE in each academic
+    year (``years``: the year's code and its shown impact totals; the funder page's and
+    the funder pack's)."""
+    long = pd.DataFrame(
+        [
+            {"Academic year": code, "Service": label, "Students": totals[key]}
+            for code, totals in years
+            for key, label in SERVICES_SUPPORTED.items()
+        ]
+    )
+    return bars(
+        long,
+        "Academic year",
+        "Students",
+        color="Service",
+        grouped=True,
+        title="Students supported each academic year",
+        x_title="Academic year",
+        y_title="Students",
+    )
 
 
 def small_multiples(

@@ -178,15 +178,7 @@ def _spc_chart(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> No
             f"{mi.label} has no value in {month_label(months[0])} to {month_label(months[-1])}."
         )
         return
-    fig = charts.spc_chart(
-        [m.isoformat() for m in analysed],
-        result,
-        title=f"{mi.label}: {result.variation.value}",
-        y_title=mi.axis_title,
-        target=mi.target,
-        percent=mi.kind == "pct",
-        reasons={m.isoformat(): r for m, r in reasons.items()},
-    )
+    fig = charts.metric_spc_chart(mi, analysed, result, reasons)
     _mark_joins(fig, ctx, analysed)
     notes = [f"Variation: {result.variation.value}. Assurance: {result.assurance.value}."]
     notes += [f"New limits from {month_label(m)}: {r}." for m, r in reasons.items()]

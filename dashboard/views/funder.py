@@ -189,25 +189,7 @@ def _trend(ctx: PageContext, scope: Scope, as_of: date) -> None:
         ui.no_data("no academic year has ended yet in the data.")
         return
     shown = _totals_table(years, "Academic year")
-    long = shown.melt(
-        id_vars="Academic year",
-        value_vars=["liaison_students", "ucope_students"],
-        var_name="Service",
-        value_name="Students",
-    )
-    long["Service"] = long["Service"].map(
-        {"liaison_students": "Liaison", "ucope_students": "U-COPE"}
-    )
-    fig = charts.bars(
-        long,
-        "Academic year",
-        "Students",
-        color="Service",
-        grouped=True,
-        title="Students supported each academic year",
-        x_title="Academic year",
-        y_title="Students",
-    )
+    fig = charts.students_each_year(years)
     ui.figure(
         fig,
         shown.rename(columns=_HEADERS),

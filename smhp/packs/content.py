@@ -236,15 +236,7 @@ def _spc_blocks(
         )
         if metric not in metrics or not analysed:
             continue
-        fig = charts.spc_chart(
-            [m.isoformat() for m in analysed],
-            result,
-            title=f"{mi.label}: {result.variation.value}",
-            y_title=mi.axis_title,
-            target=mi.target,
-            percent=mi.kind == "pct",
-            reasons={m.isoformat(): r for m, r in reasons.items()},
-        )
+        fig = charts.metric_spc_chart(mi, analysed, result, reasons)
         charts.mark_joins(fig, joins, analysed)
         icons = (
             Icon(variation_icon(result.variation), f"Variation: {result.variation.value}"),
@@ -459,29 +451,51 @@ def _data_quality(snapshot: Path) -> Section:
     return Section("Data quality", tuple(lines))
 
 
+def _monthly_sections(
+    snapshot: Path,
+    scope: Scope,
+    month: date | None,
+    spc_metrics: Sequence[str],
+    *,
+    side_by_side: bool = False,
+    waiting: bool = False,
+) -> tuple[list[Section], list[str]]:
+    """The sections of the monthly figures (headlines, Making Data Count with a chart per
+    metric of ``spc_metrics``, institutions side by side on request, waits, the referrals
+    still waiting on request, U-COPE outcomes) and the metrics their appendix defines."""
+    values = _monthly(snapshot, scope)
+    metrics = list(BOARD_TILES) + list(_key_metrics(scope))
+    if month is None or values.empty:
+        return [], metrics
+    months = _window(values, month)
+    start, end = _period(month)
+    spc = tuple(_spc_blocks(snapshot, scope, values, months, spc_metrics))
+    sections = [
+        Section("Headline figures", (_headline_table(values, month),)),
+        Section("Key metrics: Making Data Count", spc),
+    ]
+    if side_by_side:
+        sections.append(
+            Section("Institutions side by side", tuple(_side_by_side(snapshot, months)))
+        )
+        metrics.append("referrals_per_1000_students")
+    sections.append(Section("Waits against 6 and 18 weeks", (_waits(snapshot, scope, start, end),)))
+    if waiting:
+        sections.append(Section("Still waiting past 6 weeks", _waiting(snapshot, scope)))
+    sections.append(Section("U-COPE outcomes", (_ucope(snapshot, scope, start, end),)))
+    metrics.append("ucope_reliable_recovery_pct")
+    return sections, metrics
+
+
 def board_pack(snapshot: Path) -> Pack:
     """The board's pack: exact figures for the whole partnership (``BOARD_SCOPE``)."""
     scope = BOARD_SCOPE
     cover, month = _cover(
         snapshot, scope, "For the partnership board: exact figures, not for release."
     )
-    values = _monthly(snapshot, scope)
-    sections: list[Section] = []
-    metrics = list(BOARD_TILES) + list(_key_metrics(scope))
-    if month is not None and not values.empty:
-        months = _window(values, month)
-        start, end = _period(month)
-        sections += [
-            Section("Headline figures", (_headline_table(values, month),)),
-            Section(
-                "Key metrics: Making Data Count",
-                tuple(_spc_blocks(snapshot, scope, values, months, _key_metrics(scope))),
-            ),
-            Section("Institutions side by side", tuple(_side_by_side(snapshot, months))),
-            Section("Waits against 6 and 18 weeks", (_waits(snapshot, scope, start, end),)),
-            Section("U-COPE outcomes", (_ucope(snapshot, scope, start, end),)),
-        ]
-        metrics += ["referrals_per_1000_students", "ucope_reliable_recovery_pct"]
+    sections, metrics = _monthly_sections(
+        snapshot, scope, month, _key_metrics(scope), side_by_side=True
+    )
     years = released_periods(
         FUNDED.start, as_of(snapshot, scope).data_through or FUNDED.end, "academic_year"
     )
@@ -519,23 +533,7 @@ def manager_pack(snapshot: Path, code: str, name: str) -> Pack:
     cover, month = _cover(
         snapshot, scope, f"For the service managers of {name} ({code}): this institution only."
     )
-    values = _monthly(snapshot, scope)
-    sections: list[Section] = []
-    metrics = list(BOARD_TILES) + list(_key_metrics(scope))
-    if month is not None and not values.empty:
-        months = _window(values, month)
-        start, end = _period(month)
-        sections += [
-            Section("Headline figures", (_headline_table(values, month),)),
-            Section(
-                "Key metrics: Making Data Count",
-                tuple(_spc_blocks(snapshot, scope, values, months, MANAGER_CHARTS)),
-            ),
-            Section("Waits against 6 and 18 weeks", (_waits(snapshot, scope, start, end),)),
-            Section("Still waiting past 6 weeks", _waiting(snapshot, scope)),
-            Section("U-COPE outcomes", (_ucope(snapshot, scope, start, end),)),
-        ]
-        metrics.append("ucope_reliable_recovery_pct")
+    sections, metrics = _monthly_sections(snapshot, scope, month, MANAGER_CHARTS, waiting=True)
     sections.append(_appendix(metrics))
     return Pack(
         MANAGER,
@@ -627,26 +625,7 @@ def _funder_trend(snapshot: Path, scope: Scope, day: date) -> list[Block]:
     years = funder.by_year(snapshot, scope, FUNDED.start, day)
     if not years:
         return ["No academic year has ended yet in the data."]
-    long = pd.DataFrame(
-        [
-            {"Academic year": year.code, "Service": service_label, "Students": t[key]}
-            for year, t in years
-            for key, service_label in (
-                ("liaison_students", "Liaison"),
-                ("ucope_students", "U-COPE"),
-            )
-        ]
-    )
-    fig = charts.bars(
-        long,
-        "Academic year",
-        "Students",
-        color="Service",
-        grouped=True,
-        title="Students supported each academic year",
-        x_title="Academic year",
-        y_title="Students",
-    )
+    fig = charts.students_each_year([(year.code, t) for year, t in years])
     latest_code, latest = years[-1][0].code, years[-1][1]
     sentence = (
         f"Students supported in {latest_code}: liaison {fmt(latest['liaison_students'], '{:,}')}, "
