@@ -498,6 +498,22 @@ def _panel_title(title: str, width: int = 26) -> str:
     return "<br>".join([code, *textwrap.wrap(name, width)]) if name else code
 
 
+def institutions_side_by_side(shown: pd.DataFrame, label: str, y_title: str) -> go.Figure:
+    """A measure per institution and month (``dashboard.queries.board.institution_monthly``
+    as shown) in small multiples, one panel per institution titled with its code and name
+    (the board page's and the board pack's)."""
+    names = dict(zip(shown["institution_code"], shown["institution_name"], strict=False))
+    return small_multiples(
+        shown,
+        panel="institution_code",
+        x="month",
+        y="value",
+        title=f"{label}, by institution",
+        y_title=y_title,
+        panel_titles={c: f"{c} — {n}" for c, n in names.items()},
+    )
+
+
 # --- text alternatives -------------------------------------------------------------------
 
 

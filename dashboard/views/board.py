@@ -238,16 +238,8 @@ def _comparison(ctx: PageContext, months: list[date]) -> None:
     if all(v is None for v in numbers(shown["value"])):
         ui.no_data(f"{comp.label} has no value in these months.")
         return
-    names = dict(zip(shown["institution_code"], shown["institution_name"], strict=False))
-    fig = charts.small_multiples(
-        shown,
-        panel="institution_code",
-        x="month",
-        y="value",
-        title=f"{comp.label}, by institution",
-        y_title="Per 1,000" if comp.kind == "rate" else "Percent",
-        panel_titles={c: f"{c} — {n}" for c, n in names.items()},
-    )
+    y_title = "Per 1,000" if comp.kind == "rate" else "Percent"
+    fig = charts.institutions_side_by_side(shown, comp.label, y_title)
     table = shown[["month", "institution_code", "value"]].rename(
         columns={"month": "Month", "institution_code": "Institution", "value": comp.label}
     )

@@ -388,16 +388,7 @@ def _side_by_side(snapshot: Path, months: list[date]) -> list[Block]:
             snapshot, BOARD_SCOPE, metric, count, months[0], months[-1]
         )
         shown = shown.assign(value=[None if pd.isna(v) else round(v, 1) for v in shown["value"]])
-        names = dict(zip(shown["institution_code"], shown["institution_name"], strict=False))
-        fig = charts.small_multiples(
-            shown,
-            panel="institution_code",
-            x="month",
-            y="value",
-            title=f"{label}, by institution",
-            y_title=y_title,
-            panel_titles={c: f"{c} — {n}" for c, n in names.items()},
-        )
+        fig = charts.institutions_side_by_side(shown, label, y_title)
         latest = shown[shown["month"] == months[-1]]
         parts = [
             f"{code} {fmt(v, '{:.1f}')}"
