@@ -18,7 +18,8 @@ import asyncio
 import queue
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from html import escape
 
 import plotly.graph_objects as go
@@ -62,16 +63,19 @@ def _options(fig: go.Figure) -> dict[str, object]:
 
 class Exporter:
     """One headless browser for a whole run, started on entry in a thread of its own so that
-    it starts while the packs' content is built; ``to_svg`` hands it figures.
+    it starts while the packs' content is built; ``submit`` hands it figures and returns at
+    once, so that the next pack's content is built (and earlier packs' PDFs are written)
+    while the browser draws: chromium works on one core while Python works on the other.
 
-    ``with Exporter() as export: ... export.to_svg(figures)``. A browser that cannot start
-    (none installed, ``BROWSER_PATH`` pointing at nothing) makes ``to_svg`` raise
-    ``ChartExportError`` with the cause; leaving the block always closes the browser.
+    ``with Exporter() as export: wait = export.submit(figures); ... svgs = wait()``. A
+    browser that cannot start (none installed, ``BROWSER_PATH`` pointing at nothing) makes
+    the wait raise ``ChartExportError`` with the cause; leaving the block always closes the
+    browser.
     """
 
     def __init__(self) -> None:
-        self._jobs: queue.Queue[Sequence[go.Figure] | None] = queue.Queue()
-        self._results: queue.Queue[list[bytes] | BaseException] = queue.Queue()
+        self._jobs: queue.Queue[tuple[list[go.Figure], Future[list[bytes]]] | None] = queue.Queue()
+        self._failed: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="packs-kaleido", daemon=True)
 
     def __enter__(self) -> Exporter:
@@ -85,36 +89,55 @@ class Exporter:
     def _run(self) -> None:
         try:
             asyncio.run(self._serve())
-        except BaseException as exc:  # handed to the caller's thread by to_svg
-            self._results.put(exc)
+        except BaseException as exc:  # every waiting job gets it (ChartExportError)
+            self._failed = exc
+            while True:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    return
+                if job is not None:
+                    job[1].set_exception(exc)
 
     async def _serve(self) -> None:
         import kaleido  # imported here: a dashboard page never needs it
 
         loop = asyncio.get_running_loop()
         async with kaleido.Kaleido(n=TABS, timeout=TIMEOUT_SECONDS, mathjax=False) as browser:
-            while (figures := await loop.run_in_executor(None, self._jobs.get)) is not None:
+            while (job := await loop.run_in_executor(None, self._jobs.get)) is not None:
+                figures, future = job
                 try:
                     images = await asyncio.gather(
                         *(browser.calc_fig(fig, opts=_options(fig)) for fig in figures)
                     )
-                    self._results.put(list(images))
+                    future.set_result(list(images))
                 except Exception as exc:
-                    self._results.put(exc)
+                    future.set_exception(exc)
+
+    def submit(self, figures: Sequence[go.Figure]) -> Callable[[], list[str]]:
+        """Hand ``figures`` to the browser; the returned call waits for them and gives every
+        figure as an SVG string with its text alternative, in order."""
+        figures = list(figures)
+        future: Future[list[bytes]] = Future()
+        if not figures:
+            future.set_result([])
+        elif self._failed is not None or not self._thread.is_alive():
+            future.set_exception(self._failed or RuntimeError("the browser is not running"))
+        else:
+            self._jobs.put((figures, future))
+
+        def wait() -> list[str]:
+            try:
+                images = future.result(timeout=TIMEOUT_SECONDS * max(1, len(figures)))
+            except BaseException as exc:
+                raise ChartExportError(f"chart export failed: {type(exc).__name__}: {exc}") from exc
+            return [
+                _with_alternative(svg.decode("utf-8"), fig)
+                for svg, fig in zip(images, figures, strict=True)
+            ]
+
+        return wait
 
     def to_svg(self, figures: Sequence[go.Figure]) -> list[str]:
-        """Every figure as an SVG string with its text alternative, in order."""
-        if not figures:
-            return []
-        if not self._thread.is_alive() and self._results.empty():
-            raise ChartExportError("chart export failed: the browser is not running")
-        self._jobs.put(list(figures))
-        result = self._results.get(timeout=TIMEOUT_SECONDS * max(1, len(figures)))
-        if isinstance(result, BaseException):
-            raise ChartExportError(
-                f"chart export failed: {type(result).__name__}: {result}"
-            ) from result
-        return [
-            _with_alternative(svg.decode("utf-8"), fig)
-            for svg, fig in zip(result, figures, strict=True)
-        ]
+        """Every figure as an SVG string with its text alternative, in order (waits)."""
+        return self.submit(figures)()

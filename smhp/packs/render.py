@@ -1,8 +1,9 @@
 """Rendering a snapshot's packs to tagged PDF, and their manifest.
 
 ``render_packs`` builds every pack's content (``content``), exports all their charts through
-one browser (``charts.to_svg``), writes each pack as PDF/UA-1 with WeasyPrint (tagged,
-``/Lang`` en-GB, the title in the metadata, landscape A4) and records the result in
+one browser (``charts.Exporter``, drawing while the next pack is built), writes each pack as
+PDF/UA-1 with WeasyPrint (tagged, ``/Lang`` en-GB, the title in the metadata, landscape A4)
+and records the result in
 ``manifest.json`` (``store``). A failure of any step is recorded in the manifest (status
 ``failed`` and the reason) and raised: the caller (the nightly add-on, ``smhp pack``) decides
 what it means; the published data is never touched. Each PDF is written beside its final
@@ -16,7 +17,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -69,29 +70,32 @@ def render_packs(
     as_of: str | None = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        timed: list[tuple[content.Pack, float]] = []
-        with charts.Exporter() as exporter:  # the browser starts while the content is built
+        # The browser starts while the first pack's content is built and draws each pack's
+        # charts while the next one is built (chromium on one core, this process on the
+        # other); WeasyPrint loads its fonts while the last charts are drawn.
+        built: list[tuple[content.Pack, float, Callable[[], list[str]]]] = []
+        files = []
+        with charts.Exporter() as exporter:
             for build in _builders(snapshot, kinds):
                 t = time.perf_counter()
                 pack = build()
-                timed.append((pack, time.perf_counter() - t))
+                svgs_of = exporter.submit([c.figure for c in pack.charts])
+                built.append((pack, time.perf_counter() - t, svgs_of))
             as_of = _as_of(snapshot)
-            figures = [c for pack, _ in timed for c in pack.charts]
-            images = exporter.to_svg([c.figure for c in figures])
-        svgs = dict(zip((id(c) for c in figures), images, strict=True))
-        files = []
-        for pack, seconds in timed:
-            t = time.perf_counter()
-            write_pdf(html.pack_html(pack, svgs), folder / pack.file_name)
-            files.append(
-                PackFile(
-                    pack.file_name,
-                    pack.kind,
-                    pack.title,
-                    pack.institution,
-                    round(seconds + time.perf_counter() - t, 2),
+            _warm_up()
+            for pack, seconds, svgs_of in built:
+                svgs = dict(zip((id(c) for c in pack.charts), svgs_of(), strict=True))
+                t = time.perf_counter()
+                write_pdf(html.pack_html(pack, svgs), folder / pack.file_name)
+                files.append(
+                    PackFile(
+                        pack.file_name,
+                        pack.kind,
+                        pack.title,
+                        pack.institution,
+                        round(seconds + time.perf_counter() - t, 2),
+                    )
                 )
-            )
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
         failed = Manifest(
@@ -115,6 +119,15 @@ def render_packs(
     )
     write_manifest(folder, manifest)
     return manifest
+
+
+def _warm_up() -> None:
+    """Load WeasyPrint and its fonts (a second or more, once per process) by writing a
+    one-line PDF: done while the browser is still drawing, which leaves this process idle."""
+    import weasyprint
+
+    document = '<html lang="en-GB"><head><title>warm-up</title></head><body>.</body></html>'
+    weasyprint.HTML(string=document).write_pdf(pdf_variant=PDF_VARIANT)
 
 
 def _builders(snapshot: Path, kinds: Sequence[str]) -> list:
