@@ -24,7 +24,6 @@ from streamlit.delta_generator import DeltaGenerator
 
 from dashboard import charts, context, downloads
 from dashboard.auth import trail
-from dashboard.series import fmt, period_label  # noqa: F401  (ui.fmt in the views)
 from dashboard.theme import PLOTLY_CONFIG
 from smhp.reporting.disclosure import FOOTNOTE
 

@@ -21,6 +21,7 @@ from dashboard import cached, charts, definitions, filters, ui
 from dashboard.context import PageContext, current
 from dashboard.disclose import round_shown
 from dashboard.queries.funder import HEADLINES, OUTCOMES, Shown, exact_in, with_scope_of
+from dashboard.series import fmt, period_label
 from dashboard.theme import TARGET
 from smhp.access import Scope
 from smhp.reporting.catalogue import WAIT_18WK_TARGET, info
@@ -34,7 +35,7 @@ def _headlines(shown: Shown, exact: frozenset[str]) -> None:
     for columns, chunk in ((st.columns(5), HEADLINES[:5]), (st.columns(5), HEADLINES[5:])):
         for column, (key, label, pattern) in zip(columns, chunk, strict=False):
             value = shown[key]
-            ui.tile(column, label, ui.fmt(value, pattern), help=_headline_help(key, shown))
+            ui.tile(column, label, fmt(value, pattern), help=_headline_help(key, shown))
     values = [round(v, 1) if isinstance(v, float) else v for _, v in rows]
     table = pd.DataFrame(
         {
@@ -93,7 +94,7 @@ def _outcomes(shown: Shown) -> None:
         ui.tile(
             column,
             f"U-COPE {label.lower()}",
-            ui.fmt(shown[pct], "{:.1f}%"),
+            fmt(shown[pct], "{:.1f}%"),
             help=f"Of {over if isinstance(over, str) else f'{over:,}'}: {base_label.lower()}.",
         )
     table = round_shown(
@@ -230,7 +231,7 @@ def render(ctx: PageContext) -> None:
         )
     if period is None:
         return
-    st.markdown(f"**{period.label}** ({ui.period_label(period.start, period.end)})")
+    st.markdown(f"**{period.label}** ({period_label(period.start, period.end)})")
     if institution is not None:
         st.caption(
             "One institution's figures are released for academic years and the funded "

@@ -17,7 +17,7 @@ from dashboard import cached, charts, definitions, filters, ui
 from dashboard.context import PageContext, current
 from dashboard.disclose import round_shown
 from dashboard.queries.service import LONGEST_WEEK_SHOWN
-from dashboard.series import month_end, month_label, window_start
+from dashboard.series import fmt, month_end, month_label, window_start
 from dashboard.theme import CONCERN, IMPROVEMENT, NEUTRAL, OKABE_ITO
 from smhp.access import Scope
 from smhp.reporting.catalogue import info
@@ -110,10 +110,10 @@ def _funnel(ctx: PageContext, scope: Scope, start: date, end: date, services: Se
 def _waits(ctx: PageContext, scope: Scope, start: date, end: date, services: Services) -> None:
     shown_summary = cached.wait_summary(ctx.snapshot, scope, start, end, services)
     cols = st.columns(4)
-    ui.tile(cols[0], "First appointments", ui.fmt(shown_summary["first_appointments"], "{:,.0f}"))
-    ui.tile(cols[1], "Median wait", ui.fmt(shown_summary["median_wait_days"], "{:.1f} days"))
-    ui.tile(cols[2], "Seen within 6 weeks", ui.fmt(shown_summary["within_6wk_pct"], "{:.1f}%"))
-    ui.tile(cols[3], "Seen within 18 weeks", ui.fmt(shown_summary["within_18wk_pct"], "{:.1f}%"))
+    ui.tile(cols[0], "First appointments", fmt(shown_summary["first_appointments"], "{:,.0f}"))
+    ui.tile(cols[1], "Median wait", fmt(shown_summary["median_wait_days"], "{:.1f} days"))
+    ui.tile(cols[2], "Seen within 6 weeks", fmt(shown_summary["within_6wk_pct"], "{:.1f}%"))
+    ui.tile(cols[3], "Seen within 18 weeks", fmt(shown_summary["within_18wk_pct"], "{:.1f}%"))
     if shown_summary["first_appointments"] in (0, None):
         ui.no_data("no first appointments fell in this period.")
         return
@@ -176,16 +176,16 @@ def _ucope(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
         pd.DataFrame([path]), {"completion_pct": 1, "improvement_pct": 1, "recovery_pct": 1}
     ).iloc[0]
     cols = st.columns(3)
-    ui.tile(cols[0], "Completed, of those discharged", ui.fmt(shown["completion_pct"], "{:.1f}%"))
+    ui.tile(cols[0], "Completed, of those discharged", fmt(shown["completion_pct"], "{:.1f}%"))
     ui.tile(
         cols[1],
         "Reliable improvement, of those with both scores",
-        ui.fmt(shown["improvement_pct"], "{:.1f}%"),
+        fmt(shown["improvement_pct"], "{:.1f}%"),
     )
     ui.tile(
         cols[2],
         "Reliable recovery, of those starting in the clinical range",
-        ui.fmt(shown["recovery_pct"], "{:.1f}%"),
+        fmt(shown["recovery_pct"], "{:.1f}%"),
     )
     stages = pd.DataFrame(
         {

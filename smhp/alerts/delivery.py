@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import smtplib
 import ssl
 import stat
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Protocol
 
 from smhp.access.audit import ALERT_FAILED, ALERT_SENT, AuditLog
+from smhp.atomic import write_atomically
 from smhp.settings import Settings, SettingsError
 
 SMTP_TIMEOUT_SECONDS = 30
@@ -63,12 +63,7 @@ class Outbox:
         data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = self.folder / f"{stamp}-{sha256(data).hexdigest()[:12]}.eml"
-        tmp = path.with_name(f".{path.name}.tmp")  # dot-files are not listed as messages
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write_atomically(path, data)  # through a dot-file: never listed as a message
         return str(path)
 
     def close(self) -> None:

@@ -49,7 +49,7 @@ from smhp.alerts.rules import (
     AlertRules,
 )
 from smhp.pipeline.history import BLOCKED, FAILED
-from smhp.reporting.catalogue import Direction, MetricInfo, info
+from smhp.reporting.catalogue import MetricInfo, info
 
 PARTNERSHIP = "ALL"
 PARTNERSHIP_NAME = "the partnership (all institutions)"
@@ -143,23 +143,13 @@ def spc_concern(
     )
 
 
-def missed(mi: MetricInfo, value: float) -> bool:
-    """Whether ``value`` misses the metric's target (the board's standard badge: a value
-    on the target meets it)."""
-    if mi.target is None:
-        return False
-    if mi.direction == Direction.LOWER:
-        return value > mi.target
-    return value < mi.target
-
-
 def standard_missed(
     values: pd.DataFrame, mi: MetricInfo, month: date, place: tuple[str, str]
 ) -> Signal | None:
     """The standard of ``mi`` missed in ``month`` (``values``: ``monthly_metrics``);
     ``None`` when met, or when the month has no value (no records is not a miss)."""
     (shown,) = numbers(shown_series(values, mi, [month])["value"])
-    if shown is None or not missed(mi, shown):
+    if shown is None or mi.meets_standard(shown):
         return None
     return Signal(
         rule=STANDARD_MISSED,

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from smhp.atomic import write_atomically
 from smhp.pipeline.publish import WarehouseLayout
 
 STATE_NAME = "alerts-state.json"
@@ -107,12 +107,7 @@ def save_state(path: Path, state: AlertState) -> None:
     if state.to_json() == load_state(path).to_json():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(state.to_json())
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_atomically(path, state.to_json())
 
 
 @contextmanager

@@ -12,12 +12,11 @@ dashboard reads only the manifest and the files it names (``packs_for``,
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from smhp.access import Scope
+from smhp.atomic import write_atomically
 
 MANIFEST = "manifest.json"
 RENDERED = "rendered"
@@ -68,11 +67,8 @@ class Manifest:
 def write_manifest(folder: Path, manifest: Manifest) -> Path:
     """Write ``manifest.json`` atomically (a reader sees the old or the new one, whole)."""
     folder.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=folder, prefix=".manifest.", suffix=".json")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(manifest.to_json())
     target = folder / MANIFEST
-    os.replace(tmp, target)
+    write_atomically(target, manifest.to_json())
     return target
 
 

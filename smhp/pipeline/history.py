@@ -11,13 +11,14 @@ and the next run records it as failed.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+
+from smhp.atomic import write_atomically
 
 PUBLISHED = "published"
 PUBLISHED_WITH_WARNINGS = "published_with_warnings"
@@ -159,7 +160,7 @@ class HistoryStore:
 
     def save(self, record: RunRecord) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        _write_atomically(self.folder / f"{record.run_id}.json", record.to_json())
+        write_atomically(self.folder / f"{record.run_id}.json", record.to_json())
 
     def records(self) -> list[RunRecord]:
         if not self.folder.is_dir():
@@ -183,7 +184,7 @@ class HistoryStore:
     def mark_running(self, record: RunRecord, stage: str) -> None:
         """Note the stage a run is in, so that a run killed there can be recorded later."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        _write_atomically(
+        write_atomically(
             self.marker,
             json.dumps(
                 {
@@ -247,12 +248,3 @@ def _plain(value: object) -> object:
         if isinstance(value, datetime)
         else (value.isoformat() if isinstance(value, date) else value)
     )
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

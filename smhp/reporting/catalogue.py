@@ -136,16 +136,24 @@ class MetricInfo:
         """The definition as one Markdown line, as shown beside every chart of it."""
         return f"**`{self.metric}`** (month of `{self.month_of}`): {self.definition}"
 
+    def meets_standard(self, value: float) -> bool:
+        """Whether ``value`` meets the target, on the metric's good side of it or on it (no
+        target: always). The one rule of the board's badge, the packs and the alerts."""
+        if self.target is None:
+            return True
+        if self.direction == Direction.LOWER:
+            return value <= self.target
+        return value >= self.target
+
     def against_standard(self, value: object) -> str | None:
         """Where a shown value stands against the standard, in words (the board's tile badge
         and the packs' tiles): ``Meets the 75% standard``, ``Below ...``, ``... not
-        measurable`` for a hidden or missing value; None without a standard. A standard is
-        a least share, so meeting it means at or above it."""
+        measurable`` for a hidden or missing value; None without a standard."""
         if self.target is None:
             return None
         if not isinstance(value, int | float) or isinstance(value, bool):
             return f"Standard {self.target:.0f}%: not measurable"
-        word = "Meets" if value >= self.target else "Below"
+        word = "Meets" if self.meets_standard(value) else "Below"
         return f"{word} the {self.target:.0f}% standard"
 
     def format(self, value: float | str | None) -> str:
