@@ -34,7 +34,7 @@ if _ROOT not in sys.path:
 import duckdb  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from dashboard import banner, cached, context, navigation, theme  # noqa: E402
+from dashboard import banner, cached, context, navigation, profiling, theme  # noqa: E402
 from dashboard.auth import refusals, request, session, sign_in, trail  # noqa: E402
 from dashboard.data import WAREHOUSE_ENV, AsOf, warehouse_path  # noqa: E402
 from dashboard.views import accessibility  # noqa: E402
@@ -132,6 +132,7 @@ def main() -> None:
         return
     page = st.navigation(navigation.register(viewer.pages), position="top")
     spec = navigation.spec_of(page)
+    profiling.note(spec.page_id, viewer.access.role)
     _account(viewer)
     if not viewer.pages:
         refusals.no_pages(viewer)
@@ -153,4 +154,5 @@ def main() -> None:
     trail.guarded(lambda: trail.record_page_view(viewer, spec.page_id, spec.prefix))
 
 
-main()
+with profiling.timed():  # off unless SMHP_PROFILE_LOG is set (bench/serving.py)
+    main()

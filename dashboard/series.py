@@ -50,11 +50,19 @@ def month_label(month: date) -> str:
 def value_of(values: pd.DataFrame, metric: str, month: date) -> object:
     """A metric's value for a month as the query returned it (a number or ``*``),
     ``None`` where it has no row."""
-    hit = values[(values["metric"] == metric) & (values["month"] == month)]["value"]
-    if hit.empty:
-        return None
-    value = hit.iloc[0]
-    return value if isinstance(value, str) else float(value)
+    return _by_month(values, metric).get(month)
+
+
+def _by_month(values: pd.DataFrame, metric: str) -> dict[date, object]:
+    """A metric's values by month as ``value_of`` gives them (the first row of a month),
+    in one pass: a page asks for hundreds of month values, and a pandas filter per value
+    cost a tenth of a second per page view."""
+    found: dict[date, object] = {}
+    rows = values["metric"] == metric
+    for month, value in zip(values["month"][rows], values["value"][rows], strict=True):
+        if month not in found:
+            found[month] = value if isinstance(value, str) else float(value)
+    return found
 
 
 def shown_series(values: pd.DataFrame, info: MetricInfo, months: list[date]) -> pd.DataFrame:
@@ -63,8 +71,9 @@ def shown_series(values: pd.DataFrame, info: MetricInfo, months: list[date]) -> 
     decimal. ``values`` is ``monthly_metrics`` of the viewer's scope, already disclosed
     where the scope says so."""
     rows = []
+    by_month = _by_month(values, info.metric)
     for month in months:
-        value = value_of(values, info.metric, month)
+        value = by_month.get(month)
         if value is None and info.kind == "count":
             value = 0.0  # a missing count row is 0
         rows.append({"month": month, "value": value})

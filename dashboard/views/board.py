@@ -178,7 +178,7 @@ def _spc_chart(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> No
             f"{mi.label} has no value in {month_label(months[0])} to {month_label(months[-1])}."
         )
         return
-    fig = charts.metric_spc_chart(mi, analysed, result, reasons)
+    fig = cached.metric_spc_chart(mi, analysed, result, reasons)
     _mark_joins(fig, ctx, analysed)
     notes = [f"Variation: {result.variation.value}. Assurance: {result.assurance.value}."]
     notes += [f"New limits from {month_label(m)}: {r}." for m, r in reasons.items()]
@@ -239,7 +239,7 @@ def _comparison(ctx: PageContext, months: list[date]) -> None:
         ui.no_data(f"{comp.label} has no value in these months.")
         return
     y_title = "Per 1,000" if comp.kind == "rate" else "Percent"
-    fig = charts.institutions_side_by_side(shown, comp.label, y_title)
+    fig = cached.institutions_side_by_side(shown, comp.label, y_title)
     table = shown[["month", "institution_code", "value"]].rename(
         columns={"month": "Month", "institution_code": "Institution", "value": comp.label}
     )

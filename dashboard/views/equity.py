@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cached, charts, definitions, filters, ui
+from dashboard import cached, definitions, filters, ui
 from dashboard.context import PageContext, current
 from dashboard.queries.equity import (
     BAND_LABELS,
@@ -64,7 +64,7 @@ def render(ctx: PageContext) -> None:
         "Not known (students with no profile, or none for this field) has its count in the "
         "table but no rate: the enrolled figures have no matching group.",
     ]
-    rates = charts.estimates(
+    rates = cached.estimates(
         charted,
         "Band",
         "Reached per 1,000 enrolled",
@@ -81,7 +81,7 @@ def render(ctx: PageContext) -> None:
         definitions=[definitions.EQUITY, definitions.EQUITY_RATIO],
         notes=notes,
     )
-    ratios = charts.estimates(
+    ratios = cached.estimates(
         charted,
         "Band",
         "Representation ratio",

@@ -17,7 +17,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached, charts, definitions, filters, ui
+from dashboard import cached, definitions, filters, ui
 from dashboard.context import PageContext, current
 from dashboard.disclose import round_shown
 from dashboard.queries.funder import HEADLINES, OUTCOMES, Shown, exact_in, with_scope_of
@@ -137,7 +137,7 @@ def _standards(ctx: PageContext, scope: Scope, period: ReleasePeriod) -> None:
             "target": "Target (%)",
         }
     )
-    fig = charts.bars(
+    fig = cached.bars(
         table,
         "Standard",
         "Percent",
@@ -190,7 +190,7 @@ def _trend(ctx: PageContext, scope: Scope, as_of: date) -> None:
         ui.no_data("no academic year has ended yet in the data.")
         return
     shown = _totals_table(years, "Academic year")
-    fig = charts.students_each_year(years)
+    fig = cached.students_each_year(years)
     ui.figure(
         fig,
         shown.rename(columns=_HEADERS),

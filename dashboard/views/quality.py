@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached, charts, definitions, ui
+from dashboard import cached, definitions, ui
 from dashboard.banner import OUTCOME_TEXT
 from dashboard.context import PageContext, current
 from dashboard.theme import CONCERN, IMPROVEMENT, NEUTRAL
@@ -104,7 +104,7 @@ def _runs(ctx: PageContext) -> None:
     stages = stages.sort_values(["started_at", "order", "stage"], kind="stable")
     stages["Run started"] = stages["started_at"].astype(str)
     shown = _labelled(stages)
-    fig = charts.bars(
+    fig = cached.bars(
         shown,
         "Run started",
         "Seconds",
@@ -143,7 +143,7 @@ def _quarantine(ctx: PageContext) -> None:
         return
     shown = _labelled(exact)
     by_reason = shown.groupby(["What was wrong", "Source"], as_index=False)["Rows"].sum()
-    fig = charts.bars(
+    fig = cached.bars(
         by_reason,
         "What was wrong",
         "Rows",
@@ -175,7 +175,7 @@ def _checks(ctx: PageContext) -> None:
         return
     summary = checks.groupby(["kind", "status"], as_index=False).size()
     summary = _labelled(summary.rename(columns={"size": "checks"}))
-    fig = charts.bars(
+    fig = cached.bars(
         summary,
         "Kind",
         "Checks",

@@ -74,7 +74,7 @@ def _stacked_bars(
     part, as long as the count."""
     category, part, count = labels.values()
     shown = shown.rename(columns=labels)
-    fig = charts.bars(
+    fig = cached.bars(
         shown,
         category,
         count,
@@ -126,7 +126,7 @@ def _waits(ctx: PageContext, scope: Scope, start: date, end: date, services: Ser
         for a, b in zip(shown["within_6wk"], shown["within_18wk"], strict=True)
     ]
     shown = shown.rename(columns={"referrals": "Referrals"})[["Weeks waited", "Band", "Referrals"]]
-    fig = charts.bars(
+    fig = cached.bars(
         shown,
         "Weeks waited",
         "Referrals",
@@ -196,7 +196,7 @@ def _ucope(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
             ],
         }
     )
-    fig = charts.bars(
+    fig = cached.bars(
         stages,
         "Stage",
         "Episodes",
@@ -263,7 +263,7 @@ def _waiting(ctx: PageContext, scope: Scope, institution: str | None, services: 
                 "referrals": "Referrals waiting past 6 weeks",
             }
         )
-        fig = charts.bars(
+        fig = cached.bars(
             shown,
             "Institution",
             "Referrals waiting past 6 weeks",
@@ -284,7 +284,7 @@ def _waiting(ctx: PageContext, scope: Scope, institution: str | None, services: 
     months = list(shown["month"])
     shown["Month referred"] = [month_label(m) for m in shown["month"]]
     shown = shown.rename(columns={"referrals": "Referrals waiting past 6 weeks"})
-    fig = charts.bars(
+    fig = cached.bars(
         shown,
         "Month referred",
         "Referrals waiting past 6 weeks",
