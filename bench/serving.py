@@ -1,0 +1,333 @@
+"""Serving capacity of the dashboard: server time per page view, and page switches under N
+concurrent browser sessions. Functions for ``bench/run.py``; run by hand, never by the tests.
+
+- ``page_view_times(warehouse, runs)``: the real app script (``dashboard/app.py``) run
+  in-process by Streamlit's AppTest, signed in through its form as demo users of several
+  roles, each page run once to fill the caches and then ``runs`` times more; each run's
+  server time is the app's own measurement (``dashboard.profiling``: wall and CPU time of
+  the script run, from the sign-in check to the audit record), so AppTest's own work is
+  not counted, and the scripts are compiled once, as the server does. The figures are for
+  a *cached* page view: the data (and the charts) of this scope and these filters are
+  already in Streamlit's cache.
+- ``concurrent_sessions(base_url, sessions, switches, credentials)``: ``sessions``
+  browser contexts of one Debian chromium (``/usr/bin/chromium``, never a downloaded
+  browser), each signing in and then switching pages ``switches`` times through the top
+  menu, all at once. A *page switch* is timed from the click on the menu link to the
+  page's main content rendered: its heading shown, no element stale or loading, no
+  status widget (the rerun is over) and every chart drawn (the condition the browser
+  tests wait for, ``tests/e2e/browser_kit.settle``).
+
+    .venv/bin/python bench/serving.py views /tmp/demo/warehouse.duckdb --runs 20
+    .venv/bin/python bench/serving.py sessions https://localhost:8443 --sessions 10
+
+The browser runs on the same machine as the server, so at 50 sessions chromium's own
+drawing competes with the dashboard for the cores: the switch times are an upper bound of
+what remote browsers would see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "dashboard" / "app.py"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [  # as tests/e2e/browser_kit.py launches it
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWS: dict[str, tuple[str, ...]] = {
+    "board": ("overview", "service", "funder", "equity", "quality"),
+    "manager_uol": ("service",),
+    "funder": ("funder", "equity"),
+}
+"""The page views ``page_view_times`` measures: demo user to page ids (the board's every
+data page, a service manager's and a funder's pages)."""
+SWITCH_DONE = """() => !document.querySelector(
+        '[data-testid="stStatusWidget"], [data-stale="true"], [data-testid="stSkeleton"]')
+    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+        .every(c => c.querySelector('.main-svg'))"""
+"""The page's main content is rendered: the rerun is over and every chart is drawn."""
+SWITCHED = f"""(before) => {{
+    const heading = document.querySelector('h1');
+    return heading !== null && heading.innerText !== before && ({SWITCH_DONE})();
+}}"""
+"""Another page's main content is rendered: its heading replaced the one before."""
+NAV_LINK = '[data-testid="stTopNavLink"]'
+
+
+def percentiles(values: Sequence[float]) -> dict[str, float | int | None]:
+    """p50, p95 (nearest rank) and max of ``values``, in the values' unit, and how many."""
+    if not values:
+        return {"n": 0, "p50": None, "p95": None, "max": None}
+    ordered = sorted(values)
+    p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+    return {
+        "n": len(ordered),
+        "p50": round(statistics.median(ordered), 1),
+        "p95": round(p95, 1),
+        "max": round(ordered[-1], 1),
+    }
+
+
+# --- server time per page view -------------------------------------------------------------
+
+
+@contextmanager
+def _environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """The process environment with ``values`` set (``None``: unset), restored after."""
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def _one_script_cache() -> Iterator[None]:
+    """AppTest as the real server runs scripts: compiled once. AppTest makes a new
+    ``ScriptCache`` on every run, so each run would compile the app and the page again
+    (tens of ms a run that the server never spends, within the timed page run)."""
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import app_test, local_script_runner
+
+    shared = ScriptCache()
+    saved = app_test.ScriptCache, local_script_runner.ScriptCache
+    app_test.ScriptCache = local_script_runner.ScriptCache = lambda: shared  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        app_test.ScriptCache, local_script_runner.ScriptCache = saved
+
+
+def _signed_in(username: str) -> Any:
+    """The app run by AppTest, signed in through its form as demo user ``username``."""
+    from streamlit.testing.v1 import AppTest
+
+    from smhp.access.users import demo_password
+
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    at.run()
+    at.text_input(key="signin_username").input(username)
+    at.text_input(key="signin_password").input(demo_password(username))
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    if at.exception or any(t.key == "signin_username" for t in at.text_input):
+        raise RuntimeError(f"could not sign in as {username}: {at.exception}")
+    return at
+
+
+def page_view_times(
+    warehouse: Path, runs: int = 20, views: Mapping[str, Sequence[str]] = VIEWS
+) -> dict[str, Any]:
+    """Server time of a cached page view, per page and role: wall and CPU milliseconds
+    (p50, p95, max over ``runs`` runs after one warm-up run), from the app's own timer.
+
+    Runs in this process, on ``warehouse`` (a published link), with the demo users in a
+    temporary users file and a temporary audit log.
+    """
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from dashboard.navigation import BY_ID
+    from dashboard.profiling import PROFILE_LOG_ENV
+    from smhp.access.users import create_demo_users
+
+    pages: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="smhp-bench-") as folder:
+        users, log = Path(folder) / "users.json", Path(folder) / "profile.jsonl"
+        create_demo_users(users)
+        settings = {
+            "SMHP_WAREHOUSE": str(Path(warehouse).absolute()),
+            "SMHP_USERS_FILE": str(users),
+            "SMHP_AUDIT_DB": str(Path(folder) / "audit.sqlite3"),
+            "SMHP_ACCESS_CONFIG": None,
+            PROFILE_LOG_ENV: str(log),
+        }
+        with _environment(settings), _one_script_cache():
+            for username, page_ids in views.items():
+                at = _signed_in(username)
+                for page_id in page_ids:
+                    at.switch_page(f"views/{BY_ID[page_id].script}").run()  # fills the caches
+                    if at.exception:
+                        raise RuntimeError(f"{username} {page_id}: {at.exception}")
+                    log.write_text("")
+                    for _ in range(runs):
+                        at.run()
+                    lines = [json.loads(line) for line in log.read_text().splitlines()]
+                    wrong = {line["page"] for line in lines} - {page_id}
+                    if wrong or len(lines) != runs:
+                        raise RuntimeError(f"{username} {page_id}: ran {wrong or len(lines)}")
+                    pages[f"{username}/{page_id}"] = {
+                        "role": lines[0]["role"],
+                        "wall_ms": percentiles([line["wall_ms"] for line in lines]),
+                        "cpu_ms": percentiles([line["cpu_ms"] for line in lines]),
+                    }
+    return {"runs": runs, "cached": True, "pages": pages, "load": os.getloadavg()}
+
+
+# --- concurrent browser sessions -----------------------------------------------------------
+
+
+async def _sign_in(page: Any, base_url: str, username: str, password: str) -> None:
+    await page.goto(base_url)
+    await page.get_by_label("Username", exact=True).fill(username)
+    await page.get_by_label("Password", exact=True).fill(password)
+    await page.get_by_role("button", name="Sign in", exact=True).click()
+    await page.locator(NAV_LINK).first.wait_for(timeout=120_000)
+    await page.wait_for_function(SWITCH_DONE, timeout=120_000, polling=100)
+
+
+async def _session(
+    browser: Any,
+    base_url: str,
+    credential: tuple[str, str],
+    switches: int,
+    signing_in: asyncio.Semaphore,
+    all_signed_in: asyncio.Barrier,
+    timings: list[float],
+    errors: list[str],
+) -> None:
+    """One viewer: sign in (a few at a time), wait for everyone, then switch pages."""
+    context = await browser.new_context(ignore_https_errors=True)
+    page = await context.new_page()
+    username, password = credential
+    signed_in = False
+    try:
+        async with signing_in:
+            await _sign_in(page, base_url, username, password)
+        signed_in = True
+    except Exception as exc:  # counted, and the session still meets the others
+        errors.append(f"{username}: sign-in: {type(exc).__name__}: {exc}"[:300])
+    await all_signed_in.wait()
+    try:
+        if signed_in:
+            titles = [t.strip() for t in await page.locator(NAV_LINK).all_inner_texts()]
+            for i in range(switches):
+                title = titles[(i + 1) % len(titles)]
+                before = await page.locator("h1").first.inner_text()
+                started = time.perf_counter()
+                await page.locator(NAV_LINK, has_text=title).first.click()
+                await page.wait_for_function(SWITCHED, arg=before, timeout=120_000, polling=50)
+                timings.append((time.perf_counter() - started) * 1000)
+    except Exception as exc:
+        errors.append(f"{username}: switch: {type(exc).__name__}: {exc}"[:300])
+    finally:
+        await context.close()
+
+
+async def _sessions(
+    base_url: str,
+    sessions: int,
+    switches: int,
+    credentials: Sequence[tuple[str, str]],
+    sign_in_at_once: int,
+) -> dict[str, Any]:
+    from playwright.async_api import async_playwright
+
+    timings: list[float] = []
+    errors: list[str] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            signing_in = asyncio.Semaphore(sign_in_at_once)
+            barrier = asyncio.Barrier(sessions)
+            started = time.perf_counter()
+            await asyncio.gather(
+                *(
+                    _session(
+                        browser,
+                        base_url,
+                        credentials[i % len(credentials)],
+                        switches,
+                        signing_in,
+                        barrier,
+                        timings,
+                        errors,
+                    )
+                    for i in range(sessions)
+                )
+            )
+            elapsed = time.perf_counter() - started
+        finally:
+            await browser.close()
+    return {
+        "sessions": sessions,
+        "switches": switches,
+        "switch_ms": percentiles(timings),
+        "errors": errors,
+        "elapsed_s": round(elapsed, 1),
+        "load": os.getloadavg(),
+    }
+
+
+def concurrent_sessions(
+    base_url: str,
+    sessions: int,
+    switches: int,
+    credentials: Sequence[tuple[str, str]] = (("board", "demo-only-board"),),
+    sign_in_at_once: int = 2,
+) -> dict[str, Any]:
+    """``sessions`` browser sessions signed in at ``base_url`` (credentials taken in turn),
+    each switching pages ``switches`` times through the menu, all at the same time; the
+    page-switch times (ms: p50, p95, max; see the module's note for what one is) and the
+    errors (a failed sign-in or switch ends that session's measurements).
+
+    Sign-ins go ``sign_in_at_once`` at a time (the server checks at most
+    ``SMHP_SIGNIN_CONCURRENCY`` passwords at once per process and refuses, never queues,
+    the others); the switching starts when every session has signed in. Fifty sign-ins
+    approach the overall limit of ``SMHP_SIGNIN_GLOBAL_PER_MINUTE`` (60 by default).
+    """
+    if not CHROMIUM.exists():
+        raise RuntimeError(f"Debian's chromium is not installed ({CHROMIUM})")
+    return asyncio.run(_sessions(base_url, sessions, switches, credentials, sign_in_at_once))
+
+
+def _main(argv: Sequence[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    views = sub.add_parser("views", help="server time per cached page view")
+    views.add_argument("warehouse", type=Path)
+    views.add_argument("--runs", type=int, default=20)
+    sessions = sub.add_parser("sessions", help="page switches under concurrent sessions")
+    sessions.add_argument("base_url")
+    sessions.add_argument("--sessions", type=int, default=10)
+    sessions.add_argument("--switches", type=int, default=5)
+    sessions.add_argument("--user", default="board")
+    args = parser.parse_args(argv)
+    if args.what == "views":
+        result = page_view_times(args.warehouse, args.runs)
+    else:
+        credential = (args.user, f"demo-only-{args.user}")
+        result = concurrent_sessions(args.base_url, args.sessions, args.switches, (credential,))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
