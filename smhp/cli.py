@@ -164,10 +164,21 @@ def _demo_timeline(end: date | None) -> Timeline:
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
-    from smhp.demo import write_demo_extracts
+    from smhp.demo import write_demo_extracts, write_scaled_seeds
 
+    if args.scale < 1 or (args.scale > 1 and args.seeds is None):
+        print("smhp demo-data: --scale is 1 or more; above 1 it needs --seeds", file=sys.stderr)
+        return EXIT_USAGE
     end = _demo_timeline(args.end).end
-    summary = write_demo_extracts(Path(args.out), end=end, arrived_by=args.arrived_by)
+    if args.seeds is not None:
+        write_scaled_seeds(Path(args.seeds), args.scale)
+    try:
+        summary = write_demo_extracts(
+            Path(args.out), end=end, arrived_by=args.arrived_by, scale=args.scale
+        )
+    except ValueError as exc:  # a scale beyond the NHS numbers of the test range
+        print(f"smhp demo-data: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     print(summary)
     return EXIT_OK
 
@@ -345,6 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo-data", help="write deterministic synthetic nightly extracts")
     p.add_argument("--out", required=True, help="landing folder to write")
     p.add_argument("--arrived-by", type=_parse_date, help="only what had arrived by this night")
+    p.add_argument(
+        "--scale", type=int, default=1, help="N: the city and N-1 renamed copies (45: national)"
+    )
+    p.add_argument("--seeds", help="seeds folder to write for --scale (set SMHP_SEEDS_DIR to it)")
     _add_demo_end(p)
     p.set_defaults(func=cmd_demo_data)
 

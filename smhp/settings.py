@@ -14,7 +14,6 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PIPELINE_DIR = REPO_ROOT / "pipeline"
-SEEDS_DIR = REPO_ROOT / "seeds"
 DASHBOARD_APP = REPO_ROOT / "dashboard" / "app.py"
 
 #: The environment variables, with their defaults (documented in the README).
@@ -26,6 +25,10 @@ DEFAULTS = {
     # Loopback only: in production a reverse proxy (deploy/) terminates TLS in front.
     "SMHP_DASHBOARD_ADDRESS": "127.0.0.1",
     "SMHP_EXPECTATIONS_DIR": str(REPO_ROOT / "expectations"),
+    # The seeds (code lists, institutions, populations, the metric catalogue): read by the
+    # contract, roles, the catalogue, the build fingerprint and dbt (seed-paths). Another
+    # folder serves a scaled demo (`smhp demo-data --scale N --seeds DIR`).
+    "SMHP_SEEDS_DIR": str(REPO_ROOT / "seeds"),
     # Sign-in and access (docs/access.md). The users file and the audit log hold personal
     # data of staff: keep them outside the published warehouse, readable by the app only.
     "SMHP_USERS_FILE": "var/users.json",
@@ -83,6 +86,11 @@ DEFAULTS = {
 
 ALERT_DELIVERIES = ("outbox", "smtp")
 """The values of ``SMHP_ALERTS_DELIVERY`` (``smhp.alerts.delivery``)."""
+
+SEEDS_DIR = Path(os.environ.get("SMHP_SEEDS_DIR") or DEFAULTS["SMHP_SEEDS_DIR"]).resolve()
+"""``SMHP_SEEDS_DIR``, absolute; read once at import, as every reader of the seeds
+(``smhp.pipeline.contract``, ``smhp.access.roles``, ``smhp.reporting.catalogue``) keeps
+what it read for the process."""
 
 
 _FLAGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}

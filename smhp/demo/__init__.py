@@ -28,11 +28,14 @@ Where each part of the story lives:
   profile), the calibration decoys, and the last month's special deliveries.
 - ``delivery``: which night delivers each version, the files' bytes, arrivals, and
   writing the landing folder.
+- ``scale``: the demo N times over (``--scale N``): the city's rows, then N-1 copies renamed
+  into institutions, records and students of their own; and the seeds folder they need.
 """
 
 from __future__ import annotations
 
 from smhp.demo.generator import DEMO_PSEUDONYM_KEY, DemoSummary, write_demo_extracts
+from smhp.demo.scale import write_scaled_seeds
 from smhp.demo.sources import SOURCES
 from smhp.demo.timeline import (
     DEMO_START,
@@ -58,4 +61,5 @@ __all__ = [
     "Timeline",
     "default_end",
     "write_demo_extracts",
+    "write_scaled_seeds",
 ]

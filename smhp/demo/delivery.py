@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from smhp.demo.messiness import Files, SpecialDeliveries, uncorrected_rows
 from smhp.demo.records import FileRow, Record, Version
@@ -83,14 +84,19 @@ class Extracts:
         self.files[source] = dict(sorted(files.items()))
 
 
+def csv_writer(spec: SourceSpec, buffer: io.StringIO) -> Any:
+    """A writer of the source's line ends and quoting (``scale`` writes its copies with it)."""
+    quoting = csv.QUOTE_ALL if spec.quote_all else csv.QUOTE_MINIMAL
+    return csv.writer(buffer, lineterminator=spec.line_end, quoting=quoting)
+
+
 def render(
     spec: SourceSpec, rows: list[FileRow], extra_column: str | None, missing: str | None
 ) -> bytes:
     """One file's bytes: the source's column order, line ends, quoting and BOM."""
     columns = [c for c in spec.columns if c != missing] + ([extra_column] if extra_column else [])
     buffer = io.StringIO()
-    quoting = csv.QUOTE_ALL if spec.quote_all else csv.QUOTE_MINIMAL
-    writer = csv.writer(buffer, lineterminator=spec.line_end, quoting=quoting)
+    writer = csv_writer(spec, buffer)
     writer.writerow(columns)
     writer.writerows([r.row.get(c, "") for c in columns] for r in rows)
     return (("\ufeff" if spec.bom else "") + buffer.getvalue()).encode("utf-8")

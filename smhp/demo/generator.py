@@ -14,7 +14,7 @@ from a seed of its own, so the funded period's records are the same for every en
 from __future__ import annotations
 
 import time as clock
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +24,7 @@ from smhp.demo.events import Services
 from smhp.demo.messiness import Decoys, Faults, special_deliveries
 from smhp.demo.population import Caseload, add_profiles
 from smhp.demo.records import RecordBook, Stream
+from smhp.demo.scale import scale_deliveries
 from smhp.demo.sources import EVENT_SOURCES, SOURCES
 from smhp.demo.timeline import FUNDED_LIAISON_STUDENTS, FUNDED_UCOPE_STUDENTS, Timeline
 
@@ -66,12 +67,14 @@ class DemoSummary(DemoCatalogue):
 
     ``files``, ``rows_by_source`` and ``header_only_files`` describe the files delivered by
     ``arrived_by``; the catalogue (``DemoCatalogue``: bad rows, deletions, special files) is
-    of the whole demo, which ends on ``end``.
+    of the whole demo, which ends on ``end``. At ``scale`` N every count of rows and students
+    is N times the city's (``smhp.demo.scale``); file names and nights are the city's.
     """
 
     out: Path
     end: date
     arrived_by: date | None
+    scale: int
     files: int
     files_written: int
     files_unchanged: int
@@ -139,28 +142,52 @@ def _plan(end: date) -> _Plan:
     )
 
 
-def write_demo_extracts(out: Path, *, end: date, arrived_by: date | None = None) -> DemoSummary:
+@lru_cache(maxsize=2)
+def _scaled_plan(end: date, scale: int) -> _Plan:
+    """The demo at ``scale`` (``smhp.demo.scale``): the city's plan, every delivery followed
+    by its copies, and the counts of rows and students times ``scale``; built once per
+    process, end and scale, so incremental calls (``arrived_by``) reuse it."""
+    if scale < 1:
+        raise ValueError(f"scale must be 1 or more, not {scale}")
+    plan = _plan(end)
+    if scale == 1:
+        return plan
+    return replace(
+        plan,
+        deliveries=scale_deliveries(plan.deliveries, scale),
+        students=plan.students * scale,
+        bad_rows={kind: n * scale for kind, n in plan.bad_rows.items()},
+        bad_rows_by_source={s: n * scale for s, n in plan.bad_rows_by_source.items()},
+        deleted_records={s: n * scale for s, n in plan.deleted_records.items()},
+    )
+
+
+def write_demo_extracts(
+    out: Path, *, end: date, arrived_by: date | None = None, scale: int = 1
+) -> DemoSummary:
     """Write the extracts of the demo ending on ``end`` as they stood on the night
-    ``arrived_by`` (None: all of them).
+    ``arrived_by`` (None: all of them), at ``scale`` (1: the city; N: the city and N-1
+    renamed copies of it, ``smhp.demo.scale``).
 
     Each file name gets its latest version arrived by then; see ``delivery.write_arrived``
     for what an incremental call rewrites. An end before ``timeline.EARLIEST_END`` is
     refused (ValueError).
     """
     started = clock.perf_counter()
-    plan = _plan(end)
+    plan = _scaled_plan(end, scale)
     landed = write_arrived(out, plan.deliveries, arrived_by or end)
     return DemoSummary(
         out=out,
         end=end,
         arrived_by=arrived_by,
+        scale=scale,
         files=landed.written + landed.unchanged,
         files_written=landed.written,
         files_unchanged=landed.unchanged,
         rows_by_source=landed.rows_by_source,
         header_only_files=landed.header_only,
         **{field.name: getattr(plan, field.name) for field in fields(DemoCatalogue)},
-        funded_liaison_students=FUNDED_LIAISON_STUDENTS,
-        funded_ucope_students=FUNDED_UCOPE_STUDENTS,
+        funded_liaison_students=FUNDED_LIAISON_STUDENTS * scale,
+        funded_ucope_students=FUNDED_UCOPE_STUDENTS * scale,
         seconds=round(clock.perf_counter() - started, 2),
     )

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from smhp.settings import PIPELINE_DIR
+from smhp.settings import PIPELINE_DIR, SEEDS_DIR
 
 DATABASE_ENV_VAR = "SMHP_DBT_DATABASE"
+SEED_PATH_ENV_VAR = "SMHP_DBT_SEED_PATH"  # seed-paths in pipeline/dbt_project.yml
 
 OK_STATUSES = frozenset({"success", "pass", "warn", "no-op"})
 """Node statuses that do not fail a build: a `warn` test is reported, not fatal, and an
@@ -137,6 +138,8 @@ def build(
     from dbt.cli.main import dbtRunner  # deferred: importing dbt takes seconds
 
     database = Path(database).resolve()
+    # now: dbt runs in the database's folder, where a relative target would be another
+    target_path = Path(target_path).resolve() if target_path is not None else None
     args = [
         "build",
         # plain text: node messages (e.g. a unit test's diff) end up in logs and e-mails
@@ -161,7 +164,15 @@ def build(
 
     callbacks = [_node_finished_callback(on_node)] if on_node is not None else []
     started = time.perf_counter()
-    environment = {DATABASE_ENV_VAR: database.name, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    seed_path = _seed_path(Path(target_path or PIPELINE_DIR / "target"))
+    if seed_path is None:
+        error = f"dbt would write over the seeds in {SEEDS_DIR} from target {target_path}"
+        return DbtBuildResult(success=False, error=error, args=tuple(args))
+    environment = {
+        DATABASE_ENV_VAR: database.name,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        SEED_PATH_ENV_VAR: seed_path,
+    }
     with _BUILD_LOCK, _in_folder(database.parent), _environment(environment):
         if target_path is not None:
             _start_from_cached_parse(Path(target_path).resolve())
@@ -264,6 +275,18 @@ def _release_database() -> None:
             close = getattr(env, "close", None)
             if close is not None:
                 close()
+
+
+def _seed_path(target: Path) -> str | None:
+    """``SMHP_SEEDS_DIR`` as dbt's seed path, relative to the project; None if unsafe.
+
+    dbt writes each seed's SQL to ``<target>/run/smhp/<seed path>/<seed>.csv``: for an
+    absolute seed path that is the seed file itself (dbt-core #7373, #10886); a relative
+    one lands among the target's parent folders, unless the target is so near the root
+    that it climbs back to the seeds (None: the build refuses).
+    """
+    path = os.path.relpath(SEEDS_DIR, PIPELINE_DIR)
+    return None if (target / "run" / "smhp" / path).resolve() == SEEDS_DIR else path
 
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
