@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # smhp: stop what deploy/up.sh started (docs/deploy.md). Data, settings and keys stay.
 #
-# Background mode (no systemd): stops the nginx and the `smhp dashboard` of the pid files
+# Background mode (no systemd): stops the nginx and every `smhp dashboard` of the pid files
 # under SMHP_STATE_DIR (give the same SMHP_STATE_DIR as to up.sh). With systemd: stops and
-# disables the dashboard and the timers, and takes the site out of nginx.
+# disables every dashboard unit (smhp-dashboard@PORT) and the timers, and takes the site out
+# of nginx.
 set -euo pipefail
 
 # shellcheck source=deploy/lib.sh
@@ -11,12 +12,14 @@ set -euo pipefail
 
 if [[ $SMHP_DEPLOY_MODE == systemd ]]; then
     [[ $EUID -eq 0 ]] || die "with systemd, run deploy/down.sh as root"
-    systemctl disable --now --quiet smhp-dashboard.service "${TIMERS[@]}" || true
+    mapfile -t dashboards < <(systemctl list-units --all --plain --no-legend \
+        'smhp-dashboard@*.service' 'smhp-dashboard.service' | awk '{print $1}')
+    systemctl disable --now --quiet "${dashboards[@]}" "${TIMERS[@]}" || true
     if [[ -L $NGINX_ENABLED ]]; then
         rm "$NGINX_ENABLED"
         systemctl reload nginx.service || true
     fi
-    say "stopped: the dashboard and the timers are disabled, nginx no longer serves smhp"
+    say "stopped: the dashboards and the timers are disabled, nginx no longer serves smhp"
     say "again: deploy/up.sh"
 else
     stop_background

@@ -43,7 +43,7 @@ RUN_DIR="$SMHP_STATE_DIR/run"
 LOG_DIR="$SMHP_STATE_DIR/logs"
 NGINX_DIR="$SMHP_STATE_DIR/nginx"
 SYSTEMD_DIR=/etc/systemd/system
-UNITS=(smhp-dashboard.service smhp-nightly.service smhp-nightly.timer
+UNITS=(smhp-dashboard@.service smhp-nightly.service smhp-nightly.timer
     smhp-retention.service smhp-retention.timer smhp-audit-seal.service smhp-audit-seal.timer)
 TIMERS=(smhp-nightly.timer smhp-retention.timer smhp-audit-seal.timer)
 NGINX_SITE=/etc/nginx/sites-available/smhp.conf
@@ -112,8 +112,46 @@ stop_pidfile() {
     rm -f "$file"
 }
 
-# Background mode: stop nginx, then the dashboard (each a process group of its own).
+# Background mode: stop nginx, then every dashboard (each a process group of its own;
+# dashboard.pid is the single dashboard of an older layout).
 stop_background() {
+    local file
     stop_pidfile "$RUN_DIR/nginx.pid" TERM
-    stop_pidfile "$RUN_DIR/dashboard.pid" TERM
+    for file in "$RUN_DIR"/dashboard.pid "$RUN_DIR"/dashboard-*.pid; do
+        stop_pidfile "$file" TERM
+    done
+}
+
+# --- several dashboard processes (docs/deploy.md: the layout) ----------------------------
+
+# The number of dashboard processes: SMHP_DASHBOARD_PROCESSES, by default the number of
+# cores and at least 2 (a Streamlit server runs its pages on one core at a time).
+dashboard_processes() {
+    local n=${SMHP_DASHBOARD_PROCESSES:-}
+    if [[ -z $n ]]; then
+        n=$(nproc 2>/dev/null || echo 2)
+        ((n >= 2)) || n=2
+    fi
+    if ! [[ $n =~ ^[0-9]+$ ]] || ((n < 1 || n > 64)); then
+        die "SMHP_DASHBOARD_PROCESSES must be a number from 1 to 64, not '$n'"
+    fi
+    printf '%s' "$n"
+}
+
+# The dashboards' ports: SMHP_DASHBOARD_PROCESSES consecutive ports from SMHP_DASHBOARD_PORT.
+dashboard_ports() {
+    local first=${SMHP_DASHBOARD_PORT:-8501} n
+    n=$(dashboard_processes)
+    seq "$first" $((first + n - 1))
+}
+
+# Password checks at once per process: SMHP_SIGNIN_CONCURRENCY is the machine's total
+# (argon2 takes 64 MiB and a core for a moment), shared out between the processes, at
+# least one each. The other sign-in limits are counted in the shared audit log already.
+signin_concurrency_per_process() {
+    local total=${SMHP_SIGNIN_CONCURRENCY:-2} n
+    n=$(dashboard_processes)
+    [[ $total =~ ^[0-9]+$ ]] && ((total >= 1)) ||
+        die "SMHP_SIGNIN_CONCURRENCY must be a whole number of at least 1, not '$total'"
+    ((total / n >= 1)) && printf '%s' $((total / n)) || printf '1'
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # smhp: bring up the production layout with one command (docs/deploy.md).
 #
-#   browser --HTTPS--> nginx (TLS, HSTS, CSP, ...) --> 127.0.0.1:SMHP_DASHBOARD_PORT (dashboard)
+#   browser --HTTPS--> nginx (TLS, HSTS, CSP, ...) --> 127.0.0.1:SMHP_DASHBOARD_PORT     (dashboard 1)
+#                      sticky: the smhp_route cookie    127.0.0.1:SMHP_DASHBOARD_PORT+1   (dashboard 2)
+#                                                       ... SMHP_DASHBOARD_PROCESSES of them
 #
 # On a fresh Debian 12 machine, as root, from the repo (e.g. /opt/smhp):
 #
@@ -11,10 +13,11 @@
 #
 # installs what is missing (nginx, the venv), and then:
 # - with systemd (PID 1): creates the accounts smhp and smhp-web, the folders and keys,
-#   installs the units of deploy/systemd/ (dashboard; nightly, retention and audit-seal
-#   timers) and the nginx site, and (re)starts them;
-# - without systemd (containers, CI): starts `smhp dashboard` and an nginx of its own in
-#   the background, with their configuration, pid files and logs under SMHP_STATE_DIR.
+#   installs the units of deploy/systemd/ (smhp-dashboard@PORT, one per process; nightly,
+#   retention and audit-seal timers) and the nginx site, and (re)starts them;
+# - without systemd (containers, CI): starts the `smhp dashboard` processes and an nginx of
+#   its own in the background, with their configuration, pid files and logs under
+#   SMHP_STATE_DIR.
 # Without a certificate it makes a self-signed one (a first trial only). Running it again
 # restarts everything cleanly. deploy/down.sh stops it.
 set -euo pipefail
@@ -78,13 +81,18 @@ read_settings() {
     done
     [[ $SMHP_SERVER_NAME =~ ^[A-Za-z0-9.-]+$ ]] ||
         die "SMHP_SERVER_NAME must be a host name, not '$SMHP_SERVER_NAME'"
+    SMHP_DASHBOARD_PROCESSES=$(dashboard_processes)
+    SIGNIN_SLOTS=$(signin_concurrency_per_process) # each process's share of the checks
+    ((SMHP_DASHBOARD_PORT + SMHP_DASHBOARD_PROCESSES - 1 <= 65535)) ||
+        die "SMHP_DASHBOARD_PORT $SMHP_DASHBOARD_PORT leaves no room for" \
+            "$SMHP_DASHBOARD_PROCESSES dashboard ports"
     [[ $SMHP_DASHBOARD_ADDRESS == 127.0.0.1 ]] ||
         die "SMHP_DASHBOARD_ADDRESS must stay 127.0.0.1 behind the proxy," \
             "not '$SMHP_DASHBOARD_ADDRESS'"
     : "${SMHP_WAREHOUSE:?}" "${SMHP_LANDING:?}" "${SMHP_USERS_FILE:?}" "${SMHP_AUDIT_DB:?}"
     SMHP_AUDIT_ANCHOR_FILE=${SMHP_AUDIT_ANCHOR_FILE:-$(dirname "$SMHP_AUDIT_DB")/audit-anchors.log}
     export SMHP_HTTPS_PORT SMHP_HTTP_PORT SMHP_DASHBOARD_PORT SMHP_DASHBOARD_ADDRESS \
-        SMHP_SERVER_NAME SMHP_AUDIT_ANCHOR_FILE
+        SMHP_DASHBOARD_PROCESSES SMHP_SERVER_NAME SMHP_AUDIT_ANCHOR_FILE
 }
 
 # --- TLS -----------------------------------------------------------------------------------
@@ -179,6 +187,14 @@ PY
 PERMISSIONS_POLICY="camera=(), microphone=(), geolocation=(), payment=(), usb=(), midi=()"
 PERMISSIONS_POLICY+=", display-capture=()"
 
+# The upstream's server lines: one per dashboard process.
+upstream_servers() {
+    local port
+    for port in $(dashboard_ports); do
+        printf '    server 127.0.0.1:%s;\n' "$port"
+    done
+}
+
 render_nginx_site() {
     local out=$1 suffix="" v6_http="" v6_https="" version
     ((SMHP_HTTPS_PORT == 443)) || suffix=":$SMHP_HTTPS_PORT"
@@ -191,9 +207,14 @@ render_nginx_site() {
         "HTTP_PORT=$SMHP_HTTP_PORT" "HTTPS_PORT=$SMHP_HTTPS_PORT" \
         "HTTPS_PORT_SUFFIX=$suffix" "LISTEN_HTTP_IPV6=$v6_http" "LISTEN_HTTPS_IPV6=$v6_https" \
         "SERVER_NAME=$SMHP_SERVER_NAME" "TLS_CERT=$TLS_CERT" "TLS_KEY=$TLS_KEY" \
-        "UPSTREAM_PORT=$SMHP_DASHBOARD_PORT" "STREAMLIT_VERSION=$version" \
+        "UPSTREAM_SERVERS=$(upstream_servers)" "STREAMLIT_VERSION=$version" \
         "ACME_ROOT=$SMHP_ACME_ROOT" \
         "CSP=$(content_security_policy)" "PERMISSIONS_POLICY=$PERMISSIONS_POLICY" >"$out"
+}
+
+# Whether nothing listens on 127.0.0.1:PORT.
+port_free() {
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 # Wait until URL answers "ok" (Streamlit's health check), or fail; PID, if given, must live.
@@ -316,6 +337,7 @@ install_units() {
             "AUDIT_DIR=$(dirname "$SMHP_AUDIT_DB")" \
             "ANCHOR_DIR=$(dirname "$SMHP_AUDIT_ANCHOR_FILE")" \
             "USERS_DIR=$(dirname "$SMHP_USERS_FILE")" "LANDING_ARCHIVE_RW=$archive_rw" \
+            "SIGNIN_CONCURRENCY=$SIGNIN_SLOTS" \
             >"$SYSTEMD_DIR/$unit"
         chmod 0644 "$SYSTEMD_DIR/$unit"
     done
@@ -341,8 +363,7 @@ up_systemd() {
     ensure_folders
     ensure_keys
     install_units
-    systemctl enable --quiet smhp-dashboard.service "${TIMERS[@]}"
-    systemctl restart smhp-dashboard.service
+    restart_dashboard_units
     systemctl restart "${TIMERS[@]}"
     install -d -m 0755 "$SMHP_ACME_ROOT" # certbot --webroot writes its challenges here
     render_nginx_site "$NGINX_SITE"
@@ -355,8 +376,26 @@ up_systemd() {
     nginx -t -q
     systemctl enable --quiet nginx.service
     systemctl reload-or-restart nginx.service
-    wait_healthy "http://127.0.0.1:$SMHP_DASHBOARD_PORT/_stcore/health" ||
-        die "the dashboard did not come up: journalctl -u smhp-dashboard"
+    local port
+    for port in $(dashboard_ports); do
+        wait_healthy "http://127.0.0.1:$port/_stcore/health" ||
+            die "the dashboard on port $port did not come up: journalctl -u smhp-dashboard@$port"
+    done
+}
+
+# One smhp-dashboard@PORT per process, enabled and restarted; any other instance (fewer
+# processes than last time) and the single unit of an older layout stopped and disabled.
+restart_dashboard_units() {
+    local wanted=() unit port
+    for port in $(dashboard_ports); do wanted+=("smhp-dashboard@$port.service"); done
+    for unit in smhp-dashboard.service $(systemctl list-units --all --plain --no-legend \
+        'smhp-dashboard@*.service' | awk '{print $1}'); do
+        [[ " ${wanted[*]} " == *" $unit "* ]] || systemctl disable --now --quiet "$unit" 2>/dev/null || true
+    done
+    rm -f "$SYSTEMD_DIR/smhp-dashboard.service"
+    systemctl daemon-reload
+    systemctl enable --quiet "${wanted[@]}" "${TIMERS[@]}"
+    systemctl restart "${wanted[@]}"
 }
 
 # --- background: no systemd ----------------------------------------------------------------
@@ -368,15 +407,24 @@ up_background() {
     [[ -e $SMHP_WAREHOUSE ]] ||
         warn "no published warehouse at $SMHP_WAREHOUSE yet: run smhp nightly first"
 
-    # The dashboard, in a session of its own (down.sh stops the whole group); never with a key.
-    (
-        cd "$SMHP_HOME"
-        exec setsid env -u SMHP_PSEUDONYM_KEY -u SMHP_PSEUDONYM_KEY_FILE -u SMHP_AUDIT_KEY_FILE \
-            "$SMHP_BIN" dashboard </dev/null >>"$LOG_DIR/dashboard.log" 2>&1
-    ) &
-    echo $! >"$RUN_DIR/dashboard.pid"
-    wait_healthy "http://127.0.0.1:$SMHP_DASHBOARD_PORT/_stcore/health" "$!" ||
-        die "the dashboard did not come up: $LOG_DIR/dashboard.log"
+    # The dashboards, each in a session of its own (down.sh stops each whole group), on
+    # their own port; never with a key.
+    local port pid
+    for port in $(dashboard_ports); do
+        port_free "$port" || die "port $port (a dashboard's) is taken: choose SMHP_DASHBOARD_PORT"
+        (
+            cd "$SMHP_HOME"
+            exec setsid env -u SMHP_PSEUDONYM_KEY -u SMHP_PSEUDONYM_KEY_FILE \
+                -u SMHP_AUDIT_KEY_FILE SMHP_SIGNIN_CONCURRENCY="$SIGNIN_SLOTS" \
+                "$SMHP_BIN" dashboard --port "$port" </dev/null >>"$LOG_DIR/dashboard-$port.log" 2>&1
+        ) &
+        echo $! >"$RUN_DIR/dashboard-$port.pid"
+    done
+    for port in $(dashboard_ports); do
+        pid=$(<"$RUN_DIR/dashboard-$port.pid")
+        wait_healthy "http://127.0.0.1:$port/_stcore/health" "$pid" ||
+            die "the dashboard on port $port did not come up: $LOG_DIR/dashboard-$port.log"
+    done
 
     local user_line=""
     if [[ $EUID -eq 0 ]]; then # workers drop root
@@ -413,10 +461,10 @@ suffix=""
 ((SMHP_HTTPS_PORT == 443)) || suffix=":$SMHP_HTTPS_PORT"
 wait_healthy "https://127.0.0.1:$SMHP_HTTPS_PORT/_stcore/health" ||
     die "nginx does not answer on port $SMHP_HTTPS_PORT"
-say "up ($SMHP_DEPLOY_MODE): https://$SMHP_SERVER_NAME$suffix/"
+say "up ($SMHP_DEPLOY_MODE, $SMHP_DASHBOARD_PROCESSES dashboard processes): https://$SMHP_SERVER_NAME$suffix/"
 say "settings: $SMHP_ENV_FILE"
 if [[ $SMHP_DEPLOY_MODE == systemd ]]; then
-    say "timers: systemctl list-timers 'smhp-*'; logs: journalctl -u smhp-dashboard"
+    say "timers: systemctl list-timers 'smhp-*'; logs: journalctl -u 'smhp-dashboard@*'"
     [[ -s $SMHP_USERS_FILE ]] || say "no users yet: runuser -u smhp-web -- env" \
         "SMHP_USERS_FILE=$SMHP_USERS_FILE $SMHP_BIN users add NAME --role admin"
     say "stop: $DEPLOY_DIR/down.sh"

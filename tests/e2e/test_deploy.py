@@ -1,18 +1,20 @@
 """The production layout end to end: ``deploy/up.sh`` brings up the real nginx (TLS,
-security headers) in front of the real ``smhp dashboard``, Debian's chromium uses the
-board through it, and ``deploy/down.sh`` stops it all.
+security headers) in front of two real ``smhp dashboard`` processes with sticky sessions,
+Debian's chromium uses the board through it, and ``deploy/down.sh`` stops it all.
 
 Run in background mode (no systemd units are touched, whatever the machine), on high free
 ports, with a state folder in tmp, on the demo warehouse and a copy of the demo users.
 Checked: plain HTTP only redirects; HTTPS answers with HSTS, a Content-Security-Policy
 with ``frame-ancestors 'none'`` and the other headers, TLS 1.2+ with AEAD ciphers only;
-the app listens on loopback only; the WebSocket opens for the app's own origin only; the
-agent API is refused; chromium signs in through the proxy and opens every page of the
+every dashboard process listens on loopback only and answers through the proxy; a
+browser's first answer sets the routing cookie (Secure, HttpOnly, SameSite=Strict) and its
+every request, WebSocket included, reaches one process; the WebSocket opens for the app's
+own origin only; the agent API is refused; chromium signs in through the proxy and opens every page of the
 board's menu (charts, tables, expanders, a download each) and the administrator's page
 with no CSP violation and no JavaScript error; a client-claimed ``X-Forwarded-For`` never
 reaches the audit log; an unknown page and a server error show no traceback; nothing in
 the state folder is readable by others; a second ``up.sh`` restarts cleanly; ``down.sh``
-closes every port.
+stops every process and closes every port.
 
 Skipped only on a developer machine that has neither nginx nor a usable apt (root);
 in CI (``CI`` set) it always runs: ``make test`` installs nginx and chromium.
@@ -81,6 +83,8 @@ document.addEventListener('securitypolicyviolation', (e) => window.__cspViolatio
 SPOOFED = "203.0.113.9"
 # What an error page must not show: a Python traceback, a server's name and version.
 TRACEBACK_SIGNS = ("Traceback", 'File "/', "site-packages", "nginx/1.", "uvicorn", "starlette")
+PROCESSES = 2  # dashboard processes behind the proxy
+UPSTREAM = re.compile(r"upstream=127\.0\.0\.1:(\d+)")  # deploy/nginx/standalone.conf's log
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,22 @@ class Deployment:
     @property
     def url(self) -> str:
         return f"https://localhost:{self.https_port}"
+
+    @property
+    def app_ports(self) -> list[int]:
+        """The dashboards' ports: consecutive from ``app_port``."""
+        return [self.app_port + i for i in range(PROCESSES)]
+
+    @property
+    def access_log(self) -> Path:
+        return self.state / "logs" / "nginx-access.log"
+
+    def upstreams_since(self, offset: int) -> list[tuple[str, int]]:
+        """(request line, dashboard port) of each proxied request logged after ``offset``."""
+        text = self.access_log.read_bytes()[offset:].decode()
+        return [
+            (line, int(m.group(1))) for line in text.splitlines() if (m := UPSTREAM.search(line))
+        ]
 
     def up(self) -> subprocess.CompletedProcess:
         return _run(UP, self.env)
@@ -121,7 +141,7 @@ def deployed(
     users = tmp_path_factory.mktemp("deploy-users") / "users.json"
     shutil.copyfile(demo_users, users)
     users.chmod(0o600)
-    https_port, http_port, app_port = free_port(), free_port(), free_port()
+    https_port, http_port, app_port = free_port(), free_port(), _free_ports(PROCESSES)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMHP_")}
     env.update(
         SMHP_DEPLOY_MODE="background",  # never the machine's systemd, whatever it runs
@@ -129,6 +149,7 @@ def deployed(
         SMHP_HTTPS_PORT=str(https_port),
         SMHP_HTTP_PORT=str(http_port),
         SMHP_DASHBOARD_PORT=str(app_port),
+        SMHP_DASHBOARD_PROCESSES=str(PROCESSES),
         SMHP_SERVER_NAME="localhost",
         SMHP_WAREHOUSE=str(demo_warehouse),
         SMHP_LANDING=str(state / "landing"),
@@ -139,11 +160,21 @@ def deployed(
     deployment = Deployment(https_port, http_port, app_port, state, env)
     done = deployment.up()
     assert f"https://localhost:{https_port}/" in done.stdout
+    assert f"{PROCESSES} dashboard processes" in done.stdout
     assert "SELF-SIGNED" in done.stderr  # no certificate given: said loudly
     try:
         yield deployment
     finally:
         subprocess.run(["bash", str(DOWN)], env=env, capture_output=True, timeout=120)
+
+
+def _free_ports(count: int) -> int:
+    """The first of ``count`` consecutive ports free on loopback now."""
+    for _ in range(50):
+        first = free_port()
+        if first + count - 1 <= 65535 and all(_refused(first + i) for i in range(1, count)):
+            return first
+    raise RuntimeError(f"no {count} consecutive free ports")
 
 
 def _tls(minimum: ssl.TLSVersion | None = None, maximum: ssl.TLSVersion | None = None):
@@ -158,14 +189,17 @@ def _tls(minimum: ssl.TLSVersion | None = None, maximum: ssl.TLSVersion | None =
     return context
 
 
-def _get(port: int, path: str, method: str = "GET", https: bool = True):
+def _get(port: int, path: str, method: str = "GET", https: bool = True, cookie: str | None = None):
     """One request, redirects not followed: (status, headers, body)."""
     if https:
         conn = http.client.HTTPSConnection("localhost", port, timeout=15, context=_tls())
     else:
         conn = http.client.HTTPConnection("localhost", port, timeout=15)
+    headers = {"X-Forwarded-For": SPOOFED}
+    if cookie is not None:
+        headers["Cookie"] = cookie
     try:
-        conn.request(method, path, headers={"X-Forwarded-For": SPOOFED})
+        conn.request(method, path, headers=headers)
         answer = conn.getresponse()
         return answer.status, answer.headers, answer.read().decode("utf-8", "replace")
     finally:
@@ -265,14 +299,43 @@ def test_tls_12_and_13_only_with_aead_ciphers(deployed: Deployment) -> None:
         handshake(tls11)
 
 
-def test_the_app_listens_on_loopback_only(deployed: Deployment) -> None:
-    addresses = _listening(deployed.app_port)
-    assert addresses, "the dashboard is not listening"
-    assert set(addresses) == {"0100007F"}, addresses  # 127.0.0.1, and nothing else
+def test_every_dashboard_listens_on_loopback_only(deployed: Deployment) -> None:
     outside = _outside_address()
+    for port in deployed.app_ports:
+        addresses = _listening(port)
+        assert addresses, f"no dashboard is listening on {port}"
+        assert set(addresses) == {"0100007F"}, addresses  # 127.0.0.1, and nothing else
+        if outside is not None:
+            assert _refused(port, outside)
     if outside is not None:
-        assert _refused(deployed.app_port, outside)
         assert not _refused(deployed.https_port, outside)  # the proxy is the way in
+
+
+def test_a_browser_gets_a_routing_cookie_and_every_process_answers(deployed: Deployment) -> None:
+    """The first answer sets ``smhp_route`` (and only the first); requests are spread over
+    the processes by their cookie, and one cookie always reaches the same process."""
+    status, headers, _ = _get(deployed.https_port, "/")
+    assert status == 200
+    cookie = headers["Set-Cookie"]
+    name_value, *attributes = [part.strip() for part in cookie.split(";")]
+    assert re.fullmatch(r"smhp_route=[0-9a-f]{32}", name_value), cookie
+    assert set(attributes) == {"Path=/", "Secure", "HttpOnly", "SameSite=Strict"}
+    assert headers["Strict-Transport-Security"]  # the other headers are still there
+    _, again, _ = _get(deployed.https_port, "/", cookie=name_value)
+    assert again.get("Set-Cookie") is None
+    offset = deployed.access_log.stat().st_size
+    for route in range(24):  # 24 browsers: two processes take no share by chance
+        for _ in range(3):
+            status, _, body = _get(
+                deployed.https_port, "/_stcore/health", cookie=f"smhp_route={route}"
+            )
+            assert (status, body.strip()) == (200, "ok")
+    time.sleep(0.5)  # nginx writes its log lines as each request ends
+    lines = deployed.upstreams_since(offset)
+    assert len(lines) == 24 * 3
+    assert {port for _, port in lines} == set(deployed.app_ports)
+    for route in range(24):  # each cookie's three requests reached one process
+        assert len({port for _, port in lines[route * 3 : route * 3 + 3]}) == 1
 
 
 def _websocket_status(port: int, origin: str) -> int:
@@ -396,6 +459,30 @@ def test_the_board_uses_every_page_through_the_proxy_without_a_csp_violation(
     assert watched.errors == [] and watched.outside == []
 
 
+def test_a_browser_stays_on_one_process_for_its_session(
+    browser: Browser, deployed: Deployment
+) -> None:
+    """A browser signs in and opens every page of its menu: its page, scripts, WebSocket
+    and downloads all reach the process its routing cookie names (the only browser in the
+    layout meanwhile: every request logged during the test is its own)."""
+    context = browser.new_context(ignore_https_errors=True, accept_downloads=True)
+    page = context.new_page()
+    offset = deployed.access_log.stat().st_size
+    sign_in(page, deployed.url, "board")
+    wait_for(page, "Board overview")
+    for menu_title in BOARD_PAGES:
+        go(page, menu_title, BOARD_PAGES[menu_title])
+    _open_everything(page)  # a download too
+    cookies = {c["name"]: c for c in context.cookies()}
+    assert cookies["smhp_route"]["httpOnly"] and cookies["smhp_route"]["secure"]
+    context.close()  # the WebSocket's log line is written when it closes
+    time.sleep(1)
+    lines = deployed.upstreams_since(offset)
+    assert any("/_stcore/stream" in line for line, _ in lines), "the WebSocket was not logged"
+    assert any("/media/" in line for line, _ in lines), "the download was not logged"
+    assert len({port for _, port in lines}) == 1, lines
+
+
 def test_the_administrator_page_has_no_csp_violation(
     watched: CspWatched, deployed: Deployment
 ) -> None:
@@ -433,10 +520,11 @@ def test_an_unknown_page_shows_no_traceback(watched: CspWatched, deployed: Deplo
 def test_a_server_error_shows_no_details_and_a_second_up_restarts(
     deployed: Deployment,
 ) -> None:
-    pid = int((deployed.state / "run" / "dashboard.pid").read_text())
-    os.killpg(pid, signal.SIGKILL)  # the app dies: nginx answers for it
+    for port in deployed.app_ports:  # every app dies: nginx answers for them
+        pid = int((deployed.state / "run" / f"dashboard-{port}.pid").read_text())
+        os.killpg(pid, signal.SIGKILL)
     for _ in range(50):
-        if _refused(deployed.app_port):
+        if all(_refused(port) for port in deployed.app_ports):
             break
         time.sleep(0.1)
     status, headers, body = _get(deployed.https_port, "/")
@@ -446,7 +534,8 @@ def test_a_server_error_shows_no_details_and_a_second_up_restarts(
     deployed.up()  # idempotent: stops what is left, starts everything again
     status, _, body = _get(deployed.https_port, "/_stcore/health")
     assert (status, body.strip()) == (200, "ok")
-    assert set(_listening(deployed.app_port)) == {"0100007F"}
+    for port in deployed.app_ports:
+        assert set(_listening(port)) == {"0100007F"}
 
 
 def test_the_audit_log_has_the_address_nginx_saw_never_the_claimed_one(
@@ -471,8 +560,13 @@ def test_nothing_in_the_state_folder_is_readable_by_others(deployed: Deployment)
 
 
 def test_down_stops_everything(deployed: Deployment) -> None:
+    pids = [int(f.read_text()) for f in (deployed.state / "run").glob("*.pid")]
+    assert len(pids) == PROCESSES + 1  # the dashboards and nginx
     done = deployed.down()
     assert "stopped" in done.stdout
-    for port in (deployed.https_port, deployed.http_port, deployed.app_port):
+    for port in (deployed.https_port, deployed.http_port, *deployed.app_ports):
         assert _refused(port), port
     assert not list((deployed.state / "run").glob("*.pid"))
+    for pid in pids:  # not one process of the layout is left
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
