@@ -110,6 +110,7 @@ def build(
     quiet: bool = True,
     target_path: Path | None = None,
     log_path: Path | None = None,
+    full_refresh: bool = False,
 ) -> DbtBuildResult:
     """Run ``dbt build`` (seeds, models, data tests, unit tests) into ``database``.
 
@@ -120,6 +121,8 @@ def build(
     build. ``select`` narrows the build (``--select``), ``exclude_resource_types`` skips
     resource types (e.g. ``["unit_test"]``: unit tests check the SQL, not the data),
     ``dbt_vars`` overrides project vars (e.g. ``{"reliable_change_threshold": 5}``).
+    ``full_refresh`` rebuilds the incremental models from scratch (``--full-refresh``;
+    ``smhp.pipeline.nightly`` decides when an incremental build is sound).
     ``quiet`` keeps dbt's console output to errors; the full log is in
     ``pipeline/logs/dbt.log``. ``target_path`` moves dbt's artifacts out of
     ``pipeline/target`` (e.g. for builds running side by side) and ``log_path`` moves
@@ -159,6 +162,8 @@ def build(
         args += ["--select", *select]
     if exclude_resource_types:
         args += ["--exclude-resource-type", *exclude_resource_types]
+    if full_refresh:
+        args.append("--full-refresh")
     if dbt_vars:
         args += ["--vars", json.dumps(dict(dbt_vars))]
 

@@ -16,6 +16,12 @@ A night with nothing new rebuilds nothing: when ingest touched no file and the b
 (dbt project, seeds, suites, their code and versions) is the one the published marts were
 made with, the run keeps those marts and carries that build's checks over
 (``smhp.pipeline.build_state``); ``full_refresh`` always rebuilds.
+
+A night with new files builds incrementally: the record sources' staging and
+current-version models take only what the new and replaced files touch
+(``pipeline/macros/incremental_versions.sql``); every other model is rebuilt. A changed
+build, a key rotation or ``full_refresh`` rebuild everything (``dbt build --full-refresh``;
+``_full_build_reason``).
 """
 
 from __future__ import annotations
@@ -110,6 +116,8 @@ class NightlyRun:
         self.build_fingerprint = build_state.fingerprint(settings.expectations_dir)
         #: The earlier run whose marts and checks this run keeps, when nothing is new.
         self.carried: RunRecord | None = None
+        #: Why dbt rebuilds everything tonight; None: an incremental build (set by ingest).
+        self.full_build_reason: str | None = "no earlier build"
         self.worker: object | None = None  # the Great Expectations worker, once started
         self.layout = WarehouseLayout(settings.warehouse)
         self.store = HistoryStore(self.layout.work_dir / "history")
@@ -136,6 +144,7 @@ class NightlyRun:
             self.record.freshness = _freshness(con, self.today)
             if not report.files and not self.full_refresh:
                 self.carried = self._build_to_carry(con)
+            self.full_build_reason = self._full_build_reason(con, report)
             con.execute("checkpoint")
             if self.rotate_key:
                 _check_reload_complete(con, self.settings.warehouse)
@@ -160,6 +169,24 @@ class NightlyRun:
         run_id = build_state.built_by(con, self.build_fingerprint)
         return None if run_id is None else self.store.record(run_id)
 
+    def _full_build_reason(
+        self, con: duckdb.DuckDBPyConnection, report: IngestReport
+    ) -> str | None:
+        """Why tonight's build must be a full one; None when an incremental build is sound.
+
+        Incremental models assume that since the candidate's marts were built the raw
+        tables changed only as the ingest changes them (new files appended with larger
+        file ids, replaced files' rows deleted), and that those marts came from this very
+        build (``pipeline/macros/incremental_versions.sql``).
+        """
+        if self.rotate_key:
+            return "key rotation"
+        if self.full_refresh:
+            return "--full-refresh"
+        if build_state.built_by(con, self.build_fingerprint) is None:
+            return "no earlier build by this build of the pipeline"
+        return None
+
     def _extract_folders(self) -> list[Path]:
         """Where this run reads extracts: the landing folder; for a key rotation first the
         landing archive too (older files moved there by ``smhp retention``)."""
@@ -180,11 +207,14 @@ class NightlyRun:
         self.worker = _start_quality_worker(self.settings.expectations_dir)
         pause_point("dbt")
         dbt_dir = self.layout.work_dir / "dbt"
+        full = self.full_build_reason
+        self.reporter.line(f"  full build ({full})" if full else "  incremental build")
         result = build(
             candidate,
             target_path=dbt_dir / "target",
             log_path=dbt_dir / "logs",
             exclude_resource_types=NOT_NIGHTLY,
+            full_refresh=full is not None,
         )
         counts = Counter(node.resource_type for node in result.nodes)
         self.reporter.line("  " + ", ".join(f"{n} {t}s" for t, n in sorted(counts.items())))

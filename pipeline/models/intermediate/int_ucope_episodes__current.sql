@@ -1,5 +1,11 @@
 -- The winning version of each U-COPE episode (latest updated_at, then latest extract date),
 -- deleted ones included: the marts drop them.
-select *
-from {{ ref('stg_ucope__episodes') }}
-{{ winning_version(['episode_id']) }}
+-- Incremental: see macros/incremental_versions.sql.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    pre_hook="{{ forget_replaced_files() }}",
+    unique_key='episode_id'
+) }}
+
+{{ winning_versions_of(ref('stg_ucope__episodes'), ['episode_id']) }}

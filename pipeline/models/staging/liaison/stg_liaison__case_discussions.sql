@@ -1,9 +1,16 @@
 -- One row per delivered (valid) version of a case discussion: rename and cast only.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ forget_replaced_files() }}"
+) }}
+
 with
 
 source as (
 
     select * from {{ source('liaison', 'case_discussions') }}
+    {{ only_new_deliveries() }}
 
 ),
 

@@ -1,9 +1,16 @@
 -- One row per delivered (valid) version of a U-COPE episode: rename and cast only.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ forget_replaced_files() }}"
+) }}
+
 with
 
 source as (
 
     select * from {{ source('ucope', 'ucope_episodes') }}
+    {{ only_new_deliveries() }}
 
 ),
 
