@@ -34,7 +34,12 @@ Where each part of the story lives:
 
 from __future__ import annotations
 
-from smhp.demo.generator import DEMO_PSEUDONYM_KEY, DemoSummary, write_demo_extracts
+from smhp.demo.generator import (
+    DEMO_PSEUDONYM_KEY,
+    DemoSummary,
+    arrival_nights,
+    write_demo_extracts,
+)
 from smhp.demo.scale import write_scaled_seeds
 from smhp.demo.sources import SOURCES
 from smhp.demo.timeline import (
@@ -59,6 +64,7 @@ __all__ = [
     "SOURCES",
     "DemoSummary",
     "Timeline",
+    "arrival_nights",
     "default_end",
     "write_demo_extracts",
     "write_scaled_seeds",

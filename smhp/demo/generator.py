@@ -38,7 +38,7 @@ _SEED = 20190601
 #: checks the two student counts; ``test_disclosure_attacks`` every measure.
 _FUNDED_STREAM = "funded period:7"
 
-__all__ = ["DEMO_PSEUDONYM_KEY", "DemoSummary", "write_demo_extracts"]
+__all__ = ["DEMO_PSEUDONYM_KEY", "DemoSummary", "arrival_nights", "write_demo_extracts"]
 
 
 @dataclass(frozen=True)
@@ -191,3 +191,10 @@ def write_demo_extracts(
         funded_ucope_students=FUNDED_UCOPE_STUDENTS * scale,
         seconds=round(clock.perf_counter() - started, 2),
     )
+
+
+def arrival_nights(end: date) -> tuple[date, ...]:
+    """The nights on which files of the demo ending on ``end`` arrive, in order (the same at
+    every scale): e.g. the night before the last one is where a one-night incremental run
+    starts (``bench/scale.py``)."""
+    return tuple(sorted({delivery.arrival for delivery in _plan(end).deliveries}))

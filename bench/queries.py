@@ -1,6 +1,6 @@
 """Server-side time of every dashboard query, uncached, on a published warehouse.
 
-    .venv/bin/python benchmarks/dashboard_queries.py --warehouse var/demo/warehouse.duckdb
+    .venv/bin/python bench/queries.py --warehouse var/demo/warehouse.duckdb
 
 Each query function of ``dashboard.data`` and ``dashboard.queries`` is called as its page
 calls it on first load (default filters, the board's scope), ``--runs`` times after one
@@ -12,6 +12,7 @@ miss). The goal is under 100 ms per query. Not a test: timings depend on the mac
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
@@ -138,6 +139,24 @@ def measure(case: Case, runs: int) -> list[float]:
         case.call()
         times.append(1000 * (time.perf_counter() - t0))
     return times
+
+
+def query_times(warehouse: str | Path, runs: int = 15) -> dict[str, dict]:
+    """``page/query`` -> wall milliseconds (p50, p95, max over ``runs`` calls after a
+    warm-up), every query uncached with the board's scope (``bench/run.py``)."""
+    snapshot = str(resolve_published(warehouse))
+    has_history = quality.has_run_history(snapshot)
+    out = {}
+    for case in cases(snapshot, BOARD_SCOPE):
+        if not has_history and case.name in ("recent_runs", "run_stages", "latest_checks"):
+            continue
+        times = sorted(measure(case, runs))
+        out[f"{case.page}/{case.name}"] = {
+            "p50": round(statistics.median(times), 1),
+            "p95": round(times[min(len(times) - 1, math.ceil(0.95 * len(times)) - 1)], 1),
+            "max": round(times[-1], 1),
+        }
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
