@@ -209,6 +209,8 @@ HEAVY_FIRST = (
     "test_dashboard_access.py",  # 35
     "test_retention.py",  # 35
     "test_quality.py",  # 34: 3 dbt builds
+    "test_demo_scale.py",  # 31: a nightly run at scale 2
+    "test_incremental.py",  # 25: a full rebuild of the demo
     "test_audit_tamper.py",  # 32: 2 nightly runs
     "e2e/test_follows_published_link.py",  # 16
     "test_disclosure_attacks.py",  # 21
