@@ -9,7 +9,8 @@ it), so viewers with different scopes never share a cached result.
 Every query is wrapped the same way, by ``_cached``; a page imports this module, never
 the query modules, so nothing reaches the warehouse uncached.
 
-The charts are cached too (``_figure``): building a plotly figure object costs 10-70 ms
+The charts are cached too (``chart``: the chart functions of ``dashboard.charts`` below, and
+a page's own chart functions decorated with it): building a plotly figure object costs 10-70 ms
 (plotly validates every property it is given), most of a page view's server time when the
 data is already cached. A chart is a function of the cached query results and the filter
 values, so the same arguments give the same figure: the cache keeps the figure as its
@@ -38,7 +39,7 @@ def _cached(query: Callable[P, R]) -> Callable[P, R]:
     return st.cache_data(show_spinner=False, max_entries=256)(query)
 
 
-def _figure(build: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
+def chart(build: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
     """The chart builder ``build`` cached per argument values (see the module's note)."""
 
     @functools.wraps(build)  # Streamlit names the cache after the builder: one per builder
@@ -90,8 +91,8 @@ quarantine_by_reason = _cached(quality.quarantine_by_reason)
 load_summary = _cached(quality.load_summary)
 latest_checks = _cached(quality.latest_checks)
 
-bars = _figure(charts.bars)
-estimates = _figure(charts.estimates)
-metric_spc_chart = _figure(charts.metric_spc_chart)
-institutions_side_by_side = _figure(charts.institutions_side_by_side)
-students_each_year = _figure(charts.students_each_year)
+bars = chart(charts.bars)
+estimates = chart(charts.estimates)
+metric_spc_chart = chart(charts.metric_spc_chart)
+institutions_side_by_side = chart(charts.institutions_side_by_side)
+students_each_year = chart(charts.students_each_year)

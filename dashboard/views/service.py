@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import cached, charts, definitions, filters, ui
@@ -107,6 +108,27 @@ def _funnel(ctx: PageContext, scope: Scope, start: date, end: date, services: Se
     )
 
 
+@cached.chart  # with its marks: drawing them on every view cost more than the cached bars
+def _wait_chart(shown: pd.DataFrame) -> go.Figure:
+    """The weeks waited for a first appointment, by band, with the 6- and 18-week marks."""
+    fig = charts.bars(
+        shown,
+        "Weeks waited",
+        "Referrals",
+        color="Band",
+        title="Weeks waited for a first appointment",
+        x_title="Weeks waited (rounded up)",
+        y_title="Referrals",
+        colours={
+            "Within 6 weeks": IMPROVEMENT,
+            "6 to 18 weeks": NEUTRAL,
+            "Over 18 weeks": CONCERN,
+        },
+    )
+    # Every week has a bar (0 to the cap), so bar i sits at i: a mark after bar 6 is 6.5.
+    return charts.add_vertical_marks(fig, {6.5: "6 weeks", 18.5: "18 weeks"})
+
+
 def _waits(ctx: PageContext, scope: Scope, start: date, end: date, services: Services) -> None:
     shown_summary = cached.wait_summary(ctx.snapshot, scope, start, end, services)
     cols = st.columns(4)
@@ -126,22 +148,7 @@ def _waits(ctx: PageContext, scope: Scope, start: date, end: date, services: Ser
         for a, b in zip(shown["within_6wk"], shown["within_18wk"], strict=True)
     ]
     shown = shown.rename(columns={"referrals": "Referrals"})[["Weeks waited", "Band", "Referrals"]]
-    fig = cached.bars(
-        shown,
-        "Weeks waited",
-        "Referrals",
-        color="Band",
-        title="Weeks waited for a first appointment",
-        x_title="Weeks waited (rounded up)",
-        y_title="Referrals",
-        colours={
-            "Within 6 weeks": IMPROVEMENT,
-            "6 to 18 weeks": NEUTRAL,
-            "Over 18 weeks": CONCERN,
-        },
-    )
-    # Every week has a bar (0 to the cap), so bar i sits at i: a mark after bar 6 is 6.5.
-    charts.add_vertical_marks(fig, {6.5: "6 weeks", 18.5: "18 weeks"})
+    fig = _wait_chart(shown)
     ui.figure(
         fig,
         shown,
