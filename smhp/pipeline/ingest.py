@@ -281,6 +281,9 @@ class Ingest:
         self.pending_rows: Counter[str] = Counter()
         self.quarantine_rows: list[tuple] = []
         self.report = IngestReport()
+        #: student_key of each normalised ref met in this run: a student is in several
+        #: sources and files, and is pseudonymised once (the run's memory only, never kept).
+        self.student_keys: dict[str, str] = {}
 
     def history(self) -> dict[str, dict]:
         """Per path: the last time it was seen, its current bytes, its contributing version."""
@@ -514,11 +517,17 @@ class Ingest:
         self.raw_tables[contract.name].append(pa.table(table))
 
     def _pseudonyms(self, refs: pa.Array) -> pa.Array:
-        """``student_key`` of each ref: one HMAC per distinct student, not per row."""
+        """``student_key`` of each ref: one HMAC per distinct student of the run, not per
+        row."""
         digits = normalised_refs(refs)
         distinct = pc.unique(digits)
-        keys = pa.array([student_key(self.key, ref) for ref in distinct.to_pylist()], pa.string())
-        return keys.take(pc.index_in(digits, value_set=distinct))
+        known = self.student_keys
+        keys = []
+        for ref in distinct.to_pylist():
+            if (found := known.get(ref)) is None:
+                found = known[ref] = student_key(self.key, ref)
+            keys.append(found)
+        return pa.array(keys, pa.string()).take(pc.index_in(digits, value_set=distinct))
 
     def _insert(self, table: str, columns: list[str], rows: list[tuple]) -> None:
         if rows:
