@@ -12,7 +12,7 @@ NGINX := /usr/sbin/nginx
 # axe-core, the WCAG checker the browser tests inject: from npm, as package-lock.json pins it.
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: setup demo test test-fast lint pango
+.PHONY: setup demo test test-fast bench lint pango
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -47,6 +47,9 @@ pango:
 $(AXE): package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
+
+bench: setup $(CHROMIUM) pango $(NGINX)  ## by hand, not in the tests: scale 1 and 45, sessions 1, 10, 50
+	$(PY) bench/run.py
 
 lint: setup
 	$(PY) -m ruff check .

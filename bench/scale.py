@@ -251,6 +251,76 @@ def pandas_reference(landing: Path) -> dict[str, Any]:
     }
 
 
+#: The pandas reference's metrics as one SQL query each: (metric, source, month column,
+#: value: None = rows, "students" = distinct students, else a median of that expression).
+SQL_METRICS = (
+    ("liaison_contacts", "liaison_contacts", "presented_at", None),
+    ("liaison_students", "liaison_contacts", "presented_at", "students"),
+    ("case_discussions", "case_discussions", "discussed_on", None),
+    ("referrals_received", "referrals", "referred_on", None),
+    ("referral_completed_waits", "referrals", "first_appointment_on", None),
+    (
+        "referral_median_wait_days",
+        "referrals",
+        "first_appointment_on",
+        "try_cast(first_appointment_on as date) - try_cast(referred_on as date)",
+    ),
+    ("ucope_referrals", "ucope_episodes", "referred_on", None),
+    ("ucope_students", "ucope_episodes", "referred_on", "students"),
+    ("ucope_assessed", "ucope_episodes", "assessed_on", None),
+    (
+        "ucope_median_days_to_assessment",
+        "ucope_episodes",
+        "assessed_on",
+        "try_cast(assessed_on as date) - try_cast(referred_on as date)",
+    ),
+    ("ucope_discharges", "ucope_episodes", "discharged_on", None),
+)
+
+
+def duckdb_reference(warehouse: Path) -> dict[str, Any]:
+    """The pandas reference's computation (winning versions, active records, the eleven
+    metrics by month and institution and for ALL) as plain DuckDB SQL over the raw tables
+    the ingest loaded: the same work on data already loaded, so ``compute_s`` compares the
+    engines with pandas' ``compute_s`` (frames already in memory)."""
+    import duckdb
+
+    con = duckdb.connect()  # the warehouse attached read-only; the winners in memory
+    try:
+        con.execute(f"attach '{warehouse}' as warehouse (read_only)")
+        started = time.perf_counter()
+        for source, record_id in EVENT_SOURCES.items():
+            con.execute(
+                f"""create temp table {source} as
+                select * from warehouse.raw.{source}
+                qualify row_number() over (
+                    partition by {record_id} order by updated_at desc, _extract_date desc) = 1"""
+            )
+        rows = 0
+        for metric, source, month, value in SQL_METRICS:
+            measure = (
+                "count(*)"
+                if value is None
+                else "count(distinct student_key)"
+                if value == "students"
+                else f"median({value})"
+            )
+            rows += len(
+                con.execute(
+                    f"""select left({month}, 7) as month,
+                        coalesce(institution_code, 'ALL') as institution_code,
+                        '{metric}' as metric, {measure} as value
+                    from {source}
+                    where record_status = 'active' and {month} is not null
+                    group by grouping sets ((left({month}, 7), institution_code),
+                                            (left({month}, 7)))"""
+                ).fetchall()
+            )
+        return {"compute_s": round(time.perf_counter() - started, 2), "metric_rows": rows}
+    finally:
+        con.close()
+
+
 def metric_models_seconds(warehouse: Path) -> float:
     """Execution time of the dbt models from staging to ``metrics_monthly`` in the last
     build of ``warehouse`` (dbt's run results; threads overlap, so this is their sum)."""
@@ -279,6 +349,7 @@ class ScaleResult:
     delta_files: int
     parse_floor: dict[str, float]
     pandas: dict[str, Any]
+    duckdb: dict[str, Any]
     metric_models_s: float
 
     def ratios(self) -> dict[str, float]:
@@ -292,6 +363,9 @@ class ScaleResult:
             "pandas_over_dbt_metric_models": round(
                 self.pandas["compute_s"] / self.metric_models_s, 2
             ),
+            "pandas_over_duckdb_compute": round(
+                self.pandas["compute_s"] / max(self.duckdb["compute_s"], 0.01), 1
+            ),
         }
 
     def as_json(self) -> dict[str, Any]:
@@ -303,21 +377,23 @@ def run_scale(scale: int, work: Path, end: date, env: dict[str, str]) -> ScaleRe
     night incrementally, and a run with nothing new; the references on the same files."""
     folder = work / f"scale-{scale}"
     landing, seeds, warehouse = folder / "landing", folder / "seeds", folder / "warehouse.duckdb"
-    env = dict(env, SMHP_SEEDS_DIR=str(seeds) if scale > 1 else str(ROOT / "seeds"))
+    # the generator writes the seeds folder the runs then read: it reads the repo's own
+    runs_env = dict(env, SMHP_SEEDS_DIR=str(seeds) if scale > 1 else str(ROOT / "seeds"))
     data_args = [SMHP, "demo-data", "--out", str(landing), "--end", end.isoformat()]
     data_args += ["--scale", str(scale)] + (["--seeds", str(seeds)] if scale > 1 else [])
     night_before = arrival_nights(end)[-2].isoformat()  # the last night arrives later
     generate = _timed([*data_args, "--arrived-by", night_before], env)
     nightly = [SMHP, "nightly", "--landing", str(landing), "--warehouse", str(warehouse)]
-    full = run_watched(nightly, env)
+    full = run_watched(nightly, runs_env)
     metric_models_s = metric_models_seconds(warehouse)  # of the full build, before the next
     before = {p: p.stat().st_mtime_ns for p in landing.rglob("*.csv")}
     _timed(data_args, env)  # the last night arrives
     delta = sum(1 for p in landing.rglob("*.csv") if before.get(p) != p.stat().st_mtime_ns)
-    incremental = run_watched(nightly, env)
-    nothing_new = run_watched(nightly, env)
+    incremental = run_watched(nightly, runs_env)
+    nothing_new = run_watched(nightly, runs_env)
     floor = parse_floor(landing)
     reference = pandas_reference(landing)
+    in_duckdb = duckdb_reference(warehouse)
     files = sum(1 for _ in landing.rglob("*.csv"))
     return ScaleResult(
         scale=scale,
@@ -330,6 +406,7 @@ def run_scale(scale: int, work: Path, end: date, env: dict[str, str]) -> ScaleRe
         delta_files=delta,
         parse_floor=floor,
         pandas=reference,
+        duckdb=in_duckdb,
         metric_models_s=metric_models_s,
     )
 

@@ -32,6 +32,7 @@ import json
 import math
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -305,6 +306,96 @@ def concurrent_sessions(
     if not CHROMIUM.exists():
         raise RuntimeError(f"Debian's chromium is not installed ({CHROMIUM})")
     return asyncio.run(_sessions(base_url, sessions, switches, credentials, sign_in_at_once))
+
+
+# --- the production layout -----------------------------------------------------------------
+
+
+def _free_ports(count: int) -> int:
+    """The first of ``count`` consecutive TCP ports free on loopback now."""
+    import socket
+
+    for _ in range(100):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = probe.getsockname()[1]
+        if first + count > 65535:
+            continue
+        try:
+            held = []
+            for port in range(first, first + count):
+                s = socket.socket()
+                held.append(s)
+                s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for s in held:
+                s.close()
+        return first
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+@contextmanager
+def layout(
+    warehouse: Path, processes: int, state: Path, seeds: Path | None = None
+) -> Iterator[str]:
+    """``deploy/up.sh`` in background mode (its own nginx with a self-signed certificate in
+    front of ``processes`` dashboards) serving ``warehouse`` with the demo users; yields the
+    HTTPS address and runs ``deploy/down.sh`` after. Sign-in limits are raised so that a
+    benchmark's many sign-ins from one address are not refused as an attack."""
+    from smhp.access.users import create_demo_users
+
+    state.mkdir(parents=True, exist_ok=True)
+    users = state / "users.json"
+    create_demo_users(users)
+    users.chmod(0o600)
+    https, http, app = _free_ports(1), _free_ports(1), _free_ports(processes)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMHP_")}
+    env.update(
+        SMHP_DEPLOY_MODE="background",
+        SMHP_STATE_DIR=str(state / "state"),
+        SMHP_HTTPS_PORT=str(https),
+        SMHP_HTTP_PORT=str(http),
+        SMHP_DASHBOARD_PORT=str(app),
+        SMHP_DASHBOARD_PROCESSES=str(processes),
+        SMHP_SERVER_NAME="localhost",
+        SMHP_WAREHOUSE=str(Path(warehouse).absolute()),
+        SMHP_LANDING=str(state / "landing"),
+        SMHP_USERS_FILE=str(users),
+        SMHP_AUDIT_DB=str(state / "audit" / "audit.sqlite3"),
+        SMHP_AUDIT_ANCHOR_FILE=str(state / "audit" / "anchors.log"),
+        SMHP_SIGNIN_GLOBAL_PER_MINUTE="100000",
+        SMHP_SIGNIN_ADDRESS_FAILURES="100000",
+        SMHP_SIGNIN_CONCURRENCY=str(2 * processes),
+    )
+    if seeds is not None:
+        env["SMHP_SEEDS_DIR"] = str(seeds)
+    deploy = ROOT / "deploy"
+    done = subprocess.run(["bash", str(deploy / "up.sh")], env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"deploy/up.sh failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    try:
+        yield f"https://localhost:{https}"
+    finally:
+        subprocess.run(["bash", str(deploy / "down.sh")], env=env, capture_output=True, text=True)
+
+
+def sessions_through_layout(
+    warehouse: Path,
+    sessions: Sequence[int],
+    switches: int,
+    processes: int,
+    state: Path,
+    seeds: Path | None = None,
+) -> dict[str, Any]:
+    """``concurrent_sessions`` of the board for each N of ``sessions`` through the production
+    layout (``layout``) with ``processes`` dashboards in front of ``warehouse``."""
+    by_sessions = {}
+    with layout(warehouse, processes, state, seeds) as url:
+        for n in sessions:
+            by_sessions[str(n)] = concurrent_sessions(url, n, switches)
+    return {"processes": processes, "switches": switches, "by_sessions": by_sessions}
 
 
 def _main(argv: Sequence[str]) -> int:

@@ -463,7 +463,9 @@ def small_multiples(
         shared_yaxes=True,
         shared_xaxes=True,
         subplot_titles=[_panel_title(panel_titles[p]) for p in panels],
-        vertical_spacing=0.2 if rows > 1 else 0.2,
+        # a fraction of the whole height: 0.2 up to 3 rows, less beyond (plotly refuses a
+        # gap over 1 / (rows - 1): a national roll-out has 90 rows of institutions)
+        vertical_spacing=min(0.2, 0.5 / (rows - 1)) if rows > 1 else 0.2,
         horizontal_spacing=0.04,
     )
     for i, name in enumerate(panels):
