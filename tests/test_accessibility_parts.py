@@ -146,6 +146,20 @@ def test_small_multiples_name_each_panel_and_many_series_are_summed_up() -> None
     assert "2 more series are in the table." in text
 
 
+def test_small_multiples_of_a_national_roll_out_build() -> None:
+    """270 institutions (``smhp demo-data --scale 45``): 90 rows of panels, which plotly
+    refused with the fixed gap between rows that suits a city's six (found by bench/)."""
+    codes = [f"I{i:03d}" for i in range(270)]
+    frame = pd.DataFrame(
+        [(c, m, 1.0) for c in codes for m in MONTHS[:2]],
+        columns=["institution_code", "month", "value"],
+    )
+    fig = charts.institutions_side_by_side(
+        frame.assign(institution_name="An institution"), "Referrals", "Referrals"
+    )
+    assert len(fig.data) == 270 and fig.layout.height == 360 * 90 + 100
+
+
 # --- colours -----------------------------------------------------------------------------
 
 
