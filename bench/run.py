@@ -73,7 +73,13 @@ def _environment(work: Path) -> dict[str, str]:
     )
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def _save(report: dict[str, Any], out: Path) -> None:
+    """Write what is measured so far: a part that fails later loses nothing before it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def run(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     work = Path(args.work or tempfile.mkdtemp(prefix="smhp-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     env = _environment(work)
@@ -101,17 +107,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"scale {factor}: dashboard {name} …", file=sys.stderr, flush=True)
                 part[key] = _in_own_process(name, warehouse, args.runs, scaled)
             report["scales"][str(factor)] = part
+            _save(report, out)
         if args.sessions and warehouse is not None:
-            factor = args.scales[-1]
-            seeds = work / f"scale-{factor}" / "seeds"
+            factor = args.sessions_scale or args.scales[0]
+            folder = work / f"scale-{factor}"
+            print(f"scale {factor}: sessions {args.sessions} …", file=sys.stderr, flush=True)
             report["sessions"] = serving.sessions_through_layout(
-                warehouse,
+                folder / "warehouse.duckdb",
                 args.sessions,
                 args.switches,
                 args.processes,
                 work / "layout",
-                seeds if factor > 1 else None,
+                folder / "seeds" if factor > 1 else None,
             ) | {"scale": factor}
+            _save(report, out)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -211,6 +220,9 @@ def summary(report: dict[str, Any]) -> list[tuple[str, str, str]]:
         ]
     sessions = report.get("sessions") or {}
     for n, s in sessions.get("by_sessions", {}).items():
+        if "failed" in s:
+            rows.append((f"{n} sessions", f"failed: {s['failed'][:80]}", ""))
+            continue
         rows.append(
             (
                 f"[scale {sessions['scale']}, {sessions['processes']} processes] "
@@ -234,6 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", default="1,45", help="comma-separated (default 1,45)")
     parser.add_argument("--sessions", default="1,10,50", help="comma-separated; '' = none")
+    parser.add_argument(
+        "--sessions-scale",
+        type=int,
+        help="the scale whose warehouse the sessions use (default: the first of --scales; "
+        "50 browsers on this machine beside a national warehouse's pages exhaust 24 GiB)",
+    )
     parser.add_argument("--switches", type=int, default=5, help="page switches per session")
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 2, help="dashboards")
     parser.add_argument("--runs", type=int, default=15, help="timed calls per query/page")
@@ -247,12 +265,10 @@ def main(argv: list[str] | None = None) -> int:
         return _part(args.part[0], Path(args.part[1]), args.runs)
     args.scales = [int(s) for s in args.scales.split(",") if s]
     args.sessions = [int(s) for s in args.sessions.split(",") if s]
-    report = run(args)
-    out = Path(
-        args.out or ROOT / "bench" / "results" / f"{report['started']}-{platform.node()}.json"
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    if args.sessions_scale and args.sessions_scale not in args.scales:
+        parser.error("--sessions-scale must be one of --scales")
+    out = Path(args.out or ROOT / "bench" / "results" / f"{date.today()}-{platform.node()}.json")
+    report = run(args, out)
     rows = summary(report)
     width = max(len(r[0]) for r in rows)
     print(f"{'figure':<{width}}  value  (target)")

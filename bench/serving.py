@@ -394,7 +394,10 @@ def sessions_through_layout(
     by_sessions = {}
     with layout(warehouse, processes, state, seeds) as url:
         for n in sessions:
-            by_sessions[str(n)] = concurrent_sessions(url, n, switches)
+            try:
+                by_sessions[str(n)] = concurrent_sessions(url, n, switches)
+            except Exception as exc:  # noqa: BLE001 - e.g. the browsers ran out of memory
+                by_sessions[str(n)] = {"sessions": n, "failed": f"{type(exc).__name__}: {exc}"}
     return {"processes": processes, "switches": switches, "by_sessions": by_sessions}
 
 
