@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from smhp import academic_year
-from smhp.reporting.impact import ImpactTotals, impact_totals
+from smhp.reporting.impact import ImpactTotals, impact_totals, impact_totals_by_institution
 from smhp.warehouse import open_published
 
 # Only the columns impact_totals reads.
@@ -204,3 +204,17 @@ def test_ucope_outcomes_over_the_discharges_of_the_period(warehouse: Path) -> No
     empty = _totals(warehouse, date(2021, 1, 1), date(2021, 12, 31))
     assert empty.ucope_reliable_improvement_pct is None
     assert empty.ucope_reliable_recovery_pct is None
+
+
+def test_each_institution_in_one_query_equals_one_query_each(warehouse: Path) -> None:
+    """``impact_totals_by_institution`` (the funder page's table; 270 institutions at
+    national scale) gives exactly what ``impact_totals`` gives institution by institution,
+    an institution without activity included (LSTM: nothing at all)."""
+    codes = ["HOPE", "LIPA", "LJMU", "LSTM", "UOL"]
+    con = open_published(warehouse)
+    try:
+        for start, end in ((YEAR_START, YEAR_END), (date(2023, 3, 1), date(2024, 6, 30))):
+            each = impact_totals_by_institution(con, start, end, codes)
+            assert each == [impact_totals(con, start, end, code) for code in codes]
+    finally:
+        con.close()

@@ -29,7 +29,7 @@ from smhp import academic_year
 from smhp.access import Scope
 from smhp.reporting.catalogue import WAIT_18WK_TARGET, info
 from smhp.reporting.disclosure import apply_to_impact, percentage, suppress_count
-from smhp.reporting.impact import ImpactTotals, impact_totals
+from smhp.reporting.impact import ImpactTotals, impact_totals, impact_totals_by_institution
 from smhp.reporting.release_periods import ReleasePeriod, check_release, released_periods
 from smhp.reporting.released import MEASURES, exact_figures
 from smhp.warehouse import open_published
@@ -127,7 +127,9 @@ def by_institution(snapshot: Path | str, scope: Scope, period: ReleasePeriod) ->
         ).fetchall()
         for (code,) in codes:
             _released(scope, period, code)
-        exact = [impact_totals(con, period.start, period.end, code) for (code,) in codes]
+        exact = impact_totals_by_institution(
+            con, period.start, period.end, [code for (code,) in codes]
+        )
     finally:
         con.close()
     return [_shown(t, scope, frozenset()) for t in exact]
