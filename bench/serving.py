@@ -91,25 +91,6 @@ def percentiles(values: Sequence[float]) -> dict[str, float | int | None]:
 
 
 @contextmanager
-def _environment(values: Mapping[str, str | None]) -> Iterator[None]:
-    """The process environment with ``values`` set (``None``: unset), restored after."""
-    saved = {name: os.environ.get(name) for name in values}
-    try:
-        for name, value in values.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-@contextmanager
 def _one_script_cache() -> Iterator[None]:
     """AppTest as the real server runs scripts: compiled once. AppTest makes a new
     ``ScriptCache`` on every run, so each run would compile the app and the page again
@@ -156,6 +137,7 @@ def page_view_times(
     from dashboard.navigation import BY_ID
     from dashboard.profiling import PROFILE_LOG_ENV
     from smhp.access.users import create_demo_users
+    from smhp.settings import environment
 
     pages: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="smhp-bench-") as folder:
@@ -168,7 +150,7 @@ def page_view_times(
             "SMHP_ACCESS_CONFIG": None,
             PROFILE_LOG_ENV: str(log),
         }
-        with _environment(settings), _one_script_cache():
+        with environment(settings), _one_script_cache():
             for username, page_ids in views.items():
                 at = _signed_in(username)
                 for page_id in page_ids:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -263,3 +265,25 @@ def _roles(items: tuple[str, ...]) -> tuple[str, ...]:
             f"(roles: {', '.join(ROLES)})"
         )
     return items
+
+
+@contextmanager
+def environment(values: Mapping[str, str | None]) -> Iterator[None]:
+    """This process's environment with ``values`` set (``None``: unset) for the block, then
+    as it was: for code that reads its settings from ``os.environ`` itself (dbt's
+    ``env_var()``, a dashboard script run by the benchmark), without leaking into later work."""
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            _set(name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            _set(name, value)
+
+
+def _set(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from smhp.settings import PIPELINE_DIR, SEEDS_DIR
+from smhp.settings import PIPELINE_DIR, SEEDS_DIR, environment
 
 DATABASE_ENV_VAR = "SMHP_DBT_DATABASE"
 SEED_PATH_ENV_VAR = "SMHP_DBT_SEED_PATH"  # seed-paths in pipeline/dbt_project.yml
@@ -173,12 +173,13 @@ def build(
     if seed_path is None:
         error = f"dbt would write over the seeds in {SEEDS_DIR} from target {target_path}"
         return DbtBuildResult(success=False, error=error, args=tuple(args))
-    environment = {
+    # dbt reads env_var() from os.environ: set while dbt runs, never leaked to later work
+    variables = {
         DATABASE_ENV_VAR: database.name,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         SEED_PATH_ENV_VAR: seed_path,
     }
-    with _BUILD_LOCK, _in_folder(database.parent), _environment(environment):
+    with _BUILD_LOCK, _in_folder(database.parent), environment(variables):
         if target_path is not None:
             _start_from_cached_parse(Path(target_path).resolve())
         try:
@@ -339,22 +340,3 @@ def _in_folder(folder: Path) -> Iterator[None]:
         yield
     finally:
         os.chdir(saved)
-
-
-@contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for the duration of the block, then restore them.
-
-    dbt reads ``env_var()`` from ``os.environ`` of this process, so the database path
-    has to be there while dbt runs, and must not leak into the caller's later work.
-    """
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
