@@ -11,8 +11,9 @@ can narrow a figure, and sometimes pin it: that is differencing ("total minus pa
 
 ``Family`` holds the released figures of one measure over a grid of cells (release
 period x institution or ``ALL``); ``Audit`` turns it into a linear programme and answers
-the range a reader can derive for any cell, atom or difference (minimise and maximise;
-scipy's HiGHS). Two uses, one engine:
+the range a reader can derive for any cell, atom or difference (minimise and maximise
+with HiGHS: one model per audit, each range a new objective solved from the last basis).
+Two uses, one engine:
 
 - the **defence** (``exact_is_safe``): the one cell the spec allows to be exact is shown
   exactly only if its exact value lies strictly inside the range the other released
@@ -35,8 +36,8 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
-from scipy.optimize import linprog
 from scipy.sparse import csr_matrix
 
 from smhp.reporting.disclosure import SMALLEST_SHOWN, SUPPRESSED, Shown
@@ -193,25 +194,61 @@ class Audit:
         matrix = csr_matrix((vals, (rows, cols)), shape=(len(b), self.size))
         return matrix, np.array(b, dtype=float)
 
+    def _solver(self) -> highspy.Highs:
+        """The released figures as one HiGHS model, built on the first range asked: every
+        range only changes the objective, and HiGHS starts from the last basis (an audit
+        asks thousands of ranges of the same constraints)."""
+        if getattr(self, "_highs", None) is None:
+            a, b = self._matrices()
+            lp = highspy.HighsLp()
+            lp.num_col_, lp.num_row_ = self.size, len(b)
+            lp.col_cost_ = np.zeros(self.size)
+            lp.col_lower_ = np.array([lo for lo, _ in self._bounds], dtype=float)
+            lp.col_upper_ = np.array(
+                [highspy.kHighsInf if hi == math.inf else hi for _, hi in self._bounds],
+                dtype=float,
+            )
+            lp.row_lower_ = np.full(len(b), -highspy.kHighsInf)
+            lp.row_upper_ = b
+            lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+            lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+            lp.a_matrix_.index_ = a.indices.astype(np.int32)
+            lp.a_matrix_.value_ = a.data.astype(float)
+            highs = highspy.Highs()
+            highs.setOptionValue("output_flag", False)
+            highs.passModel(lp)
+            self._highs = highs
+            self._columns = np.arange(self.size, dtype=np.int32)
+        return self._highs
+
     def range_of(self, form: Mapping[int, float]) -> tuple[float, float]:
         """The smallest and largest value of ``form`` consistent with every released
         figure (an unbounded maximum is ``inf``)."""
-        if not hasattr(self, "_a"):
-            self._a, self._b = self._matrices()
+        highs = self._solver()
         c = np.zeros(self.size)
         for k, v in form.items():
             c[k] = v
+        highs.changeColsCost(self.size, self._columns, c)
         ends = []
-        for sign in (1.0, -1.0):
-            result = linprog(
-                sign * c, A_ub=self._a, b_ub=self._b, bounds=self._bounds, method="highs"
-            )
-            if result.status == 3:  # unbounded
-                ends.append(-math.inf if sign > 0 else math.inf)
-            elif result.status != 0:
-                raise RuntimeError(f"{self.family.measure}: audit LP failed: {result.message}")
+        for sense, unbounded in (
+            (highspy.ObjSense.kMinimize, -math.inf),
+            (highspy.ObjSense.kMaximize, math.inf),
+        ):
+            highs.changeObjectiveSense(sense)
+            highs.run()
+            status = highs.getModelStatus()
+            # the released figures always admit the true counts, so the model is feasible:
+            # "unbounded or infeasible" (from presolve) is unbounded
+            if status in (
+                highspy.HighsModelStatus.kUnbounded,
+                highspy.HighsModelStatus.kUnboundedOrInfeasible,
+            ):
+                ends.append(unbounded)
+            elif status != highspy.HighsModelStatus.kOptimal:
+                message = highs.modelStatusToString(status)
+                raise RuntimeError(f"{self.family.measure}: audit LP failed: {message}")
             else:
-                ends.append(sign * result.fun)
+                ends.append(highs.getInfo().objective_function_value)
         return ends[0], ends[1]
 
 
