@@ -41,18 +41,19 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import smhp.demo.sources  # noqa: E402
 from smhp.demo import arrival_nights  # noqa: E402
+from smhp.pipeline.contract import load_contract  # noqa: E402
 
 SMHP = str(Path(sys.executable).parent / "smhp")
 SAMPLE_SECONDS = 0.1
 STAGE_START = re.compile(r"^\[(\d)/\d\] (.+?) …$")
 STAGE_DONE = re.compile(r"^\[(\d)/\d\] (.+?) done in ([\d.]+) s$")
 BUILD_KIND = re.compile(r"^  (incremental build|full build \(.*\)|nothing new since run .*)$")
-EVENT_SOURCES = {  # source -> record id column (the contract's, for the reference only)
-    "liaison_contacts": "contact_id",
-    "case_discussions": "discussion_id",
-    "referrals": "referral_id",
-    "ucope_episodes": "episode_id",
+#: The event sources and each one's record id column, from the extract contract (the
+#: references read the delivered files, where the id has the contract's name).
+EVENT_SOURCES = {
+    source: load_contract()[source].record_id[0] for source in smhp.demo.sources.EVENT_SOURCES
 }
 #: dbt models on the path from the staging tables to ``marts.metrics_monthly``.
 METRIC_MODELS = re.compile(r"^model\.smhp\.(stg_|int_|fct_|metrics_monthly)")

@@ -142,9 +142,10 @@ class NightlyRun:
             self.record.files = _files_by_source(report)
             self.record.quarantine = _quarantine_by_reason(con, report)
             self.record.freshness = _freshness(con, self.today)
+            built_by = build_state.built_by(con, self.build_fingerprint)
             if not report.files and not self.full_refresh:
-                self.carried = self._build_to_carry(con)
-            self.full_build_reason = self._full_build_reason(con, report)
+                self.carried = self._build_to_carry(built_by)
+            self.full_build_reason = self._full_build_reason(built_by)
             con.execute("checkpoint")
             if self.rotate_key:
                 _check_reload_complete(con, self.settings.warehouse)
@@ -163,16 +164,14 @@ class NightlyRun:
         if stale:
             self.record.warnings.append("stale: " + ", ".join(stale))
 
-    def _build_to_carry(self, con: duckdb.DuckDBPyConnection) -> RunRecord | None:
-        """The run that built the candidate's marts with this very build, if its record
-        (and so its checks) is kept; else None, and the run builds."""
-        run_id = build_state.built_by(con, self.build_fingerprint)
-        return None if run_id is None else self.store.record(run_id)
+    def _build_to_carry(self, built_by: str | None) -> RunRecord | None:
+        """The run that built the candidate's marts with this very build (``built_by``), if
+        its record (and so its checks) is kept; else None, and the run builds."""
+        return None if built_by is None else self.store.record(built_by)
 
-    def _full_build_reason(
-        self, con: duckdb.DuckDBPyConnection, report: IngestReport
-    ) -> str | None:
-        """Why tonight's build must be a full one; None when an incremental build is sound.
+    def _full_build_reason(self, built_by: str | None) -> str | None:
+        """Why tonight's build must be a full one; None when an incremental build is sound
+        (``built_by``: the run that built the candidate's marts with this very build).
 
         Incremental models assume that since the candidate's marts were built the raw
         tables changed only as the ingest changes them (new files appended with larger
@@ -183,7 +182,7 @@ class NightlyRun:
             return "key rotation"
         if self.full_refresh:
             return "--full-refresh"
-        if build_state.built_by(con, self.build_fingerprint) is None:
+        if built_by is None:
             return "no earlier build by this build of the pipeline"
         return None
 
