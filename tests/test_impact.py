@@ -9,7 +9,12 @@ import duckdb
 import pytest
 
 from smhp import academic_year
-from smhp.reporting.impact import ImpactTotals, impact_totals, impact_totals_by_institution
+from smhp.reporting.impact import (
+    ImpactTotals,
+    impact_totals,
+    impact_totals_by_institution,
+    impact_totals_by_period,
+)
 from smhp.warehouse import open_published
 
 # Only the columns impact_totals reads.
@@ -216,5 +221,29 @@ def test_each_institution_in_one_query_equals_one_query_each(warehouse: Path) ->
         for start, end in ((YEAR_START, YEAR_END), (date(2023, 3, 1), date(2024, 6, 30))):
             each = impact_totals_by_institution(con, start, end, codes)
             assert each == [impact_totals(con, start, end, code) for code in codes]
+    finally:
+        con.close()
+
+
+def test_each_period_in_one_query_equals_one_query_each(warehouse: Path) -> None:
+    """``impact_totals_by_period`` (the funder page's academic years) gives exactly what
+    ``impact_totals`` gives period by period, in the order asked: periods that overlap, one
+    in the middle of another, one with nothing in it, for the partnership, one institution
+    and one with no activity at all (LSTM)."""
+    periods = [
+        (YEAR_START, YEAR_END),
+        (date(2022, 1, 1), date(2022, 12, 31)),
+        (date(2023, 3, 1), date(2024, 6, 30)),
+        (date(2023, 1, 1), date(2023, 1, 1)),
+        (date(2021, 1, 1), date(2021, 12, 31)),
+    ]
+    con = open_published(warehouse)
+    try:
+        for institution in (None, "UOL", "LSTM"):
+            each = impact_totals_by_period(con, periods, institution)
+            assert each == [impact_totals(con, s, e, institution) for s, e in periods]
+        assert impact_totals_by_period(con, [], None) == []
+        with pytest.raises(ValueError, match="before it starts"):
+            impact_totals_by_period(con, [(YEAR_END, YEAR_START)])
     finally:
         con.close()

@@ -29,7 +29,12 @@ from smhp import academic_year
 from smhp.access import Scope
 from smhp.reporting.catalogue import WAIT_18WK_TARGET, info
 from smhp.reporting.disclosure import apply_to_impact, percentage, suppress_count
-from smhp.reporting.impact import ImpactTotals, impact_totals, impact_totals_by_institution
+from smhp.reporting.impact import (
+    ImpactTotals,
+    impact_totals,
+    impact_totals_by_institution,
+    impact_totals_by_period,
+)
 from smhp.reporting.release_periods import ReleasePeriod, check_release, released_periods
 from smhp.reporting.released import MEASURES, exact_figures
 from smhp.warehouse import open_published
@@ -144,13 +149,13 @@ def by_year(
     years = released_periods(first_day, as_of, "academic_year")[::-1]
     if scope.is_empty:
         return [(y, _shown(_nothing(y), scope, frozenset())) for y in years]
-    institution = _institution(scope)
     con = open_published(snapshot)
     try:
-        exact = [(y, impact_totals(con, y.start, y.end, institution)) for y in years]
+        periods = [(year.start, year.end) for year in years]
+        exact = impact_totals_by_period(con, periods, _institution(scope))
     finally:
         con.close()
-    return [(year, _shown(t, scope, frozenset())) for year, t in exact]
+    return [(year, _shown(t, scope, frozenset())) for year, t in zip(years, exact, strict=True)]
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,12 @@ import duckdb
 from smhp import academic_year
 from smhp.reporting.catalogue import info
 
-__all__ = ["ImpactTotals", "impact_totals", "impact_totals_by_institution"]
+__all__ = [
+    "ImpactTotals",
+    "impact_totals",
+    "impact_totals_by_institution",
+    "impact_totals_by_period",
+]
 
 
 @dataclass(frozen=True)
@@ -70,15 +75,21 @@ class ImpactTotals:
         return out
 
 
-def _in_period(metric: str) -> str:
+def _in_period(metric: str, each_period: bool = False) -> str:
     """The fact rows of a catalogued ``metric`` in the period and the institution: the one
     period filter of every figure (the event date of the metric's definition in
-    ``[$start, $end]``; ``$inst`` NULL means the whole partnership)."""
+    ``[$start, $end]``; ``$inst`` NULL means the whole partnership). ``each_period`` also
+    tags each row with the ``n`` of every one of ``periods`` its event date falls in (the
+    query of several periods: ``$start``-``$end`` then spans them all)."""
     m = info(metric)
+    tag, join = "", ""
+    if each_period:
+        tag = ", p.n"
+        join = f"join periods p on x.{m.event_date} between p.start_on and p.end_on"
     return f"""
-    select * from marts.{m.fact}
-    where {m.event_date} between $start and $end
-      and ($inst is null or institution_code = $inst)"""
+    select x.*{tag} from marts.{m.fact} x {join}
+    where x.{m.event_date} between $start and $end
+      and ($inst is null or x.institution_code = $inst)"""
 
 
 _SEEN_6WK = info("referral_seen_6wk_pct").numerator
@@ -93,53 +104,104 @@ is over (for disclosure control and the pages that show them)."""
 _IMPROVED = info("ucope_reliable_improvement_pct").numerator
 _RECOVERED = info("ucope_reliable_recovery_pct").numerator
 
-# One query, so that every figure comes from the same snapshot state. The reach counts an
-# institution that has any liaison contact, U-COPE episode, referral or case discussion
-# whose primary event date falls in the period. Table and column names come from the
-# metric catalogue (plain identifiers, checked on loading); values are bound parameters.
-# ``{of}`` narrows each figure to one row of ``each`` (the per-institution query) or to
-# nothing (the totals of $inst): one text for both, so the two can never differ.
-_FIGURES = f"""
-with
-liaison as ({_in_period("liaison_students")}),
-ucope as ({_in_period("ucope_students")}),
-received as ({_in_period("referrals_received")}),
-waits as ({_in_period("referral_completed_waits")}),
-discussions as ({_in_period("case_discussions")}),
-discharges as ({_in_period("ucope_discharges")}),
+
+def _figures(key: str, each: str, each_period: bool = False) -> str:
+    """The one query of every figure, one row per row of ``each``.
+
+    One query, so that every figure comes from the same snapshot state. The reach counts
+    an institution that has any liaison contact, U-COPE episode, referral or case
+    discussion whose primary event date falls in the period. Table and column names come
+    from the metric catalogue (plain identifiers, checked on loading); values are bound
+    parameters. Each figure is grouped by ``key``: nothing (the totals of $inst over
+    $start-$end), the institution, or the period of ``periods``. ``each`` lists the rows
+    to answer (``k``) with the academic year of their headcounts, so a row with no
+    activity still gets its zeros. One text for all three queries, so they can never
+    differ; grouped rather than one subquery per row, so that many rows cost about what
+    one does.
+    """
+    cte = lambda metric: _in_period(metric, each_period)  # noqa: E731
+    periods = (
+        "periods as (select unnest($starts) as start_on, unnest($ends) as end_on,"
+        " unnest($years) as academic_year, unnest($ns) as n),"
+        if each_period
+        else ""
+    )
+    return f"""
+with {periods}
+each as ({each}),
+liaison as ({cte("liaison_students")}),
+ucope as ({cte("ucope_students")}),
+received as ({cte("referrals_received")}),
+waits as ({cte("referral_completed_waits")}),
+discussions as ({cte("case_discussions")}),
+discharges as ({cte("ucope_discharges")}),
 active_institutions as (
-    select institution_code from liaison
-    union select institution_code from ucope
-    union select institution_code from received
-    union select institution_code from discussions
+    select {key} as k, institution_code from liaison
+    union select {key}, institution_code from ucope
+    union select {key}, institution_code from received
+    union select {key}, institution_code from discussions
 )
 select
-    {{code}}
-    (select count(distinct student_key) from liaison x {{of}}) as liaison_students,
-    (select count(distinct student_key) from ucope x {{of}}) as ucope_students,
-    (select count(*) from received x {{of}}) as referrals_received,
-    (select count(*) from waits x {{of}}) as referral_completed_waits,
-    (select count(*) filter (where {_SEEN_6WK}) from waits x {{of}}) as referral_seen_6wk,
-    (select quantile_cont(wait_days, 0.5) from waits x {{of}}) as referral_median_wait_days,
-    (select 100.0 * count(*) filter (where {_SEEN_6WK}) / nullif(count(*), 0)
-       from waits x {{of}}) as referral_seen_6wk_pct,
-    (select count(*) filter (where has_both_scores) from discharges x {{of}}) as scored,
-    (select count(*) filter (where {_IMPROVED}) from discharges x {{of}}) as improved,
-    (select count(*) filter (where in_recovery_base) from discharges x {{of}}) as recovery_base,
-    (select count(*) filter (where {_RECOVERED}) from discharges x {{of}}) as recovered,
-    (select count(*) from active_institutions x {{of}}) as institutions,
-    (select coalesce(sum(p.students), 0)
-       from marts.dim_institution_populations p
-       join active_institutions x using (institution_code)
-      where p.academic_year = $year {{and_of}}) as students_enrolled
-{{each}}
+    each.k,
+    coalesce(l.students, 0),
+    coalesce(u.students, 0),
+    coalesce(r.referrals, 0),
+    coalesce(w.completed, 0),
+    coalesce(w.seen_6wk, 0),
+    w.median_wait,
+    w.seen_6wk_pct,
+    coalesce(d.scored, 0),
+    coalesce(d.improved, 0),
+    coalesce(d.recovery_base, 0),
+    coalesce(d.recovered, 0),
+    coalesce(a.institutions, 0),
+    coalesce(e.students, 0)
+from each
+left join (select {key} as k, count(distinct student_key) as students from liaison group by 1)
+    as l on l.k = each.k
+left join (select {key} as k, count(distinct student_key) as students from ucope group by 1)
+    as u on u.k = each.k
+left join (select {key} as k, count(*) as referrals from received group by 1)
+    as r on r.k = each.k
+left join (
+    select {key} as k,
+        count(*) as completed,
+        count(*) filter (where {_SEEN_6WK}) as seen_6wk,
+        quantile_cont(wait_days, 0.5) as median_wait,
+        100.0 * count(*) filter (where {_SEEN_6WK}) / count(*) as seen_6wk_pct
+    from waits group by 1
+) as w on w.k = each.k
+left join (
+    select {key} as k,
+        count(*) filter (where has_both_scores) as scored,
+        count(*) filter (where {_IMPROVED}) as improved,
+        count(*) filter (where in_recovery_base) as recovery_base,
+        count(*) filter (where {_RECOVERED}) as recovered
+    from discharges group by 1
+) as d on d.k = each.k
+left join (select k, count(*) as institutions from active_institutions group by 1)
+    as a on a.k = each.k
+left join (
+    select x.k, sum(p.students) as students
+    from active_institutions x
+    join each as y on y.k = x.k
+    join marts.dim_institution_populations p
+      on p.institution_code = x.institution_code and p.academic_year = y.academic_year
+    group by 1
+) as e on e.k = each.k
+order by each.k
 """
-_SQL = _FIGURES.format(code="", of="", and_of="", each="")
-_SQL_EACH = _FIGURES.format(
-    code="each.institution_code,",
-    of="where x.institution_code = each.institution_code",
-    and_of="and x.institution_code = each.institution_code",
-    each="from (select unnest($codes) as institution_code) as each order by 1",
+
+
+_SQL = _figures(key="0", each="select 0 as k, $year as academic_year")
+_SQL_EACH = _figures(
+    key="institution_code",
+    each="select unnest($codes) as k, $year as academic_year",
+)
+_SQL_PERIODS = _figures(
+    key="n",
+    each="select n as k, academic_year from periods",
+    each_period=True,
 )
 
 
@@ -172,8 +234,8 @@ def impact_totals(
     row = con.execute(
         _SQL, {"start": start, "end": end, "inst": institution, "year": year}
     ).fetchone()
-    assert row is not None  # an aggregate-only select always returns one row
-    return _totals(start, end, institution, year, row)
+    assert row is not None  # one row of ``each``, always
+    return _totals(start, end, institution, year, row[1:])
 
 
 def impact_totals_by_institution(
@@ -188,6 +250,33 @@ def impact_totals_by_institution(
         {"start": start, "end": end, "inst": None, "year": year, "codes": list(institutions)},
     ).fetchall()
     return [_totals(start, end, row[0], year, row[1:]) for row in rows]
+
+
+def impact_totals_by_period(
+    con: duckdb.DuckDBPyConnection,
+    periods: list[tuple[date, date]],
+    institution: str | None = None,
+) -> list[ImpactTotals]:
+    """``impact_totals`` of each of ``periods`` (``(start, end)``, in the order given) for one
+    institution or all, in one query: the same text narrowed per period, so the funder
+    page's academic years (and a pack's) do not run one query each."""
+    if not periods:
+        return []
+    years = [_year_of(start, end) for start, end in periods]
+    params = {
+        "start": min(start for start, _ in periods),
+        "end": max(end for _, end in periods),
+        "inst": institution,
+        "starts": [start for start, _ in periods],
+        "ends": [end for _, end in periods],
+        "years": years,
+        "ns": list(range(len(periods))),
+    }
+    rows = con.execute(_SQL_PERIODS, params).fetchall()
+    return [
+        _totals(start, end, institution, year, row[1:])
+        for (start, end), year, row in zip(periods, years, rows, strict=True)
+    ]
 
 
 def _year_of(start: date, end: date) -> str:
