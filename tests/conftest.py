@@ -192,29 +192,33 @@ def clicks(monkeypatch: pytest.MonkeyPatch) -> dict[str, Callable[[], bytes]]:
     return latest
 
 
-# The heaviest modules first, so that `make test`'s workers (pytest-xdist, one module at a
-# time) finish together instead of one waiting on a long module started last; a module
-# that needs no demo warehouse comes third, so its worker runs it while the first builds
-# the demo. Seconds of each with `pytest -n 0 --durations=0` on the 2-core machine shared
-# with other jobs (relative figures: re-measure and re-order when a module grows).
+# The order in which `make test`'s workers take modules (pytest-xdist, one module at a time;
+# pyproject.toml turns off xdist's own reordering by test count, which ignored this list).
+# The first three start together: one builds the demo (about 60 s, one core) while the other
+# two run the fault tests, which need no demo; the browser modules, which spend much of their
+# time waiting on the dashboard, then run beside the CPU-heavy pipeline modules. Seconds of
+# each (wall, `make test` on the 2-core machine); re-measure and re-order when a module grows.
 # Modules not listed keep their order, after these.
 HEAVY_FIRST = (
-    "e2e/test_accessibility.py",  # 120, after the demo build (30)
+    "e2e/test_accessibility.py",  # 140, after the demo build (60)
     "test_faults.py",  # 90: killed runs, a reader through a run (6 nightly runs)
-    "test_faults_inputs.py",  # 90: bad files, full disk, failed gate (6 nightly runs)
-    "test_nightly.py",  # 80: 7 nightly runs
-    "e2e/test_deploy.py",  # 60
-    "e2e/test_browser.py",  # 59
-    "test_keys.py",  # 41: 8 nightly runs, 3 with a dbt build
-    "test_dashboard_access.py",  # 35
-    "test_retention.py",  # 35
-    "test_quality.py",  # 34: 3 dbt builds
-    "test_demo_scale.py",  # 31: a nightly run at scale 2
-    "test_incremental.py",  # 25: a full rebuild of the demo
-    "test_audit_tamper.py",  # 32: 2 nightly runs
-    "e2e/test_follows_published_link.py",  # 16
-    "test_disclosure_attacks.py",  # 21
-    "test_dbt_project.py",  # 20: 2 dbt builds
+    "test_faults_inputs.py",  # 85: bad files, full disk, failed gate (6 nightly runs)
+    "test_nightly.py",  # 130: 7 nightly runs
+    "e2e/test_deploy.py",  # 145
+    "test_keys.py",  # 36: 8 nightly runs, 3 with a dbt build
+    "e2e/test_browser.py",  # 88
+    "test_quality.py",  # 59: 3 dbt builds
+    "test_retention.py",  # 49
+    "test_demo_scale.py",  # 49: a nightly run at scale 2
+    "test_dashboard_access.py",  # 48
+    "test_packs.py",  # 41
+    "test_audit_tamper.py",  # 29: 2 nightly runs
+    "test_demo_data.py",  # 26
+    "test_dashboard_app.py",  # 25
+    "test_dbt_project.py",  # 23: 2 dbt builds
+    "test_incremental.py",  # 22: a full rebuild of the demo
+    "e2e/test_follows_published_link.py",  # 22
+    "test_disclosure_attacks.py",  # 19
 )
 
 
