@@ -1,5 +1,5 @@
 """``python -m dashboard.server run dashboard/app.py [options]``: Streamlit, with its media
-route guarded, as ``smhp dashboard`` starts it.
+route guarded and the snapshots it reads held open, as ``smhp dashboard`` starts it.
 
 Streamlit's ``/media/<id>`` route hands a download button's file to anyone with the URL.
 Before the server starts, this wraps that route so that a *downloadable* file is served
@@ -63,8 +63,12 @@ def guard_media_routes() -> None:
 
 
 def main(argv: list[str]) -> None:
-    """Guard the media route, then run Streamlit's command line with ``argv``."""
+    """Guard the media route, keep the snapshots it reads open (the server only reads:
+    ``smhp.warehouse.hold_published``), then run Streamlit's command line with ``argv``."""
+    from smhp.warehouse import hold_published
+
     guard_media_routes()
+    hold_published()
     from streamlit.web import cli
 
     sys.argv = ["streamlit", *argv]

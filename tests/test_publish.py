@@ -77,3 +77,31 @@ def test_one_run_at_a_time(tmp_path):
     layout = WarehouseLayout(tmp_path / "warehouse.duckdb")
     with layout.lock(), pytest.raises(RunInProgress), layout.lock():
         pass
+
+
+def test_a_reader_holding_snapshots_sees_each_publish_and_releases_old_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``hold_published`` (the dashboard server's mode): each open still reads the snapshot
+    the link points at now; the last two snapshots read stay open, an older one is released
+    as a newer one is read (retention can delete it), and a connection still open on a
+    released snapshot keeps working until it is closed."""
+    from smhp import warehouse
+
+    monkeypatch.setattr(warehouse, "_held", warehouse._Held())  # this test's own state
+    warehouse.hold_published(2)
+    layout = WarehouseLayout(tmp_path / "warehouse.duckdb")
+    snapshots, first_reader = [], None
+    for run in range(1, 5):
+        build_candidate(layout, run)
+        snapshots.append(str(layout.publish(f"2024030{run}T000000000000Z", keep=2)))
+        assert read(layout.published) == run  # the new snapshot at the next open
+        if run == 1:
+            first_reader = open_published(layout.published)  # kept open through the runs
+        assert list(warehouse._held.anchors) == snapshots[-2:]
+    assert first_reader is not None
+    assert first_reader.execute("select v from t").fetchone() == (1,)  # released, still usable
+    first_reader.close()
+    assert not Path(snapshots[0]).exists()  # deleted by retention while it was held
+    with pytest.raises(ValueError):
+        warehouse.hold_published(0)
