@@ -21,9 +21,11 @@ marks to it) without validating it again.
 from __future__ import annotations
 
 import functools
+import pickle
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -39,6 +41,14 @@ def _cached(query: Callable[P, R]) -> Callable[P, R]:
     return st.cache_data(show_spinner=False, max_entries=256)(query)
 
 
+def _frame_key(frame: pd.DataFrame | pd.Series) -> bytes:
+    """A chart's table argument as its cache key: its pickle, which holds every value,
+    label and type. Streamlit's own hash of a frame (``hash_pandas_object``) took 1.7 ms
+    for a 90-row table, a tenth of a cached page view's time over its charts; this takes
+    0.1 ms. The tables come from the cached queries, so equal tables pickle alike."""
+    return pickle.dumps(frame, protocol=5)
+
+
 def chart(build: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
     """The chart builder ``build`` cached per argument values (see the module's note)."""
 
@@ -46,7 +56,11 @@ def chart(build: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
     def spec(*args: Any, **kwargs: Any) -> dict[str, Any]:
         return build(*args, **kwargs).to_dict()
 
-    cached_spec = st.cache_data(show_spinner=False, max_entries=256)(spec)
+    cached_spec = st.cache_data(
+        show_spinner=False,
+        max_entries=256,
+        hash_funcs={pd.DataFrame: _frame_key, pd.Series: _frame_key},
+    )(spec)
 
     @functools.wraps(build)
     def figure(*args: P.args, **kwargs: P.kwargs) -> go.Figure:

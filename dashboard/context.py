@@ -10,7 +10,7 @@ server serves many viewers at once, each with their own scope.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import streamlit as st
@@ -35,6 +35,9 @@ class PageContext:
     prefix: str = ""
     pages: tuple[str, ...] = ()
     username: str = ""
+    per_run: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+    """What a page works out once per rerun and uses many times (e.g. the viewer and
+    browser every download button of the page is bound to): the context is new each run."""
 
     @property
     def as_of_date(self) -> date | None:

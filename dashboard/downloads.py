@@ -104,6 +104,19 @@ def _cookie() -> str | None:
         return None
 
 
+def _viewer_and_browser(
+    ctx: context.PageContext | None,
+) -> tuple[trail.DownloadIdentity | None, bytes | None]:
+    """Who this rerun's download buttons are for and their browser: the same for every
+    button of the run, so worked out once per run (a page draws up to a dozen)."""
+    if ctx is not None and "download_viewer" in ctx.per_run:
+        return ctx.per_run["download_viewer"]  # type: ignore[return-value]
+    found = (trail.download_identity(), _browser_token(_cookie()))
+    if ctx is not None:
+        ctx.per_run["download_viewer"] = found
+    return found
+
+
 def prepare(shown: pd.DataFrame, table: str, not_in_csv: Sequence[str] = ()) -> Callable[[], bytes]:
     """The deferred data of one CSV download button, bound to this rerun's viewer and page
     (``deferred``), with a copy of the shown table."""
@@ -119,9 +132,8 @@ def deferred(file_name: str, make: Callable[[], bytes], **details: Any) -> Calla
     a worker thread with no Streamlit context): the session (to check it is still live),
     the browser, the audit log, the page and filters. ``details`` go to the audit record.
     """
-    viewer = trail.download_identity()
-    browser = _browser_token(_cookie())
     ctx = context.peek()
+    viewer, browser = _viewer_and_browser(ctx)
     page_id = ctx.page_id if ctx else ""
     filters = trail.page_filters(ctx.prefix) if ctx else {}
     log = trail.audit_log()
