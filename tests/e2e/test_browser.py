@@ -88,8 +88,14 @@ _sign_in, _wait_for, _menu, _go = sign_in, wait_for, menu, go
 
 
 def _screenshot(page: Page, name: str) -> None:
-    """The whole page: Streamlit scrolls inside its own container, so the window is made
-    as tall as the content first."""
+    """The whole page, when asked for (``SMHP_SCREENSHOTS=1`` into ``test-artifacts/``, or
+    ``SMHP_UPDATE_SCREENSHOTS=1`` into the docs too): Streamlit scrolls inside its own
+    container, so the window is made as tall as the content first. Not by default: making
+    every page full height, drawing it again and encoding it cost about 15 s of
+    ``make test``, for pictures nobody reads on a green run."""
+    wanted = {os.environ.get(v) for v in ("SMHP_SCREENSHOTS", "SMHP_UPDATE_SCREENSHOTS")}
+    if "1" not in wanted:
+        return
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": 1600, "height": int(height) + 40})
     page.wait_for_timeout(1500)  # charts resize to the new window
