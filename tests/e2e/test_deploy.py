@@ -437,10 +437,16 @@ def test_the_sign_in_page_has_no_csp_violation(watched: CspWatched, deployed: De
     assert watched.errors == [] and watched.outside == []
 
 
-def test_the_board_uses_every_page_through_the_proxy_without_a_csp_violation(
+def test_the_board_uses_every_page_through_the_proxy_on_one_process_without_a_csp_violation(
     watched: CspWatched, deployed: Deployment
 ) -> None:
+    """The board signs in and opens every page of its menu through nginx, each expander and
+    a download: no CSP violation, no script error. The browser stays on the process its
+    routing cookie names: its page, scripts, WebSocket and download all reach one process
+    (the only browser in the layout meanwhile: every request logged during the test is its
+    own)."""
     page = watched.page
+    offset = deployed.access_log.stat().st_size
     sign_in(page, deployed.url, "board")
     wait_for(page, "Board overview")
     titles = menu(page)
@@ -459,25 +465,9 @@ def test_the_board_uses_every_page_through_the_proxy_without_a_csp_violation(
         _no_error_shown(page)
     assert watched.violations() == []
     assert watched.errors == [] and watched.outside == []
-
-
-def test_a_browser_stays_on_one_process_for_its_session(
-    browser: Browser, deployed: Deployment
-) -> None:
-    """A browser signs in and opens every page of its menu: its page, scripts, WebSocket
-    and downloads all reach the process its routing cookie names (the only browser in the
-    layout meanwhile: every request logged during the test is its own)."""
-    context = browser.new_context(ignore_https_errors=True, accept_downloads=True)
-    page = context.new_page()
-    offset = deployed.access_log.stat().st_size
-    sign_in(page, deployed.url, "board")
-    wait_for(page, "Board overview")
-    for menu_title in BOARD_PAGES:
-        go(page, menu_title, BOARD_PAGES[menu_title])
-    _open_everything(page)  # a download too
-    cookies = {c["name"]: c for c in context.cookies()}
+    cookies = {c["name"]: c for c in page.context.cookies()}
     assert cookies["smhp_route"]["httpOnly"] and cookies["smhp_route"]["secure"]
-    context.close()  # the WebSocket's log line is written when it closes
+    page.context.close()  # the WebSocket's log line is written when it closes
     time.sleep(1)
     lines = deployed.upstreams_since(offset)
     assert any("/_stcore/stream" in line for line, _ in lines), "the WebSocket was not logged"
