@@ -111,6 +111,7 @@ def build(
     target_path: Path | None = None,
     log_path: Path | None = None,
     full_refresh: bool = False,
+    threads: int | None = None,
 ) -> DbtBuildResult:
     """Run ``dbt build`` (seeds, models, data tests, unit tests) into ``database``.
 
@@ -122,7 +123,8 @@ def build(
     resource types (e.g. ``["unit_test"]``: unit tests check the SQL, not the data),
     ``dbt_vars`` overrides project vars (e.g. ``{"reliable_change_threshold": 5}``).
     ``full_refresh`` rebuilds the incremental models from scratch (``--full-refresh``;
-    ``smhp.pipeline.nightly`` decides when an incremental build is sound).
+    ``smhp.pipeline.nightly`` decides when an incremental build is sound). ``threads``
+    overrides the profile's (``--threads``; the nightly run passes ``SMHP_DBT_THREADS``).
     ``quiet`` keeps dbt's console output to errors; the full log is in
     ``pipeline/logs/dbt.log``. ``target_path`` moves dbt's artifacts out of
     ``pipeline/target`` (e.g. for builds running side by side) and ``log_path`` moves
@@ -164,6 +166,8 @@ def build(
         args += ["--exclude-resource-type", *exclude_resource_types]
     if full_refresh:
         args.append("--full-refresh")
+    if threads is not None:
+        args += ["--threads", str(threads)]
     if dbt_vars:
         args += ["--vars", json.dumps(dict(dbt_vars))]
 

@@ -214,6 +214,7 @@ class NightlyRun:
             log_path=dbt_dir / "logs",
             exclude_resource_types=NOT_NIGHTLY,
             full_refresh=full is not None,
+            threads=self.settings.dbt_threads,
         )
         counts = Counter(node.resource_type for node in result.nodes)
         self.reporter.line("  " + ", ".join(f"{n} {t}s" for t, n in sorted(counts.items())))
