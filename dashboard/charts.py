@@ -500,10 +500,20 @@ def _panel_title(title: str, width: int = 26) -> str:
     return "<br>".join([code, *textwrap.wrap(name, width)]) if name else code
 
 
+MAX_PANELS = 24
+"""The most institutions compared one panel each; above it (a national roll-out has 270)
+``institutions_side_by_side`` summarises them in one chart (``institutions_spread``)."""
+SPREAD = ("Highest", "90th percentile", "Median", "10th percentile", "Lowest")
+"""The lines of ``institutions_spread``, top to bottom."""
+
+
 def institutions_side_by_side(shown: pd.DataFrame, label: str, y_title: str) -> go.Figure:
     """A measure per institution and month (``dashboard.queries.board.institution_monthly``
     as shown) in small multiples, one panel per institution titled with its code and name
-    (the board page's and the board pack's)."""
+    (the board page's and the board pack's); more than ``MAX_PANELS`` institutions in one
+    chart of their spread."""
+    if shown["institution_code"].nunique() > MAX_PANELS:
+        return institutions_spread(shown, label, y_title)
     names = dict(zip(shown["institution_code"], shown["institution_name"], strict=False))
     return small_multiples(
         shown,
@@ -514,6 +524,39 @@ def institutions_side_by_side(shown: pd.DataFrame, label: str, y_title: str) -> 
         y_title=y_title,
         panel_titles={c: f"{c} — {n}" for c, n in names.items()},
     )
+
+
+def institutions_spread(shown: pd.DataFrame, label: str, y_title: str) -> go.Figure:
+    """A measure per institution and month summarised over the institutions, month by
+    month: the highest, the 90th percentile, the median, the 10th percentile and the lowest
+    of the institutions with a value (``SPREAD``; percentiles interpolated).
+
+    For a board of many institutions: 270 panels are too many to read (or to draw, on a
+    page or in a pack), while the spread shows whether institutions are drawing apart and
+    where the middle lies. The table under the chart keeps every institution's value, to
+    find which one is highest or lowest.
+    """
+    values = shown.assign(v=pd.Series(numbers(shown["value"]), index=shown.index, dtype="float64"))
+    rows = []
+    for month, part in values.dropna(subset=["v"]).groupby("month", sort=True):
+        v = part["v"]
+        figures = (v.max(), v.quantile(0.9), v.median(), v.quantile(0.1), v.min())
+        rows += [(month, line, float(f)) for line, f in zip(SPREAD, figures, strict=True)]
+    frame = pd.DataFrame(rows, columns=["month", "line", "value"])
+    institutions = shown["institution_code"].nunique()
+    fig = lines(
+        frame,
+        "month",
+        "value",
+        title=f"{label}: spread over {institutions} institutions",
+        x_title=None,
+        y_title=y_title,
+        color="line",
+    )
+    dashes = {"Median": "solid", "90th percentile": "dash", "10th percentile": "dash"}
+    for trace in fig.data:  # not by colour alone: the median solid, the extremes dotted
+        trace.line.dash = dashes.get(trace.name, "dot")
+    return fig
 
 
 # --- text alternatives -------------------------------------------------------------------

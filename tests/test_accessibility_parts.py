@@ -147,17 +147,47 @@ def test_small_multiples_name_each_panel_and_many_series_are_summed_up() -> None
 
 
 def test_small_multiples_of_a_national_roll_out_build() -> None:
-    """270 institutions (``smhp demo-data --scale 45``): 90 rows of panels, which plotly
-    refused with the fixed gap between rows that suits a city's six (found by bench/)."""
+    """270 panels (``smhp demo-data --scale 45``): 90 rows, which plotly refused with the
+    fixed gap between rows that suits a city's six (found by bench/)."""
     codes = [f"I{i:03d}" for i in range(270)]
     frame = pd.DataFrame(
         [(c, m, 1.0) for c in codes for m in MONTHS[:2]],
         columns=["institution_code", "month", "value"],
     )
-    fig = charts.institutions_side_by_side(
-        frame.assign(institution_name="An institution"), "Referrals", "Referrals"
+    fig = charts.small_multiples(
+        frame,
+        panel="institution_code",
+        x="month",
+        y="value",
+        title="Referrals",
+        y_title="Referrals",
+        panel_titles={c: c for c in codes},
     )
     assert len(fig.data) == 270 and fig.layout.height == 360 * 90 + 100
+
+
+def test_more_institutions_than_panels_are_compared_by_their_spread() -> None:
+    """Up to ``MAX_PANELS`` institutions one panel each; more (a national roll-out) in one
+    chart of the highest, percentiles, median and lowest of each month, over the
+    institutions with a value, described in words like every chart."""
+    few = pd.DataFrame(
+        [(f"I{i}", m, float(i)) for i in range(charts.MAX_PANELS) for m in MONTHS[:2]],
+        columns=["institution_code", "month", "value"],
+    ).assign(institution_name="An institution")
+    assert len(charts.institutions_side_by_side(few, "Rate", "Per 1,000").data) == 24
+    rows = [(f"I{i:03d}", m, float(i)) for i in range(270) for m in MONTHS[:2]]
+    rows.append(("I999", MONTHS[0], None))  # no value: left out of the spread
+    many = pd.DataFrame(rows, columns=["institution_code", "month", "value"])
+    fig = charts.institutions_side_by_side(
+        many.assign(institution_name="An institution"), "Rate", "Per 1,000"
+    )
+    assert [t.name for t in fig.data] == list(charts.SPREAD)
+    by_name = {t.name: list(t.y) for t in fig.data}
+    assert by_name["Highest"] == [269.0, 269.0] and by_name["Lowest"] == [0.0, 0.0]
+    assert by_name["Median"] == [134.5, 134.5]
+    assert by_name["90th percentile"] == [pytest.approx(0.9 * 269)] * 2  # interpolated
+    assert "spread over 271 institutions" in fig.layout.title.text
+    assert "Median" in charts.describe(fig)
 
 
 # --- colours -----------------------------------------------------------------------------
