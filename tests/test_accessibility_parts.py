@@ -121,21 +121,27 @@ def test_times_of_day_are_said_as_moments_in_order() -> None:
     assert "Seconds: latest 4.2 on 29 November 2026 at 21:11;" in text  # not the last drawn
 
 
+def _panels(frame: pd.DataFrame, title: str, y_title: str):
+    """One small-multiples panel per institution of ``frame``, titled with its code."""
+    codes = list(dict.fromkeys(frame["institution_code"]))
+    return charts.small_multiples(
+        frame,
+        panel="institution_code",
+        x="month",
+        y="value",
+        title=title,
+        y_title=y_title,
+        panel_titles={c: c for c in codes},
+    )
+
+
 def test_small_multiples_name_each_panel_and_many_series_are_summed_up() -> None:
     codes = [f"I{i}" for i in range(8)]
     frame = pd.DataFrame(
         [(c, m, float(i + j)) for i, c in enumerate(codes) for j, m in enumerate(MONTHS[:3])],
         columns=["institution_code", "month", "value"],
     )
-    fig = charts.small_multiples(
-        frame,
-        panel="institution_code",
-        x="month",
-        y="value",
-        title="Referrals per 1,000 students, by institution",
-        y_title="Per 1,000",
-        panel_titles={c: c for c in codes},
-    )
+    fig = _panels(frame, "Referrals per 1,000 students, by institution", "Per 1,000")
     text = charts.describe(fig)
     assert text.startswith(
         "Small multiples on one scale, a panel per series: "
@@ -154,15 +160,7 @@ def test_small_multiples_of_a_national_roll_out_build() -> None:
         [(c, m, 1.0) for c in codes for m in MONTHS[:2]],
         columns=["institution_code", "month", "value"],
     )
-    fig = charts.small_multiples(
-        frame,
-        panel="institution_code",
-        x="month",
-        y="value",
-        title="Referrals",
-        y_title="Referrals",
-        panel_titles={c: c for c in codes},
-    )
+    fig = _panels(frame, "Referrals", "Referrals")
     assert len(fig.data) == 270 and fig.layout.height == 360 * 90 + 100
 
 
