@@ -13,6 +13,7 @@ import json
 from datetime import date
 
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from dashboard import charts, theme
@@ -121,7 +122,7 @@ def test_times_of_day_are_said_as_moments_in_order() -> None:
     assert "Seconds: latest 4.2 on 29 November 2026 at 21:11;" in text  # not the last drawn
 
 
-def _panels(frame: pd.DataFrame, title: str, y_title: str):
+def _panels(frame: pd.DataFrame, title: str, y_title: str) -> go.Figure:
     """One small-multiples panel per institution of ``frame``, titled with its code."""
     codes = list(dict.fromkeys(frame["institution_code"]))
     return charts.small_multiples(
