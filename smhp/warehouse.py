@@ -3,8 +3,8 @@
 The published warehouse path is a symbolic link to one immutable snapshot file per run
 (see ``smhp.pipeline.publish``). Readers resolve the link at every open: the DuckDB Python client
 keeps one database instance per path within a process, so connecting through the link
-itself could keep serving a swapped-out snapshot (duckdb issue 15912). Never hold a
-connection across runs; open, query, close.
+itself could keep serving a swapped-out snapshot (duckdb issue 15912). Callers never hold
+a connection across runs: open, query, close.
 
 A long-lived process that only reads (the dashboard server) may call ``hold_published``:
 the database of each snapshot it reads then stays open in the process between queries,

@@ -105,6 +105,18 @@ _IMPROVED = info("ucope_reliable_improvement_pct").numerator
 _RECOVERED = info("ucope_reliable_recovery_pct").numerator
 
 
+_SOURCES = (
+    ("liaison", "liaison_students"),
+    ("ucope", "ucope_students"),
+    ("received", "referrals_received"),
+    ("waits", "referral_completed_waits"),
+    ("discussions", "case_discussions"),
+    ("discharges", "ucope_discharges"),
+)
+"""The fact rows each figure counts: a name in the query, and the catalogued metric whose
+fact table and event date select them."""
+
+
 def _figures(key: str, each: str, each_period: bool = False) -> str:
     """The one query of every figure, one row per row of ``each``.
 
@@ -119,7 +131,9 @@ def _figures(key: str, each: str, each_period: bool = False) -> str:
     differ; grouped rather than one subquery per row, so that many rows cost about what
     one does.
     """
-    cte = lambda metric: _in_period(metric, each_period)  # noqa: E731
+    sources = ",\n".join(
+        f"{name} as ({_in_period(metric, each_period)})" for name, metric in _SOURCES
+    )
     periods = (
         "periods as (select unnest($starts) as start_on, unnest($ends) as end_on,"
         " unnest($years) as academic_year, unnest($ns) as n),"
@@ -129,12 +143,7 @@ def _figures(key: str, each: str, each_period: bool = False) -> str:
     return f"""
 with {periods}
 each as ({each}),
-liaison as ({cte("liaison_students")}),
-ucope as ({cte("ucope_students")}),
-received as ({cte("referrals_received")}),
-waits as ({cte("referral_completed_waits")}),
-discussions as ({cte("case_discussions")}),
-discharges as ({cte("ucope_discharges")}),
+{sources},
 active_institutions as (
     select {key} as k, institution_code from liaison
     union select {key}, institution_code from ucope
