@@ -143,6 +143,26 @@ def settle(page: Page) -> None:
     page.wait_for_timeout(400)
 
 
+def open_expanders(page: Page) -> None:
+    """Open every closed expander of the page ("Definition and numbers"), then settle.
+
+    One click event on each closed section's summary, all from one script: clicking them
+    one by one through Playwright (scrolling each into view, a layout of the whole page
+    each time) cost chromium 1 to 2 s of CPU per page. Opening a section by keyboard is
+    tested on its own (``test_accessibility``'s keyboard test)."""
+    page.wait_for_function(  # clicks what is still closed at each poll (a rerun may redraw)
+        """() => {
+            const closed = document.querySelectorAll(
+                '[data-testid="stExpander"] details:not([open]) > summary');
+            closed.forEach(summary => summary.click());
+            return closed.length === 0;
+        }""",
+        timeout=30_000,
+        polling=250,
+    )
+    settle(page)
+
+
 def wait_for(page: Page, title: str, chart: bool = True) -> None:
     """Wait for a page's heading (and its first chart), then for the page to settle."""
     page.get_by_role("heading", name=title).wait_for(timeout=30_000)

@@ -49,6 +49,7 @@ from browser_kit import (  # noqa: E402
     NAV_LINK,
     Served,
     dashboard_server,
+    open_expanders,
     settle,
     sign_in,
 )
@@ -139,16 +140,6 @@ def go(page: Page, page_id: str) -> None:
     title = navigation.BY_ID[page_id].title
     page.locator(NAV_LINK).filter(has_text=re.compile(rf"^\s*{re.escape(title)}\s*$")).click()
     heading(page, title.split()[0])
-
-
-def open_expanders(page: Page) -> None:
-    """Open every closed "Definition" / "Definition and numbers" section."""
-    closed = page.locator('[data-testid="stExpander"] details:not([open]) > summary')
-    for _ in range(100):
-        if closed.count() == 0:
-            break
-        closed.first.click()
-    settle(page)
 
 
 def _violations(page: Page) -> list[dict]:

@@ -59,6 +59,7 @@ from browser_kit import (  # noqa: E402
     free_port,
     go,
     menu,
+    open_expanders,
     sign_in,
     wait_for,
 )
@@ -412,9 +413,7 @@ def watched(browser: Browser, deployed: Deployment) -> Iterator[CspWatched]:
 
 def _open_everything(page: Page) -> None:
     """Open every expander of the page and take its first download."""
-    for summary in page.locator('[data-testid="stExpander"] summary').all():
-        summary.click()
-    page.wait_for_timeout(500)
+    open_expanders(page)
     buttons = page.locator('[data-testid="stDownloadButton"] button')
     if buttons.count():
         with page.expect_download(timeout=30_000) as download:
