@@ -15,8 +15,9 @@ import subprocess
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
+from smhp.exiting import exit_now
 from smhp.settings import DASHBOARD_APP, Settings, SettingsError
 
 if TYPE_CHECKING:  # the demo is imported only by the commands that use it
@@ -400,5 +401,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def run() -> NoReturn:
+    """The ``smhp`` command itself (``[project.scripts]``): :func:`main`, then an exit
+    without the interpreter's teardown (``smhp.exiting``). Tests call :func:`main`."""
+    exit_now(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

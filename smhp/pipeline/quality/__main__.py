@@ -1,7 +1,7 @@
-"""``python -m smhp.pipeline.quality``: see :mod:`smhp.pipeline.quality.cli`."""
+"""``python -m smhp.pipeline.quality``: see :mod:`smhp.pipeline.quality.cli`. The worker
+exits without the interpreter's teardown (``smhp.exiting``): the nightly run waits for it."""
 
-import sys
-
+from smhp.exiting import exit_now
 from smhp.pipeline.quality.cli import main
 
-sys.exit(main())
+exit_now(main())
