@@ -355,7 +355,7 @@ def test_failing_test_is_reported_by_name(
     new target folder, starts from the cached parse of another (``dbt_build.PARSE_CACHE``):
     here the module's build, of a database of the same name in another folder. The log
     says which parse it made at dbt's debug level (``DBT_LOG_LEVEL_FILE``)."""
-    monkeypatch.setenv(dbt_build.FILE_LOG_LEVEL_ENV_VAR, "debug")
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
     cache = tmp_path / "cache" / "partial_parse.msgpack"
     cache.parent.mkdir()
     shutil.copyfile(PIPELINE_DIR / "target" / "partial_parse.msgpack", cache)

@@ -29,12 +29,17 @@ from smhp.settings import PIPELINE_DIR, SEEDS_DIR, environment
 
 DATABASE_ENV_VAR = "SMHP_DBT_DATABASE"
 SEED_PATH_ENV_VAR = "SMHP_DBT_SEED_PATH"  # seed-paths in pipeline/dbt_project.yml
-FILE_LOG_LEVEL_ENV_VAR = "DBT_LOG_LEVEL_FILE"  # dbt's own variable for its file log
-FILE_LOG_LEVEL = "info"
-"""The level of ``dbt.log`` unless ``DBT_LOG_LEVEL_FILE`` says otherwise: each node's start,
-result and timing, and every error. dbt's default, ``debug``, also writes every SQL
-statement, which costs about a second of CPU per build for a log few ever read; the SQL
-of every node is in ``target/run`` anyway. Set ``DBT_LOG_LEVEL_FILE=debug`` to get it."""
+DBT_DEFAULTS = {
+    # dbt's file log (``dbt.log``): each node's start, result and time, and every error.
+    # dbt's default, debug, also writes every SQL statement: about a second of CPU per
+    # build, for a log few read (each node's SQL is in ``target/run`` anyway).
+    "DBT_LOG_LEVEL_FILE": "info",
+    # manifest.json and run_results.json: 0.5-0.9 s per build, and nothing reads them: the
+    # run history (``ops.run_checks``) keeps every test's result, the log every node's time.
+    "DBT_WRITE_JSON": "false",
+}
+"""dbt's own settings, with the values :func:`build` gives them unless the environment
+sets them (``DBT_LOG_LEVEL_FILE=debug``, ``DBT_WRITE_JSON=true`` to get dbt's defaults)."""
 
 OK_STATUSES = frozenset({"success", "pass", "warn", "no-op"})
 """Node statuses that do not fail a build: a `warn` test is reported, not fatal, and an
@@ -132,7 +137,7 @@ def build(
     ``smhp.pipeline.nightly`` decides when an incremental build is sound). ``threads``
     overrides the profile's (``--threads``; the nightly run passes ``SMHP_DBT_THREADS``).
     ``quiet`` keeps dbt's console output to errors; the log is in ``pipeline/logs/dbt.log``
-    (at ``FILE_LOG_LEVEL``). ``target_path`` moves dbt's artifacts out of
+    (at ``DBT_DEFAULTS``' level). ``target_path`` moves dbt's artifacts out of
     ``pipeline/target`` (e.g. for builds running side by side) and ``log_path`` moves
     ``pipeline/logs``: the nightly run keeps both beside the warehouse, so that a service
     account needs write access there only, never to the code.
@@ -166,7 +171,6 @@ def build(
         args += ["--target-path", str(Path(target_path).resolve())]
     if log_path is not None:
         args += ["--log-path", str(Path(log_path).resolve())]
-    args += ["--log-level-file", os.environ.get(FILE_LOG_LEVEL_ENV_VAR, FILE_LOG_LEVEL)]
     if select:
         args += ["--select", *select]
     if exclude_resource_types:
@@ -189,6 +193,7 @@ def build(
         DATABASE_ENV_VAR: database.name,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         SEED_PATH_ENV_VAR: seed_path,
+        **{name: os.environ.get(name, default) for name, default in DBT_DEFAULTS.items()},
     }
     with _BUILD_LOCK, _in_folder(database.parent), environment(variables):
         if target_path is not None:
