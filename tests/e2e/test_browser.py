@@ -46,7 +46,7 @@ from browser_kit import (  # noqa: E402
     sign_in,
     wait_for,
 )
-from playwright.sync_api import Browser, Page  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, Page  # noqa: E402
 
 from smhp.access.audit import AuditLog  # noqa: E402
 
@@ -76,11 +76,28 @@ def server(
         yield s
 
 
+def _context(browser: Browser, server: Served) -> tuple[BrowserContext, Watched]:
+    context = browser.new_context(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
+    return context, Watched(context.new_page(), server.url)
+
+
 @pytest.fixture
 def watched(browser: Browser, server: Served) -> Iterator[Watched]:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    yield Watched(page, server.url)
+    """A browser of its own for the test, nobody signed in."""
+    context, watched = _context(browser, server)
+    yield watched
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def board(browser: Browser, server: Served) -> Iterator[Watched]:
+    """The board, signed in once for the tests that only look around: each starts from the
+    page it needs, and a script error or request leaving the machine in any of them fails
+    the ones after it too. (Each sign-in costs chromium about 6 s of CPU.)"""
+    context, watched = _context(browser, server)
+    _sign_in(watched.page, server.url, "board")
+    _wait_for(watched.page, "Board overview")
+    yield watched
     context.close()
 
 
@@ -122,10 +139,10 @@ def test_a_wrong_password_is_refused_with_one_message(watched: Watched, server: 
     assert watched.errors == [] and watched.outside == []
 
 
-def test_the_board_signs_in_and_every_page_loads(watched: Watched, server: Served) -> None:
+def test_the_board_signs_in_and_every_page_loads(board: Watched) -> None:
+    watched = board
     page = watched.page
-    _sign_in(page, server.url, "board")
-    _wait_for(page, "Board overview")
+    _go(page, "Board overview", "Board overview")
     assert _menu(page) == [*BOARD_PAGES, "Accessibility"]  # the statement: no chart
     for menu_title, (name, title) in BOARD_PAGES.items():
         _go(page, menu_title, title, chart=name != "packs")  # the packs page: PDFs, no chart
@@ -143,10 +160,10 @@ def _chart_titles(page: Page) -> list[str]:
     return page.locator(f"{CHART} .gtitle").all_text_contents()  # SVG: no innerText
 
 
-def test_a_filter_change_redraws_the_chart(watched: Watched, server: Served) -> None:
+def test_a_filter_change_redraws_the_chart(board: Watched) -> None:
+    watched = board
     page = watched.page
-    _sign_in(page, server.url, "board")
-    _wait_for(page, "Board overview")
+    _go(page, "Board overview", "Board overview")
     assert "Seen within 6 weeks: common cause" in _chart_titles(page)
     # Streamlit's selectbox is a combobox: typing filters its options, a click picks one.
     box = page.get_by_role("combobox", name="SPC chart of")
@@ -160,10 +177,9 @@ def test_a_filter_change_redraws_the_chart(watched: Watched, server: Served) -> 
     assert watched.errors == []
 
 
-def test_drill_down_to_the_pseudonymous_worklist(watched: Watched, server: Served) -> None:
+def test_drill_down_to_the_pseudonymous_worklist(board: Watched, server: Served) -> None:
+    watched = board
     page = watched.page
-    _sign_in(page, server.url, "board")
-    _wait_for(page, "Board overview")
     _go(page, "Service manager", "Service manager")
     box = page.get_by_role("combobox", name="Institution")
     box.click()
