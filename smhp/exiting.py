@@ -12,18 +12,23 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+import threading
 from typing import NoReturn
 
 
 def exit_now(code: int) -> NoReturn:
     """Exit with ``code`` after what a normal exit must do, skipping the rest.
 
-    The ``atexit`` handlers run first, in Python's order (logging's flush, dbt closing its
-    connections, multiprocessing's and temporary folders' clean-ups), then the buffered
-    output is flushed; only the freeing of every module and object is skipped, which the
+    What a normal exit does first still happens, in its order: it waits for the threads
+    that are not daemons, runs the ``atexit`` handlers (logging's flush, dbt closing its
+    connections, multiprocessing's and temporary folders' clean-ups) and flushes the
+    buffered output; only the freeing of every module and object is skipped, which the
     operating system does at once. For a command's normal return only: an exception or a
     ``SystemExit`` leaves the usual way.
     """
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
     atexit._run_exitfuncs()  # what a normal exit runs; os._exit alone would skip them
     try:
         sys.stdout.flush()
