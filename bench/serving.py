@@ -136,6 +136,7 @@ def page_view_times(
         sys.path.insert(0, str(ROOT))
     from dashboard.navigation import BY_ID
     from dashboard.profiling import PROFILE_LOG_ENV
+    from dashboard.server import freeze_the_startup_heap
     from smhp.access.users import create_demo_users
     from smhp.settings import environment
 
@@ -150,6 +151,7 @@ def page_view_times(
             "SMHP_ACCESS_CONFIG": None,
             PROFILE_LOG_ENV: str(log),
         }
+        freeze_the_startup_heap()  # as the server does before it serves
         with environment(settings), _one_script_cache():
             for username, page_ids in views.items():
                 at = _signed_in(username)
