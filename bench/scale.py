@@ -327,7 +327,7 @@ def duckdb_reference(warehouse: Path) -> dict[str, Any]:
 def metric_models_seconds(warehouse: Path) -> float:
     """Execution time of the dbt models from staging to ``metrics_monthly`` in the last
     build of ``warehouse`` (threads overlap, so this is their sum), from dbt's log: the
-    nightly run writes no run_results.json (``smhp.pipeline.dbt_build.DBT_DEFAULTS``), and
+    nightly run writes no run_results.json (``smhp.settings.DBT_DEFAULTS``), and
     the log's line for each model ends with its time."""
     log = Path(f"{warehouse}.work") / "dbt" / "logs" / "dbt.log"
     last_build = log.read_text(encoding="utf-8").rsplit("Running with dbt=", 1)[-1]

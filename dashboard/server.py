@@ -91,9 +91,16 @@ def freeze_the_startup_heap() -> None:
     import dashboard.queries.service  # noqa: F401
 
     go.Figure(go.Scatter(), layout=go.Layout()).add_trace(go.Bar())  # plotly's lazy classes
+    freeze_heap()
+
+
+def freeze_heap() -> None:
+    """Move every object alive now into the collector's permanent generation, until exit
+    (also the test processes' after collection: ``tests/conftest.py``). Unfrozen at exit
+    after all: else duckdb's bindings report the frozen objects as leaked."""
     gc.collect()
     gc.freeze()
-    atexit.register(gc.unfreeze)  # freed at exit after all: else duckdb's bindings report leaks
+    atexit.register(gc.unfreeze)
 
 
 def main(argv: list[str]) -> None:

@@ -90,6 +90,19 @@ DEFAULTS = {
     "SMHP_PUBLIC_URL": "http://localhost:8501",
 }
 
+DBT_DEFAULTS = {
+    # dbt's file log (``dbt.log``): each node's start, result and time, and every error.
+    # dbt's default, debug, also writes every SQL statement: about a second of CPU per
+    # build, for a log few read (each node's SQL is in ``target/run`` anyway).
+    "DBT_LOG_LEVEL_FILE": "info",
+    # manifest.json and run_results.json: 0.5-0.9 s per build, and nothing reads them: the
+    # run history (``ops.run_checks``) keeps every test's result, the log every node's time.
+    "DBT_WRITE_JSON": "false",
+}
+"""dbt's own environment variables, with the values ``smhp.pipeline.dbt_build.build`` gives
+them unless the environment sets them (``DBT_LOG_LEVEL_FILE=debug``, ``DBT_WRITE_JSON=true``
+for dbt's defaults; README, settings)."""
+
 ALERT_DELIVERIES = ("outbox", "smtp")
 """The values of ``SMHP_ALERTS_DELIVERY`` (``smhp.alerts.delivery``)."""
 

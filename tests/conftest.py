@@ -248,11 +248,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Freeze what collection imported (``gc.freeze``), as the dashboard server freezes its
     startup heap: the test process's full collections then stop walking every module of
     Streamlit, plotly, pandas, dbt and the app, which the AppTest page runs and the
-    in-process builds trigger again and again: about 12 % of the workers' own CPU. Unfrozen
-    at exit, or duckdb's bindings would report its objects as leaked."""
-    import atexit
-    import gc
+    in-process builds trigger again and again: about 12 % of the workers' own CPU."""
+    from dashboard.server import freeze_heap
 
-    gc.collect()
-    gc.freeze()
-    atexit.register(gc.unfreeze)
+    freeze_heap()

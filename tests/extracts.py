@@ -26,7 +26,7 @@ NIGHTLY_ENV = dict(
     SMHP_PSEUDONYM_KEY=TEST_KEY_HEX,
     DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     SMHP_ADDONS="",
-    SMHP_DBT_THREADS="1",  # three test workers share the two cores: dbt's threads only cost
+    SMHP_DBT_THREADS="1",  # three workers share two cores: more threads would only add CPU
 )
 
 

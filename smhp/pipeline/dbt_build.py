@@ -25,22 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from smhp.settings import PIPELINE_DIR, SEEDS_DIR, environment
+from smhp.settings import DBT_DEFAULTS, PIPELINE_DIR, SEEDS_DIR, environment
 
 DATABASE_ENV_VAR = "SMHP_DBT_DATABASE"
 SEED_PATH_ENV_VAR = "SMHP_DBT_SEED_PATH"  # seed-paths in pipeline/dbt_project.yml
-DBT_DEFAULTS = {
-    # dbt's file log (``dbt.log``): each node's start, result and time, and every error.
-    # dbt's default, debug, also writes every SQL statement: about a second of CPU per
-    # build, for a log few read (each node's SQL is in ``target/run`` anyway).
-    "DBT_LOG_LEVEL_FILE": "info",
-    # manifest.json and run_results.json: 0.5-0.9 s per build, and nothing reads them: the
-    # run history (``ops.run_checks``) keeps every test's result, the log every node's time.
-    "DBT_WRITE_JSON": "false",
-}
-"""dbt's own settings, with the values :func:`build` gives them unless the environment
-sets them (``DBT_LOG_LEVEL_FILE=debug``, ``DBT_WRITE_JSON=true`` to get dbt's defaults)."""
-
 OK_STATUSES = frozenset({"success", "pass", "warn", "no-op"})
 """Node statuses that do not fail a build: a `warn` test is reported, not fatal, and an
 exposure (the dashboard) is a `no-op` node."""
@@ -137,7 +125,7 @@ def build(
     ``smhp.pipeline.nightly`` decides when an incremental build is sound). ``threads``
     overrides the profile's (``--threads``; the nightly run passes ``SMHP_DBT_THREADS``).
     ``quiet`` keeps dbt's console output to errors; the log is in ``pipeline/logs/dbt.log``
-    (at ``DBT_DEFAULTS``' level). ``target_path`` moves dbt's artifacts out of
+    (at ``smhp.settings.DBT_DEFAULTS``' level). ``target_path`` moves dbt's artifacts out of
     ``pipeline/target`` (e.g. for builds running side by side) and ``log_path`` moves
     ``pipeline/logs``: the nightly run keeps both beside the warehouse, so that a service
     account needs write access there only, never to the code.
