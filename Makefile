@@ -4,9 +4,11 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := False
-# The browser of the end-to-end tests and of the packs' charts (kaleido): Debian's, never a
-# downloaded one.
+# The browsers: Debian's, never a downloaded one. chromium draws the packs' charts (kaleido);
+# its headless shell (the same Debian build, without the desktop parts: pages cost it about
+# half the CPU) drives the end-to-end tests and the benchmark's sessions.
 CHROMIUM := /usr/bin/chromium
+HEADLESS_SHELL := /usr/bin/chromium-headless-shell
 # The reverse proxy of deploy/ (tests/e2e/test_deploy.py): Debian's nginx.
 NGINX := /usr/sbin/nginx
 # axe-core, the WCAG checker the browser tests inject: from npm, as package-lock.json pins it.
@@ -28,15 +30,15 @@ setup: $(STAMP)
 demo: setup $(CHROMIUM) pango  ## synthetic extracts → nightly → dashboard at http://localhost:8501
 	$(VENV)/bin/smhp demo
 
-test: setup lint $(CHROMIUM) pango $(NGINX) $(AXE)  ## every test, for real (dbt, DuckDB files, chromium)
+test: setup lint $(CHROMIUM) $(HEADLESS_SHELL) pango $(NGINX) $(AXE)  ## every test, for real (dbt, DuckDB files, chromium)
 	$(PY) -m pytest
 
 test-fast: setup       ## the quick loop: every test not marked slow (no dbt, pipeline or browser)
 	$(PY) -m pytest -m "not slow"
 
 # Installed only when missing (CI: a fresh Debian 12 machine, as root).
-$(CHROMIUM):
-	apt-get update && apt-get install -y chromium chromium-driver
+$(CHROMIUM) $(HEADLESS_SHELL):
+	apt-get update && apt-get install -y chromium chromium-headless-shell
 
 $(NGINX):
 	apt-get update && apt-get install -y nginx-light
@@ -51,7 +53,7 @@ $(AXE): package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-bench: setup $(CHROMIUM) pango $(NGINX)  ## by hand, not in the tests: scale 1 and 45, sessions 1, 10, 50
+bench: setup $(CHROMIUM) $(HEADLESS_SHELL) pango $(NGINX)  ## by hand, not in the tests: scale 1 and 45, sessions 1, 10, 50
 	$(PY) bench/run.py
 
 lint: setup

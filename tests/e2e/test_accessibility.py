@@ -40,9 +40,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "test-artifacts"
-for needed, how in ((Path("/usr/bin/chromium"), "make test"), (AXE, "npm ci")):
-    if not needed.exists() and not os.environ.get("CI"):
-        pytest.skip(f"{needed} is missing (`{how}` installs it)", allow_module_level=True)
+from browser_kit import skip_without_browser  # noqa: E402
+
+skip_without_browser()
+if not AXE.exists() and not os.environ.get("CI"):
+    pytest.skip(f"{AXE} is missing (`npm ci` installs it)", allow_module_level=True)
 
 from browser_kit import (  # noqa: E402
     CHART,

@@ -10,7 +10,7 @@ no trace of itself (nor of anything like an NHS number) in the server's output o
 audit log. Full-page screenshots go to ``test-artifacts/screenshots/`` (and to
 ``docs/screenshots/`` with ``SMHP_UPDATE_SCREENSHOTS=1``).
 
-Skipped only on a developer machine without ``/usr/bin/chromium``; in CI (``CI`` set) it
+Skipped only on a developer machine without the browser (``browser_kit.CHROMIUM``); in CI (``CI`` set) it
 always runs, and a missing browser is a failure.
 """
 
@@ -28,13 +28,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_kit import skip_without_browser
 
-if not Path("/usr/bin/chromium").exists() and not os.environ.get("CI"):
-    pytest.skip(
-        "Debian's chromium is not installed (/usr/bin/chromium; `make test` installs it); "
-        "the browser tests run in CI",
-        allow_module_level=True,
-    )
+skip_without_browser()
 
 from browser_kit import (  # noqa: E402
     CHART,

@@ -40,18 +40,12 @@ from pathlib import Path
 import pytest
 
 NGINX = Path("/usr/sbin/nginx")
-CHROMIUM_PATH = Path("/usr/bin/chromium")
 APT_USABLE = shutil.which("apt-get") is not None and os.geteuid() == 0
-if not os.environ.get("CI"):
-    if not NGINX.exists() and not APT_USABLE:
-        pytest.skip(
-            "nginx is not installed and apt cannot install it here; the test runs in CI",
-            allow_module_level=True,
-        )
-    if not CHROMIUM_PATH.exists():
-        pytest.skip(
-            "Debian's chromium is not installed (/usr/bin/chromium)", allow_module_level=True
-        )
+if not os.environ.get("CI") and not NGINX.exists() and not APT_USABLE:
+    pytest.skip(
+        "nginx is not installed and apt cannot install it here; the test runs in CI",
+        allow_module_level=True,
+    )
 
 from browser_kit import (  # noqa: E402
     NAV_LINK,
@@ -61,8 +55,11 @@ from browser_kit import (  # noqa: E402
     menu,
     open_expanders,
     sign_in,
+    skip_without_browser,
     wait_for,
 )
+
+skip_without_browser()
 from playwright.sync_api import Browser, Page  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,13 +23,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from browser_kit import skip_without_browser
 
-if not Path("/usr/bin/chromium").exists() and not os.environ.get("CI"):
-    pytest.skip(
-        "Debian's chromium is not installed (/usr/bin/chromium; `make test` installs it); "
-        "the browser tests run in CI",
-        allow_module_level=True,
-    )
+skip_without_browser()
 
 from browser_kit import CHROMIUM, FLAGS, Watched, dashboard_server, go, sign_in  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
