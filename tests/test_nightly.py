@@ -614,25 +614,6 @@ def test_failed_run_leaves_the_published_data_in_place(published, tmp_path):
     assert "failed during ingest" in status.stdout and "Source freshness" in status.stdout
 
 
-def test_reader_holding_the_warehouse_does_not_block_a_run(published):
-    landing, warehouse, _ = published
-    reader = duckdb.connect(os.path.realpath(warehouse), read_only=True)
-    try:
-        old = reader.execute("select count(*) from raw.load_log").fetchone()
-        write_extract(
-            landing,
-            "referrals",
-            "2024-03-21",
-            [referral("R9", 9, referred_on="2024-03-21", updated_at="2024-03-21 09:00:00")],
-        )
-        done = nightly(landing, warehouse)
-        assert done.returncode == 3, done.stderr  # published with warnings: 2024 data is stale
-        assert reader.execute("select count(*) from raw.load_log").fetchone() == old
-    finally:
-        reader.close()
-    assert metrics(warehouse)[("2024-03-01", "UOL", "referrals_received")] == 1.0
-
-
 def test_a_run_without_a_key_refuses_to_start(tmp_path):
     env = {k: v for k, v in NIGHTLY_ENV.items() if not k.startswith("SMHP_PSEUDONYM_KEY")}
     done = nightly(tmp_path, tmp_path / "w.duckdb", env=env)
