@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from smhp.pipeline.batch_checks import normalised_refs, proven_valid
 from smhp.pipeline.contract import SourceContract, load_contract
 from smhp.pipeline.landing import LandedFile, scan_landing
-from smhp.pipeline.pseudonymise import student_key
+from smhp.pipeline.pseudonymise import Pseudonymiser
 from smhp.pipeline.validate import Problem, check_row, normalise_student_ref
 
 LOADED, REPLACED, SKIPPED, REJECTED = "loaded", "replaced", "skipped", "rejected"
@@ -269,7 +269,6 @@ class Ingest:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, key: bytes, run_id: str, now: datetime):
         self.con = con
-        self.key = key
         self.run_id = run_id
         self.now = now
         self.contracts = load_contract()
@@ -281,9 +280,7 @@ class Ingest:
         self.pending_rows: Counter[str] = Counter()
         self.quarantine_rows: list[tuple] = []
         self.report = IngestReport()
-        #: student_key of each normalised ref met in this run: a student is in several
-        #: sources and files, and is pseudonymised once (the run's memory only, never kept).
-        self.student_keys: dict[str, str] = {}
+        self.pseudonymise = Pseudonymiser(key)
 
     def history(self) -> dict[str, dict]:
         """Per path: the last time it was seen, its current bytes, its contributing version."""
@@ -519,15 +516,9 @@ class Ingest:
     def _pseudonyms(self, refs: pa.Array) -> pa.Array:
         """``student_key`` of each ref: one HMAC per distinct student of the run, not per
         row."""
-        digits = normalised_refs(refs)
-        distinct = pc.unique(digits)
-        known = self.student_keys
-        keys = []
-        for ref in distinct.to_pylist():
-            if (found := known.get(ref)) is None:
-                found = known[ref] = student_key(self.key, ref)
-            keys.append(found)
-        return pa.array(keys, pa.string()).take(pc.index_in(digits, value_set=distinct))
+        encoded = pc.dictionary_encode(normalised_refs(refs))  # each distinct ref once
+        distinct = encoded.dictionary.to_pylist()
+        return pa.array(list(map(self.pseudonymise, distinct)), pa.string()).take(encoded.indices)
 
     def _insert(self, table: str, columns: list[str], rows: list[tuple]) -> None:
         if rows:
