@@ -10,12 +10,12 @@ concurrent browser sessions. Functions for ``bench/run.py``; run by hand, never 
   a *cached* page view: the data (and the charts) of this scope and these filters are
   already in Streamlit's cache.
 - ``concurrent_sessions(base_url, sessions, switches, credentials)``: ``sessions``
-  browser contexts of one Debian chromium (``/usr/bin/chromium``, never a downloaded
-  browser), each signing in and then switching pages ``switches`` times through the top
-  menu, all at once. A *page switch* is timed from the click on the menu link to the
-  page's main content rendered: its heading shown, no element stale or loading, no
-  status widget (the rerun is over) and every chart drawn (the condition the browser
-  tests wait for, ``tests/e2e/browser_kit.settle``).
+  browser contexts of one Debian chromium headless shell (``CHROMIUM``, as the browser
+  tests use; never a downloaded browser), each signing in and then switching pages
+  ``switches`` times through the top menu, all at once. A *page switch* is timed from the
+  click on the menu link to the page's main content rendered: its heading shown, no
+  element stale or loading, no status widget (the rerun is over) and every chart drawn
+  (the condition the browser tests wait for, ``tests/e2e/browser_kit.settle``).
 
     .venv/bin/python bench/serving.py views /tmp/demo/warehouse.duckdb --runs 20
     .venv/bin/python bench/serving.py sessions https://localhost:8443 --sessions 10
@@ -43,7 +43,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "app.py"
-CHROMIUM = Path("/usr/bin/chromium")
+#: Debian's chromium as a headless shell (package ``chromium-headless-shell``), as the
+#: browser tests launch it (``tests/e2e/browser_kit.py``): it draws a page with about half
+#: the CPU of the full browser, which shares the machine's cores with the dashboards here.
+CHROMIUM = Path("/usr/bin/chromium-headless-shell")
 CHROMIUM_FLAGS = [  # as tests/e2e/browser_kit.py launches it
     "--headless",
     "--no-sandbox",
@@ -288,7 +291,7 @@ def concurrent_sessions(
     higher one for repeated runs.
     """
     if not CHROMIUM.exists():
-        raise RuntimeError(f"Debian's chromium is not installed ({CHROMIUM})")
+        raise RuntimeError(f"Debian's chromium headless shell is not installed ({CHROMIUM})")
     return asyncio.run(_sessions(base_url, sessions, switches, credentials, sign_in_at_once))
 
 
