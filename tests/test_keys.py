@@ -45,6 +45,7 @@ from smhp.pipeline.keys import (
     mark_demo_folder,
 )
 from smhp.pipeline.nightly import run_nightly
+from smhp.pipeline.pseudonymise import Pseudonymiser
 from smhp.pipeline.reporter import Reporter
 from smhp.settings import Settings, SettingsError
 
@@ -161,6 +162,16 @@ def test_a_run_with_a_passphrase_stops_with_exit_code_2_and_never_echoes_it(tmp_
 
 
 # --- fingerprint --------------------------------------------------------------------------
+
+
+def test_a_student_key_is_the_hmac_of_the_ref_s_digits_under_the_key():
+    pseudonymise = Pseudonymiser(TEST_KEY)
+    ref = nhs_number(1)
+    want = hmac.new(TEST_KEY, ref.encode("ascii"), hashlib.sha256).hexdigest()
+    spaced = f"{ref[:3]} {ref[3:6]} {ref[6:]}"
+    assert pseudonymise(ref) == pseudonymise(spaced) == pseudonymise(ref) == want
+    assert Pseudonymiser(bytes.fromhex(OTHER_KEY_HEX))(ref) != want  # keyed
+    assert pseudonymise(nhs_number(2)) != want
 
 
 def test_the_fingerprint_names_the_key_without_revealing_it():

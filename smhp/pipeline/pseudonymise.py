@@ -12,23 +12,18 @@ import hmac
 from smhp.pipeline.validate import normalise_student_ref
 
 
-def student_key(key: bytes, student_ref: str) -> str:
-    return hmac.new(
-        key, normalise_student_ref(student_ref).encode("ascii"), hashlib.sha256
-    ).hexdigest()
-
-
 class Pseudonymiser:
-    """``student_key`` under one key for the many refs of a run: each distinct ref is keyed
-    once (a student is in several sources and files), and from a copy of the HMAC state the
-    key was loaded into once, instead of padding the key again for every ref (a quarter of
-    the HMAC's cost). The keys live in this object only: never kept."""
+    """``student_key`` under one key, for the many refs of a run: each distinct ref is keyed
+    once (a student is in several sources and files), from a copy of the HMAC state the key
+    was loaded into once, instead of padding the key again for every ref (a quarter of the
+    HMAC's cost). The keys live in this object only: never kept."""
 
     def __init__(self, key: bytes) -> None:
         self._keyed = hmac.new(key, digestmod=hashlib.sha256)
         self._known: dict[str, str] = {}
 
     def __call__(self, student_ref: str) -> str:
+        """The ``student_key`` of ``student_ref`` (spaces in it ignored)."""
         ref = normalise_student_ref(student_ref)
         found = self._known.get(ref)
         if found is None:

@@ -10,8 +10,8 @@ no trace of itself (nor of anything like an NHS number) in the server's output o
 audit log. Full-page screenshots go to ``test-artifacts/screenshots/`` (and to
 ``docs/screenshots/`` with ``SMHP_UPDATE_SCREENSHOTS=1``).
 
-Skipped only on a developer machine without the browser (``browser_kit.CHROMIUM``); in CI (``CI`` set) it
-always runs, and a missing browser is a failure.
+Skipped only on a developer machine without the browser (``browser_kit.CHROMIUM``); in CI
+(``CI`` set) it always runs, and a missing browser is a failure.
 """
 
 from __future__ import annotations
