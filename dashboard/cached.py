@@ -49,6 +49,18 @@ def _frame_key(frame: pd.DataFrame | pd.Series) -> bytes:
     return pickle.dumps(frame, protocol=5)
 
 
+def derived(compute: Callable[P, R]) -> Callable[P, R]:
+    """``compute``, a pure function of cached query results (frames) and filter values,
+    cached per argument values, each frame keyed by its pickle (``_frame_key``): what a page
+    works out from its data (a series as shown, its SPC analysis) is then worked out once
+    per snapshot, scope and filters, not on every view."""
+    return st.cache_data(
+        show_spinner=False,
+        max_entries=256,
+        hash_funcs={pd.DataFrame: _frame_key, pd.Series: _frame_key},
+    )(compute)
+
+
 def chart(build: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
     """The chart builder ``build`` cached per argument values (see the module's note)."""
 
@@ -56,11 +68,7 @@ def chart(build: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
     def spec(*args: Any, **kwargs: Any) -> dict[str, Any]:
         return build(*args, **kwargs).to_dict()
 
-    cached_spec = st.cache_data(
-        show_spinner=False,
-        max_entries=256,
-        hash_funcs={pd.DataFrame: _frame_key, pd.Series: _frame_key},
-    )(spec)
+    cached_spec = derived(spec)
 
     @functools.wraps(build)
     def figure(*args: P.args, **kwargs: P.kwargs) -> go.Figure:

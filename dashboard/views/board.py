@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from streamlit.delta_generator import DeltaGenerator
 
 from dashboard import cached, charts, definitions, filters, ui
 from dashboard.catalog import BOARD_KEY_METRICS as KEY_METRICS
@@ -33,7 +33,8 @@ from dashboard.series import (
     spc_table,
     window_start,
 )
-from smhp.reporting.catalogue import MetricInfo, info, with_bases
+from smhp.access import Scope
+from smhp.reporting.catalogue import info, with_bases
 from smhp.reporting.spc import TRIAL_LIMITS_BELOW, SpcResult
 from smhp.settings import Settings
 
@@ -81,9 +82,12 @@ def _key_metrics(ctx: PageContext) -> tuple[str, ...]:
     return tuple(m for m in KEY_METRICS if single or info(m).kind != "median")
 
 
-def _tiles(values: pd.DataFrame, month: date) -> None:
-    st.subheader(f"{month_label(month)} compared with {month_label(previous_month(month))}")
-    for column, metric in zip(st.columns(len(TILES)), TILES, strict=True):
+@cached.derived
+def _tile_figures(values: pd.DataFrame, month: date) -> list[dict[str, str | None]]:
+    """Each tile's shown value for ``month``, its change from the month before and where it
+    stands against its standard (None without one)."""
+    tiles = []
+    for metric in TILES:
         mi = info(metric)
         now = shown_series(values, mi, [month])["value"].iloc[0]
         before = shown_series(values, mi, [previous_month(month)])["value"].iloc[0]
@@ -91,32 +95,73 @@ def _tiles(values: pd.DataFrame, month: date) -> None:
         if not isinstance(now, str | type(None)) and not isinstance(before, str | type(None)):
             change = float(now) - float(before)
             delta = f"{change:+,.0f}" if mi.kind == "count" else f"{change:+.1f} pts"
-        ui.tile(
-            column,
-            mi.label,
-            mi.format(now),
-            delta=delta,
-            delta_color="off" if mi.direction.value == "neither" else "normal",
-            help=definitions.metric(metric),
+        standard = (mi.against_standard(now) or "") if mi.target is not None else None
+        tiles.append(
+            {"metric": metric, "value": mi.format(now), "delta": delta, "standard": standard}
         )
-        if mi.target is not None:
-            _standard_badge(column, mi, now)
+    return tiles
 
 
 _BADGE_COLOURS = {"Meets": "blue", "Below": "orange", "Standard": "gray"}
 
 
-def _standard_badge(column: DeltaGenerator, mi: MetricInfo, now: object) -> None:
-    said = mi.against_standard(now) or ""
-    column.badge(said, color=_BADGE_COLOURS[said.split(" ", 1)[0]])
+def _tiles(values: pd.DataFrame, month: date) -> None:
+    st.subheader(f"{month_label(month)} compared with {month_label(previous_month(month))}")
+    for column, tile in zip(st.columns(len(TILES)), _tile_figures(values, month), strict=True):
+        mi = info(str(tile["metric"]))
+        ui.tile(
+            column,
+            mi.label,
+            str(tile["value"]),
+            delta=tile["delta"],
+            delta_color="off" if mi.direction.value == "neither" else "normal",
+            help=definitions.metric(mi.metric),
+        )
+        if (said := tile["standard"]) is not None:
+            column.badge(said, color=_BADGE_COLOURS[said.split(" ", 1)[0]])
 
 
-def _summary(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> None:
+def _analysis_of(
+    values: pd.DataFrame,
+    metric: str,
+    months: list[date],
+    changes: pd.DataFrame,
+    screen_outliers: bool,
+) -> tuple[pd.DataFrame, list[date], SpcResult, dict[date, str]]:
+    """The metric's series as shown, the months analysed, its SPC result (``spc_of``, with
+    the declared change dates of the series drawn for the scope, ``changes``) and why each
+    new segment starts."""
+    mi = info(metric)
+    series = shown_series(values, mi, months)
+    analysed, result = spc_of(
+        series,
+        mi,
+        changes=change_months(changes, metric),
+        screen_outliers=screen_outliers,
+    )
+    return series, analysed, result, rebase_reasons(changes, metric, analysed)
+
+
+def _spc_settings(ctx: PageContext) -> tuple[pd.DataFrame, bool]:
+    """What every SPC analysis of the page takes besides the values: the change points of
+    the scope (``marts.dim_spc_change_points``) and whether to screen outliers."""
+    changes = cached.spc_change_points(ctx.snapshot, ctx.scope)
+    return changes, not Settings.from_env().spc_excel_variant
+
+
+@cached.derived
+def _summary_rows(
+    values: pd.DataFrame,
+    metrics: tuple[str, ...],
+    months: list[date],
+    changes: pd.DataFrame,
+    screen_outliers: bool,
+) -> pd.DataFrame:
+    """The Making Data Count summary: one row per key metric."""
     rows = []
-    for metric in _key_metrics(ctx):
+    for metric in metrics:
         mi = info(metric)
-        series = shown_series(values, mi, months)
-        _, result, _ = _analysis(ctx, series, mi)
+        series, _, result, _ = _analysis_of(values, metric, months, changes, screen_outliers)
         latest = series["value"].iloc[-1] if not series.empty else None
         rows.append(
             {
@@ -132,8 +177,12 @@ def _summary(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> None
                 "Assurance": result.assurance.value,
             }
         )
+    return pd.DataFrame(rows)
+
+
+def _summary(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> None:
     ui.table(
-        pd.DataFrame(rows),
+        _summary_rows(values, _key_metrics(ctx), months, *_spc_settings(ctx)),
         key="board_spc_summary",
         title=f"Key metrics, {month_label(months[0])} to {month_label(months[-1])}",
         definitions=[definitions.SPC, *(definitions.metric(m) for m in _key_metrics(ctx))],
@@ -145,20 +194,19 @@ def _summary(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> None
     )
 
 
-def _analysis(
-    ctx: PageContext, series: pd.DataFrame, mi: MetricInfo
-) -> tuple[list[date], SpcResult, dict[date, str]]:
-    """``spc_of`` with the declared change dates of the series drawn for the scope
-    (``marts.dim_spc_change_points``) and the screening setting, and why each new
-    segment starts."""
-    changes = cached.spc_change_points(ctx.snapshot, ctx.scope)
-    analysed, result = spc_of(
-        series,
-        mi,
-        changes=change_months(changes, mi.metric),
-        screen_outliers=not Settings.from_env().spc_excel_variant,
+@cached.derived
+def _spc_parts(
+    values: pd.DataFrame,
+    metric: str,
+    months: list[date],
+    changes: pd.DataFrame,
+    screen_outliers: bool,
+) -> tuple[list[date], SpcResult, dict[date, str], pd.DataFrame]:
+    """The SPC chart's analysis (``_analysis_of``) and its numbers (``spc_table``)."""
+    series, analysed, result, reasons = _analysis_of(
+        values, metric, months, changes, screen_outliers
     )
-    return analysed, result, rebase_reasons(changes, mi.metric, analysed)
+    return analysed, result, reasons, spc_table(series, analysed, result)
 
 
 def _spc_chart(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> None:
@@ -171,8 +219,7 @@ def _spc_chart(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> No
         key="board_spc_metric",
     )
     mi = info(chosen)
-    series = shown_series(values, mi, months)
-    analysed, result, reasons = _analysis(ctx, series, mi)
+    analysed, result, reasons, numbers_of = _spc_parts(values, chosen, months, *_spc_settings(ctx))
     if not analysed:
         ui.no_data(
             f"{mi.label} has no value in {month_label(months[0])} to {month_label(months[-1])}."
@@ -193,7 +240,7 @@ def _spc_chart(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> No
                 f"{segment.size} months have a value (fewer than {TRIAL_LIMITS_BELOW}); "
                 "they will move as months are added."
             )
-    shown = spc_table(series, analysed, result).rename(
+    shown = numbers_of.rename(
         columns={
             "month": "Month",
             "value": mi.label,
@@ -220,6 +267,29 @@ def _mark_joins(fig: go.Figure, ctx: PageContext, months: list[date]) -> None:
     charts.mark_joins(fig, cached.institution_joins(ctx.snapshot, ctx.scope), months)
 
 
+@cached.derived
+def _compared(
+    snapshot: str, scope: Scope, key: str, first: date, last: date
+) -> tuple[pd.DataFrame, dict[str, Any]] | str:
+    """The small multiples of ``COMPARISONS[key]`` from ``first`` to ``last``: their table
+    and their chart (as the figure's dict), or why there is nothing to draw. Keyed by the
+    snapshot, scope and filters, not by the institutions' rows: at national scale the
+    rows of 270 institutions cost more to key than these cost to look up."""
+    comp = COMPARISONS[key]
+    shown = cached.institution_monthly(snapshot, scope, comp.metric, comp.count, first, last)
+    if shown.empty:
+        return "no institution rows in these months."
+    shown = round_shown(shown, {"value": 1})
+    if all(v is None for v in numbers(shown["value"])):
+        return f"{comp.label} has no value in these months."
+    y_title = "Per 1,000" if comp.kind == "rate" else "Percent"
+    fig = charts.institutions_side_by_side(shown, comp.label, y_title)
+    table = shown[["month", "institution_code", "value"]].rename(
+        columns={"month": "Month", "institution_code": "Institution", "value": comp.label}
+    )
+    return table, fig.to_dict()
+
+
 def _comparison(ctx: PageContext, months: list[date]) -> None:
     key = st.selectbox(
         "Compare institutions on",
@@ -228,23 +298,14 @@ def _comparison(ctx: PageContext, months: list[date]) -> None:
         key="board_compare",
     )
     comp = COMPARISONS[key]
-    shown = cached.institution_monthly(
-        ctx.snapshot, ctx.scope, comp.metric, comp.count, months[0], months[-1]
-    )
-    if shown.empty:
-        ui.no_data("no institution rows in these months.")
+    compared = _compared(ctx.snapshot, ctx.scope, key, months[0], months[-1])
+    if isinstance(compared, str):
+        ui.no_data(compared)
         return
-    shown = round_shown(shown, {"value": 1})
-    if all(v is None for v in numbers(shown["value"])):
-        ui.no_data(f"{comp.label} has no value in these months.")
-        return
-    y_title = "Per 1,000" if comp.kind == "rate" else "Percent"
-    fig = cached.institutions_side_by_side(shown, comp.label, y_title)
-    table = shown[["month", "institution_code", "value"]].rename(
-        columns={"month": "Month", "institution_code": "Institution", "value": comp.label}
-    )
+    table, spec = compared
     defs = [definitions.PER_1000] if comp.kind == "rate" else []
     defs.append(definitions.metric(comp.metric or comp.count))
+    fig = go.Figure(spec, _validate=False)  # validated when it was built (``cached.chart``)
     ui.figure(fig, table, key=f"board_compare_{key}", definitions=defs)
 
 
