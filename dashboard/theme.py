@@ -82,7 +82,22 @@ def apply_page_style() -> None:
     st.html(f"<style>{PAGE_CSS}</style>")
 
 
-TEMPLATE = "plotly_white"
+def _slim_white() -> go.layout.Template:
+    """plotly's ``plotly_white`` as the dashboard's charts use it: its layout without the
+    subplot kinds and colour scales no chart draws (3-D scenes, ternary, polar, maps;
+    heatmap scales) and its trace defaults for bars and lines only. Every chart looks the
+    same, and carries 1 KB of template instead of 7 KB: building, copying and serialising a
+    cached chart on a page view costs 0.3 ms instead of 1.3 ms, and the browser receives
+    less (on a whole page view the gain is within the machine's noise: 0-3 ms)."""
+    white = pio.templates["plotly_white"]
+    unused = {"scene", "ternary", "polar", "geo", "mapbox", "colorscale"}
+    layout = {k: v for k, v in white.layout.to_plotly_json().items() if k not in unused}
+    data = {k: v for k, v in white.data.to_plotly_json().items() if k in {"bar", "scatter"}}
+    return go.layout.Template(layout=layout, data=data)
+
+
+pio.templates["smhp_white"] = _slim_white()
+TEMPLATE = "smhp_white"
 
 
 def _use_template(fig: go.Figure, name: str) -> None:
