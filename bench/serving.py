@@ -43,19 +43,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "app.py"
-#: Debian's chromium as a headless shell (package ``chromium-headless-shell``), as the
-#: browser tests launch it (``tests/e2e/browser_kit.py``): it draws a page with about half
-#: the CPU of the full browser, which shares the machine's cores with the dashboards here.
-CHROMIUM = Path("/usr/bin/chromium-headless-shell")
-CHROMIUM_FLAGS = [  # as tests/e2e/browser_kit.py launches it
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+# The browser and its flags exactly as the browser tests launch it: Debian's chromium
+# headless shell, which draws a page with about half the CPU of the full browser (it shares
+# the machine's cores with the dashboards here).
+from browser_kit import CHROMIUM  # noqa: E402
+from browser_kit import FLAGS as CHROMIUM_FLAGS  # noqa: E402
+
 VIEWS: dict[str, tuple[str, ...]] = {
     "board": ("overview", "service", "funder", "equity", "quality"),
     "manager_uol": ("service",),
