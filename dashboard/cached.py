@@ -61,6 +61,13 @@ def derived(compute: Callable[P, R]) -> Callable[P, R]:
     )(compute)
 
 
+def figure_from(spec: dict[str, Any]) -> go.Figure:
+    """A figure of its own from the dict of one built earlier and cached (``chart``, or a
+    page's ``derived`` result): validated when it was built, so taken as it is, plotly's
+    own way with a trusted dict."""
+    return go.Figure(spec, _validate=False)
+
+
 def chart(build: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
     """The chart builder ``build`` cached per argument values (see the module's note)."""
 
@@ -72,8 +79,7 @@ def chart(build: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
 
     @functools.wraps(build)
     def figure(*args: P.args, **kwargs: P.kwargs) -> go.Figure:
-        # Validated when it was built: plotly's own way of taking a trusted dict as it is.
-        return go.Figure(cached_spec(*args, **kwargs), _validate=False)
+        return figure_from(cached_spec(*args, **kwargs))
 
     return figure
 
@@ -116,5 +122,4 @@ latest_checks = _cached(quality.latest_checks)
 bars = chart(charts.bars)
 estimates = chart(charts.estimates)
 metric_spc_chart = chart(charts.metric_spc_chart)
-institutions_side_by_side = chart(charts.institutions_side_by_side)
 students_each_year = chart(charts.students_each_year)

@@ -83,9 +83,11 @@ def _key_metrics(ctx: PageContext) -> tuple[str, ...]:
 
 
 @cached.derived
-def _tile_figures(values: pd.DataFrame, month: date) -> list[dict[str, str | None]]:
-    """Each tile's shown value for ``month``, its change from the month before and where it
-    stands against its standard (None without one)."""
+def _tile_figures(values: pd.DataFrame, month: date) -> list[tuple[str, str | None, str | None]]:
+    """Each tile's figures for ``month``, in ``TILES``' order: the value as shown, its
+    change from the month before (where both are numbers) and where it stands against its
+    standard (None without one). Plain tuples: the cache pickles them, and a class of this
+    page script could not be found again to unpickle."""
     tiles = []
     for metric in TILES:
         mi = info(metric)
@@ -96,9 +98,7 @@ def _tile_figures(values: pd.DataFrame, month: date) -> list[dict[str, str | Non
             change = float(now) - float(before)
             delta = f"{change:+,.0f}" if mi.kind == "count" else f"{change:+.1f} pts"
         standard = (mi.against_standard(now) or "") if mi.target is not None else None
-        tiles.append(
-            {"metric": metric, "value": mi.format(now), "delta": delta, "standard": standard}
-        )
+        tiles.append((mi.format(now), delta, standard))
     return tiles
 
 
@@ -107,18 +107,19 @@ _BADGE_COLOURS = {"Meets": "blue", "Below": "orange", "Standard": "gray"}
 
 def _tiles(values: pd.DataFrame, month: date) -> None:
     st.subheader(f"{month_label(month)} compared with {month_label(previous_month(month))}")
-    for column, tile in zip(st.columns(len(TILES)), _tile_figures(values, month), strict=True):
-        mi = info(str(tile["metric"]))
+    tiles = zip(st.columns(len(TILES)), TILES, _tile_figures(values, month), strict=True)
+    for column, metric, (value, delta, standard) in tiles:
+        mi = info(metric)
         ui.tile(
             column,
             mi.label,
-            str(tile["value"]),
-            delta=tile["delta"],
+            value,
+            delta=delta,
             delta_color="off" if mi.direction.value == "neither" else "normal",
-            help=definitions.metric(mi.metric),
+            help=definitions.metric(metric),
         )
-        if (said := tile["standard"]) is not None:
-            column.badge(said, color=_BADGE_COLOURS[said.split(" ", 1)[0]])
+        if standard is not None:
+            column.badge(standard, color=_BADGE_COLOURS[standard.split(" ", 1)[0]])
 
 
 def _analysis_of(
@@ -305,8 +306,7 @@ def _comparison(ctx: PageContext, months: list[date]) -> None:
     table, spec = compared
     defs = [definitions.PER_1000] if comp.kind == "rate" else []
     defs.append(definitions.metric(comp.metric or comp.count))
-    fig = go.Figure(spec, _validate=False)  # validated when it was built (``cached.chart``)
-    ui.figure(fig, table, key=f"board_compare_{key}", definitions=defs)
+    ui.figure(cached.figure_from(spec), table, key=f"board_compare_{key}", definitions=defs)
 
 
 def render(ctx: PageContext) -> None:

@@ -89,7 +89,7 @@ def watched(browser: Browser, server: Served) -> Iterator[Watched]:
 def board(browser: Browser, server: Served) -> Iterator[Watched]:
     """The board, signed in once for the tests that only look around: each starts from the
     page it needs, and a script error or request leaving the machine in any of them fails
-    the ones after it too. (Each sign-in costs chromium about 6 s of CPU.)"""
+    the ones after it too. (Each sign-in costs the browser seconds of CPU.)"""
     context, watched = _context(browser, server)
     _sign_in(watched.page, server.url, "board")
     _wait_for(watched.page, "Board overview")
