@@ -1,11 +1,11 @@
 """The Streamlit pieces every page shares, so that each page stays short.
 
 ``figure`` and ``table`` are the only ways a page shows numbers: each draws the chart or
-table, puts the definition and the numbers one click away (an expander) and offers a
-CSV download of exactly the shown table — the scoped query's result, after disclosure
-control, so a suppressed view downloads as suppressed. Each download is recorded in the
-audit log when clicked (who, page, table, rows, filters). ``no_data`` is the one empty
-state. The filters every page shares are in ``dashboard.filters``.
+table and puts the definition, the numbers and a CSV download one click away (a section
+drawn only when opened). The download is of exactly the shown table — the scoped query's
+result, after disclosure control, so a suppressed view downloads as suppressed — and is
+recorded in the audit log when clicked (who, page, table, rows, filters). ``no_data`` is
+the one empty state. The filters every page shares are in ``dashboard.filters``.
 """
 
 from __future__ import annotations
@@ -65,14 +65,24 @@ def _displayable(shown: pd.DataFrame) -> pd.DataFrame:
 
 
 def numbers_anchor(key: str) -> str:
-    """The id of the place just before a chart's "Definition and numbers" (its link's
-    target): following the link moves the keyboard focus there, one Tab from the table."""
+    """The id of the place just before the section under a chart (its link's target):
+    following the link moves the keyboard focus there, one Tab from the section."""
     return f"numbers-{key}"
 
 
 def _markdown_text(text: str) -> str:
     """Plain text as Markdown that shows it as it is (``*``, ``$``, ``_`` and the like)."""
     return re.sub(r"([\\`*_\[\]<>$~|#])", r"\\\1", text)
+
+
+DETAILS_LABELS = {True: "Definition, numbers and download", False: "Definition and download"}
+"""The label of the section under a chart (its table shown there) and under a table."""
+
+
+def details_key(key: str) -> str:
+    """The key of the "Definition ..." section of the chart or table ``key`` (its state:
+    open or closed, ``st.session_state[details_key(key)]``)."""
+    return f"{key}_details"
 
 
 def _details(
@@ -84,15 +94,22 @@ def _details(
     not_in_csv: Sequence[str] = (),
     name: str = "",
 ) -> None:
-    left, right = st.columns([5, 1], vertical_alignment="top")
+    """The closed section under a chart or table: its definitions, the chart's numbers and
+    the CSV download. Drawn only while open: opening it reruns the page (Streamlit's
+    stateful expander, ``on_change="rerun"``), so the closed sections of a page cost
+    nothing on each view, where drawing their tables and binding their downloads was a
+    third of a cached page view's server time."""
     if show_table:  # the target of the chart's "numbers" link, read out when focused
-        left.markdown(
+        st.markdown(
             f'<span id="{numbers_anchor(key)}" tabindex="-1" class="smhp-numbers">'
-            f"The numbers of the chart {html.escape(name)}: open Definition and numbers."
-            "</span>",
+            f"The numbers of the chart {html.escape(name)}: open "
+            f"{DETAILS_LABELS[True]}.</span>",
             unsafe_allow_html=True,
         )
-    with left.expander("Definition and numbers" if show_table else "Definition"):
+    section = st.expander(DETAILS_LABELS[show_table], key=details_key(key), on_change="rerun")
+    if not section.open:
+        return
+    with section:
         for text in definitions:
             st.markdown(text)
         if show_table:
@@ -102,7 +119,6 @@ def _details(
                 column_config=column_config,
                 alt=f"The numbers of the chart {name}" if name else None,
             )
-    with right:
         downloads.button(shown, key, not_in_csv)
 
 
@@ -119,7 +135,7 @@ def figure(
 
     The chart's accessible name is its kind and title; right under it, a caption
     describes it in words (``charts.describe``: the period, latest value, range, flagged
-    points) and links to its numbers, the table in "Definition and numbers" (WCAG 1.1.1).
+    points) and links to its numbers, the table in the section under it (WCAG 1.1.1).
     """
     name = str(fig.layout.title.text or "")
     st.plotly_chart(

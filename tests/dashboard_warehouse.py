@@ -242,10 +242,26 @@ def figures(at: AppTest) -> dict[str, dict]:
     return out
 
 
+def open_details(at: AppTest) -> AppTest:
+    """Open every closed section under the page's charts and tables, as a click on each
+    would, and rerun: their numbers and downloads are drawn only while open
+    (``dashboard.ui._details``)."""
+    closed = [
+        e.key
+        for e in at.expander
+        if e.key and e.key.endswith("_details") and not at.session_state[e.key]
+    ]
+    for key in closed:
+        at.session_state[key] = True
+    return at.run() if closed else at
+
+
 def tables(at: AppTest) -> dict[str, pd.DataFrame]:
     """Every table on the page (the table of a chart's numbers too), by the key the page
-    gave it (``dashboard.ui``: each chart or table has exactly one table and one CSV
-    download, in that order, so the download's key names the table)."""
+    gave it, with every section under them open (``open_details``; ``dashboard.ui``: each
+    chart or table has exactly one table and one CSV download, in that order, so the
+    download's key names the table)."""
+    open_details(at)
     frames = list(at.dataframe)
     buttons = [b for b in at.get("download_button") if b.key.endswith("_csv")]  # not PDFs
     assert len(frames) == len(buttons), "every table comes with its CSV download"

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from dashboard_warehouse import APP, sign_in
+from dashboard_warehouse import APP, open_details, sign_in
 from streamlit.testing.v1 import AppTest
 from streamlit.web.server.starlette.starlette_app_utils import generate_xsrf_token_string
 
@@ -41,7 +41,7 @@ def test_drawing_a_page_builds_no_download_and_a_click_is_audited_first(
 ) -> None:
     built: list[bytes] = []
     real = downloads.csv_bytes
-    signed_in("funder")
+    open_details(signed_in("funder"))
     assert "funder_totals" in clicks and events(access, "download") == []  # nothing yet
     downloads.csv_bytes = lambda *a: built.append(real(*a)) or built[-1]  # type: ignore[assignment]
     try:
@@ -56,7 +56,7 @@ def test_drawing_a_page_builds_no_download_and_a_click_is_audited_first(
 
 
 def test_a_button_left_on_screen_after_sign_out_builds_nothing(access: Path, clicks: dict) -> None:
-    at = signed_in("board")
+    at = open_details(signed_in("board"))
     build = clicks["overview_tiles"] if "overview_tiles" in clicks else next(iter(clicks.values()))
     at.button(key="sign_out").click().run()
     with pytest.raises(downloads.DownloadRefused):
@@ -67,7 +67,7 @@ def test_a_button_left_on_screen_after_sign_out_builds_nothing(access: Path, cli
 def test_no_file_is_built_when_the_audit_log_cannot_be_written(
     access: Path, clicks: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    signed_in("funder")
+    open_details(signed_in("funder"))
     build = clicks["funder_totals"]
 
     def broken(*args, **kwargs):

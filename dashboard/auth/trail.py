@@ -98,11 +98,13 @@ def _plain(value: object) -> object:
 
 
 def page_filters(prefix: str) -> dict[str, object]:
-    """The page's own widget values (keys ``<prefix>_...``), downloads left out."""
+    """The page's own widget values (keys ``<prefix>_...``): the filters. Downloads,
+    charts and whether the section under a chart or table is open (``dashboard.ui``) are
+    left out: they change what is drawn, not what is shown."""
     return {
         key: _plain(st.session_state[key])
         for key in sorted(str(k) for k in st.session_state)
-        if key.startswith(f"{prefix}_") and not key.endswith(("_csv", "_chart"))
+        if key.startswith(f"{prefix}_") and not key.endswith(("_csv", "_chart", "_details"))
     }
 
 

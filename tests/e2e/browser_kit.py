@@ -162,7 +162,8 @@ def settle(page: Page) -> None:
 
 
 def open_expanders(page: Page) -> None:
-    """Open every closed expander of the page ("Definition and numbers"), then settle.
+    """Open every closed expander of the page (the sections under charts and tables, drawn
+    when opened: each click reruns the page), then settle.
 
     One click event on each closed section's summary, all from one script: clicking them
     one by one through Playwright (scrolling each into view, a layout of the whole page

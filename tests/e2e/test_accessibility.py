@@ -9,7 +9,7 @@ reused). axe-core is npm's (``package.json``/``package-lock.json``: ``make test`
 - the sign-in page, and its error message after a wrong password;
 - the accessibility statement, before sign-in (its own address) and from each menu;
 - every page of every role's own menu (board, a service manager, funder, admin), with
-  every "Definition and numbers" section open, and again after a filter change where the
+  every section under a chart or table open, and again after a filter change where the
   page has a filter.
 
 The window is made as tall as the page before each run: Streamlit scrolls inside its own
@@ -19,7 +19,7 @@ switched off and nothing is excluded (``EXCLUDED`` is where a narrow, explained 
 would go, named in the statement too; there is none).
 
 The keyboard test signs in with Tab, typing and Enter, moves between pages from the
-menu, changes a selectbox and a date, opens a "Definition and numbers" section, follows a
+menu, changes a selectbox and a date, opens the section under a chart, follows a
 chart's link to its numbers and reaches a CSV download, checking each control shows a
 visible focus indicator. Every chart must have an accessible name and, under it, its
 description in words with a working link to its numbers.
@@ -59,6 +59,7 @@ from playwright.sync_api import Browser, BrowserContext, Page  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from dashboard import navigation  # noqa: E402
+from dashboard.ui import DETAILS_LABELS  # noqa: E402
 from smhp.access import pages_for  # noqa: E402
 from smhp.access.users import DEMO_USERS  # noqa: E402
 
@@ -374,7 +375,7 @@ def test_the_dashboard_works_with_the_keyboard_alone(fresh: Page, server: Served
     )
     settle(page)
 
-    # A chart's link to its numbers, then its "Definition and numbers", then the table.
+    # A chart's link to its numbers, then the section under the chart, then the table.
     link = tab_to(
         page, lambda f: f["text"] == "Go to the numbers of this chart", "a chart's numbers link"
     )
@@ -383,7 +384,7 @@ def test_the_dashboard_works_with_the_keyboard_alone(fresh: Page, server: Served
         "id => document.activeElement.id === id", arg=link["href"][1:], timeout=10_000
     )
     summary = tab_to(page, lambda f: True, "the next control", limit=1)
-    assert summary["tag"] == "SUMMARY" and summary["text"].endswith("Definition and numbers")
+    assert summary["tag"] == "SUMMARY" and summary["text"].endswith(DETAILS_LABELS[True])
     assert not summary["open"]
     page.keyboard.press("Enter")
     settle(page)

@@ -185,9 +185,8 @@ def test_drill_down_to_the_pseudonymous_worklist(board: Watched, server: Served)
     page.locator(f"{CHART} .gtitle", has_text=title).wait_for(timeout=30_000)
     worklist = page.get_by_role("heading", name="Worklist: still waiting past 6 weeks")
     worklist.wait_for(timeout=30_000)
-    # the worklist's download follows its table: once it is drawn, so is the table (the
-    # collapsed "Definition and numbers" tables above are in the page but not visible)
-    page.locator(".st-key-service_worklist_csv button").wait_for(timeout=30_000)
+    # the section under the worklist follows its table: once it is drawn, so is the table
+    page.locator(".st-key-service_worklist_details").wait_for(timeout=30_000)
     assert page.locator('[data-testid="stException"]').count() == 0
     table = page.locator('[data-testid="stDataFrame"]:visible').last
     table.scroll_into_view_if_needed()
@@ -202,8 +201,9 @@ def test_drill_down_to_the_pseudonymous_worklist(board: Watched, server: Served)
 
 
 def _download_url(page: Page, key: str) -> tuple[list[dict[str, str]], str]:
-    """Click a table's "Download CSV": the file's rows and its URL, which answers nobody
-    but this browser's session."""
+    """Open the section under a table or chart and click its "Download CSV": the file's
+    rows and its URL, which answers nobody but this browser's session."""
+    page.locator(f".st-key-{key}_details summary").click()  # drawn on opening
     with page.expect_download() as info:
         page.locator(f".st-key-{key}_csv button").click()
     path = info.value.path()
