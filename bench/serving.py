@@ -104,6 +104,19 @@ def _one_script_cache() -> Iterator[None]:
         app_test.ScriptCache, local_script_runner.ScriptCache = saved
 
 
+def _as_the_server_runs() -> None:
+    """Streamlit's options in this process as ``smhp dashboard`` sets them
+    (``smhp.cli.dashboard_server_options``) where they change a script run's work: no usage
+    statistics, so no per-command telemetry (AppTest's default collects it: 2-4 ms a view)."""
+    from streamlit import config
+
+    from smhp.cli import dashboard_server_options
+    from smhp.settings import Settings
+
+    options = dashboard_server_options(Settings.from_env())
+    config.set_option("browser.gatherUsageStats", options["browser.gatherUsageStats"] == "true")
+
+
 def _signed_in(username: str) -> Any:
     """The app run by AppTest, signed in through its form as demo user ``username``."""
     from streamlit.testing.v1 import AppTest
@@ -149,6 +162,7 @@ def page_view_times(
             PROFILE_LOG_ENV: str(log),
         }
         freeze_the_startup_heap()  # as the server does before it serves
+        _as_the_server_runs()
         with environment(settings), _one_script_cache():
             for username, page_ids in views.items():
                 at = _signed_in(username)
