@@ -67,8 +67,53 @@ def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename(columns=COLUMNS)
 
 
+# What the page works out from its queries is worked out once per snapshot
+# (``cached.derived``), not on every view: the functions below named ``_..._shown``.
+
+
+@cached.derived
+def _freshness_shown(snapshot: str) -> pd.DataFrame:
+    return _labelled(cached.freshness(snapshot))
+
+
+@cached.derived
+def _runs_shown(snapshot: str) -> pd.DataFrame:
+    runs = cached.recent_runs(snapshot)
+    runs["outcome"] = runs["outcome"].map(lambda o: OUTCOME_TEXT.get(o, o))
+    return _labelled(runs)
+
+
+@cached.derived
+def _stages_shown(snapshot: str) -> pd.DataFrame:
+    """Each run's stages in the order they ran, the run's start as a category label."""
+    stages = cached.run_stages(snapshot)
+    stages["order"] = [STAGE_ORDER.get(s, len(STAGE_ORDER)) for s in stages["stage"]]
+    stages = stages.sort_values(["started_at", "order", "stage"], kind="stable")
+    stages["Run started"] = stages["started_at"].astype(str)
+    return _labelled(stages)
+
+
+@cached.derived
+def _quarantine_shown(snapshot: str) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    """The quarantined rows by reason and source as recorded, their sums by reason and
+    source (the chart), and whether every reason has at most 10 rows (whole-row ticks)."""
+    shown = _labelled(cached.quarantine_by_reason(snapshot))
+    by_reason = shown.groupby(["What was wrong", "Source"], as_index=False)["Rows"].sum()
+    few = bool(by_reason.groupby("What was wrong")["Rows"].sum().max() <= 10)
+    return shown, by_reason, few
+
+
+@cached.derived
+def _checks_shown(snapshot: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The last run's checks counted by kind and result, and those that did not pass."""
+    checks = cached.latest_checks(snapshot)
+    summary = checks.groupby(["kind", "status"], as_index=False).size()
+    summary = _labelled(summary.rename(columns={"size": "checks"}))
+    return summary, _labelled(checks[checks["status"] != "pass"])
+
+
 def _freshness(ctx: PageContext, history: bool) -> None:
-    shown = _labelled(cached.freshness(ctx.snapshot))
+    shown = _freshness_shown(ctx.snapshot)
     notes = []
     if not history:
         shown = shown.rename(columns={"Days since": "Days behind the latest source"})
@@ -86,24 +131,19 @@ def _freshness(ctx: PageContext, history: bool) -> None:
 
 
 def _runs(ctx: PageContext) -> None:
-    runs = cached.recent_runs(ctx.snapshot)
+    runs = _runs_shown(ctx.snapshot)
     if runs.empty:
         st.info("The run history has no runs yet.")
         return
-    runs["outcome"] = runs["outcome"].map(lambda o: OUTCOME_TEXT.get(o, o))
     ui.table(
-        _labelled(runs),
+        runs,
         key="quality_runs",
         title="Latest nightly runs",
         definitions=[definitions.RUNS],
     )
-    stages = cached.run_stages(ctx.snapshot)
-    if stages.empty:
+    shown = _stages_shown(ctx.snapshot)
+    if shown.empty:
         return
-    stages["order"] = [STAGE_ORDER.get(s, len(STAGE_ORDER)) for s in stages["stage"]]
-    stages = stages.sort_values(["started_at", "order", "stage"], kind="stable")
-    stages["Run started"] = stages["started_at"].astype(str)
-    shown = _labelled(stages)
     fig = cached.bars(
         shown,
         "Run started",
@@ -137,12 +177,10 @@ def _rejected(ctx: PageContext) -> None:
 
 
 def _quarantine(ctx: PageContext) -> None:
-    exact = cached.quarantine_by_reason(ctx.snapshot)
-    if exact.empty:
+    shown, by_reason, few = _quarantine_shown(ctx.snapshot)
+    if shown.empty:
         st.success("No row has been quarantined.")
         return
-    shown = _labelled(exact)
-    by_reason = shown.groupby(["What was wrong", "Source"], as_index=False)["Rows"].sum()
     fig = cached.bars(
         by_reason,
         "What was wrong",
@@ -154,7 +192,7 @@ def _quarantine(ctx: PageContext) -> None:
         y_title=None,
         labels=False,
     )
-    if by_reason.groupby("What was wrong")["Rows"].sum().max() <= 10:
+    if few:
         fig.update_xaxes(dtick=1)  # whole rows: no ticks at 0.5
     ui.figure(fig, shown, key="quality_quarantine", definitions=[definitions.QUARANTINE])
 
@@ -169,12 +207,10 @@ def _load_log(ctx: PageContext) -> None:
 
 
 def _checks(ctx: PageContext) -> None:
-    checks = cached.latest_checks(ctx.snapshot)
-    if checks.empty:
+    summary, failing = _checks_shown(ctx.snapshot)
+    if summary.empty:
         st.info("The last run recorded no checks.")
         return
-    summary = checks.groupby(["kind", "status"], as_index=False).size()
-    summary = _labelled(summary.rename(columns={"size": "checks"}))
     fig = cached.bars(
         summary,
         "Kind",
@@ -188,12 +224,11 @@ def _checks(ctx: PageContext) -> None:
         labels=False,
     )
     ui.figure(fig, summary, key="quality_checks_summary", definitions=[definitions.CHECKS])
-    failing = checks[checks["status"] != "pass"]
     if failing.empty:
         st.success("Every check of the last run passed.")
         return
     ui.table(
-        _labelled(failing),
+        failing,
         key="quality_checks_failing",
         title="Checks that did not pass",
         definitions=[definitions.CHECKS],
