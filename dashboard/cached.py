@@ -121,5 +121,4 @@ latest_checks = _cached(quality.latest_checks)
 
 bars = chart(charts.bars)
 estimates = chart(charts.estimates)
-metric_spc_chart = chart(charts.metric_spc_chart)
 students_each_year = chart(charts.students_each_year)

@@ -13,7 +13,6 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import cached, charts, definitions, filters, ui
@@ -82,12 +81,26 @@ def _key_metrics(ctx: PageContext) -> tuple[str, ...]:
     return tuple(m for m in KEY_METRICS if single or info(m).kind != "median")
 
 
+def _metrics_of(ctx: PageContext) -> tuple[str, ...]:
+    """Every metric the page reads: the tiles', the key metrics' and their bases."""
+    return with_bases(tuple(sorted(set(TILES) | set(_key_metrics(ctx)))))
+
+
+# What the page works out from the monthly values (tiles, SPC analyses, the chart's figure)
+# is cached per snapshot, scope, metrics and months (``cached.derived``) and keyed by them,
+# not by the values' rows: the functions below take the snapshot and scope and read the
+# (cached) values themselves, so a cached view costs a lookup, not a pickle of the table.
+
+
 @cached.derived
-def _tile_figures(values: pd.DataFrame, month: date) -> list[tuple[str, str | None, str | None]]:
+def _tile_figures(
+    snapshot: str, scope: Scope, metrics: tuple[str, ...], month: date
+) -> list[tuple[str, str | None, str | None]]:
     """Each tile's figures for ``month``, in ``TILES``' order: the value as shown, its
     change from the month before (where both are numbers) and where it stands against its
     standard (None without one). Plain tuples: the cache pickles them, and a class of this
     page script could not be found again to unpickle."""
+    values = cached.monthly_metrics(snapshot, scope, metrics)
     tiles = []
     for metric in TILES:
         mi = info(metric)
@@ -105,9 +118,10 @@ def _tile_figures(values: pd.DataFrame, month: date) -> list[tuple[str, str | No
 _BADGE_COLOURS = {"Meets": "blue", "Below": "orange", "Standard": "gray"}
 
 
-def _tiles(values: pd.DataFrame, month: date) -> None:
+def _tiles(ctx: PageContext, month: date) -> None:
     st.subheader(f"{month_label(month)} compared with {month_label(previous_month(month))}")
-    tiles = zip(st.columns(len(TILES)), TILES, _tile_figures(values, month), strict=True)
+    figures = _tile_figures(ctx.snapshot, ctx.scope, _metrics_of(ctx), month)
+    tiles = zip(st.columns(len(TILES)), TILES, figures, strict=True)
     for column, metric, (value, delta, standard) in tiles:
         mi = info(metric)
         ui.tile(
@@ -123,17 +137,19 @@ def _tiles(values: pd.DataFrame, month: date) -> None:
 
 
 def _analysis_of(
-    values: pd.DataFrame,
+    snapshot: str,
+    scope: Scope,
+    metrics: tuple[str, ...],
     metric: str,
     months: list[date],
-    changes: pd.DataFrame,
     screen_outliers: bool,
 ) -> tuple[pd.DataFrame, list[date], SpcResult, dict[date, str]]:
     """The metric's series as shown, the months analysed, its SPC result (``spc_of``, with
-    the declared change dates of the series drawn for the scope, ``changes``) and why each
-    new segment starts."""
+    the declared change dates of the series drawn for the scope,
+    ``marts.dim_spc_change_points``) and why each new segment starts."""
     mi = info(metric)
-    series = shown_series(values, mi, months)
+    changes = cached.spc_change_points(snapshot, scope)
+    series = shown_series(cached.monthly_metrics(snapshot, scope, metrics), mi, months)
     analysed, result = spc_of(
         series,
         mi,
@@ -143,26 +159,27 @@ def _analysis_of(
     return series, analysed, result, rebase_reasons(changes, metric, analysed)
 
 
-def _spc_settings(ctx: PageContext) -> tuple[pd.DataFrame, bool]:
-    """What every SPC analysis of the page takes besides the values: the change points of
-    the scope (``marts.dim_spc_change_points``) and whether to screen outliers."""
-    changes = cached.spc_change_points(ctx.snapshot, ctx.scope)
-    return changes, not Settings.from_env().spc_excel_variant
+def _screen_outliers() -> bool:
+    """Whether SPC limits screen large month-to-month changes (not the Excel variant)."""
+    return not Settings.from_env().spc_excel_variant
 
 
 @cached.derived
 def _summary_rows(
-    values: pd.DataFrame,
+    snapshot: str,
+    scope: Scope,
     metrics: tuple[str, ...],
+    key_metrics: tuple[str, ...],
     months: list[date],
-    changes: pd.DataFrame,
     screen_outliers: bool,
 ) -> pd.DataFrame:
     """The Making Data Count summary: one row per key metric."""
     rows = []
-    for metric in metrics:
+    for metric in key_metrics:
         mi = info(metric)
-        series, _, result, _ = _analysis_of(values, metric, months, changes, screen_outliers)
+        series, _, result, _ = _analysis_of(
+            snapshot, scope, metrics, metric, months, screen_outliers
+        )
         latest = series["value"].iloc[-1] if not series.empty else None
         rows.append(
             {
@@ -181,9 +198,12 @@ def _summary_rows(
     return pd.DataFrame(rows)
 
 
-def _summary(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> None:
+def _summary(ctx: PageContext, months: list[date]) -> None:
+    rows = _summary_rows(
+        ctx.snapshot, ctx.scope, _metrics_of(ctx), _key_metrics(ctx), months, _screen_outliers()
+    )
     ui.table(
-        _summary_rows(values, _key_metrics(ctx), months, *_spc_settings(ctx)),
+        rows,
         key="board_spc_summary",
         title=f"Key metrics, {month_label(months[0])} to {month_label(months[-1])}",
         definitions=[definitions.SPC, *(definitions.metric(m) for m in _key_metrics(ctx))],
@@ -196,41 +216,27 @@ def _summary(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> None
 
 
 @cached.derived
-def _spc_parts(
-    values: pd.DataFrame,
+def _spc_view(
+    snapshot: str,
+    scope: Scope,
+    metrics: tuple[str, ...],
     metric: str,
     months: list[date],
-    changes: pd.DataFrame,
     screen_outliers: bool,
-) -> tuple[list[date], SpcResult, dict[date, str], pd.DataFrame]:
-    """The SPC chart's analysis (``_analysis_of``) and its numbers (``spc_table``)."""
+) -> tuple[dict[str, Any], pd.DataFrame, list[str]] | None:
+    """The SPC chart of ``metric`` (the figure's dict, joining dates marked), its numbers
+    (``spc_table``) and its notes; None when the metric has no value in ``months``."""
     series, analysed, result, reasons = _analysis_of(
-        values, metric, months, changes, screen_outliers
+        snapshot, scope, metrics, metric, months, screen_outliers
     )
-    return analysed, result, reasons, spc_table(series, analysed, result)
-
-
-def _spc_chart(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> None:
-    metrics = _key_metrics(ctx)
-    chosen = st.selectbox(
-        "SPC chart of",
-        metrics,
-        index=metrics.index("referral_seen_6wk_pct"),
-        format_func=lambda m: info(m).label,
-        key="board_spc_metric",
-    )
-    mi = info(chosen)
-    analysed, result, reasons, numbers_of = _spc_parts(values, chosen, months, *_spc_settings(ctx))
     if not analysed:
-        ui.no_data(
-            f"{mi.label} has no value in {month_label(months[0])} to {month_label(months[-1])}."
-        )
-        return
-    fig = cached.metric_spc_chart(mi, analysed, result, reasons)
-    _mark_joins(fig, ctx, analysed)
+        return None
+    mi = info(metric)
+    fig = charts.metric_spc_chart(mi, analysed, result, reasons)
+    charts.mark_joins(fig, cached.institution_joins(snapshot, scope), analysed)
     notes = [f"Variation: {result.variation.value}. Assurance: {result.assurance.value}."]
     notes += [f"New limits from {month_label(m)}: {r}." for m, r in reasons.items()]
-    if Settings.from_env().spc_excel_variant:
+    if not screen_outliers:
         notes.append(EXCEL_VARIANT_NOTE)
     if mi.target_note:
         notes.append(mi.target_note)
@@ -241,7 +247,7 @@ def _spc_chart(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> No
                 f"{segment.size} months have a value (fewer than {TRIAL_LIMITS_BELOW}); "
                 "they will move as months are added."
             )
-    shown = numbers_of.rename(
+    shown = spc_table(series, analysed, result).rename(
         columns={
             "month": "Month",
             "value": mi.label,
@@ -254,18 +260,33 @@ def _spc_chart(ctx: PageContext, values: pd.DataFrame, months: list[date]) -> No
         }
     )
     shown.insert(5, "Target", mi.target)
+    return fig.to_dict(), shown, notes
+
+
+def _spc_chart(ctx: PageContext, months: list[date]) -> None:
+    metrics = _key_metrics(ctx)
+    chosen = st.selectbox(
+        "SPC chart of",
+        metrics,
+        index=metrics.index("referral_seen_6wk_pct"),
+        format_func=lambda m: info(m).label,
+        key="board_spc_metric",
+    )
+    view = _spc_view(ctx.snapshot, ctx.scope, _metrics_of(ctx), chosen, months, _screen_outliers())
+    if view is None:
+        ui.no_data(
+            f"{info(chosen).label} has no value in {month_label(months[0])} to "
+            f"{month_label(months[-1])}."
+        )
+        return
+    spec, shown, notes = view
     ui.figure(
-        fig,
+        cached.figure_from(spec),
         shown,
         key=f"board_spc_{chosen}",
         definitions=[definitions.metric(chosen), definitions.SPC, definitions.COUNT_RULE],
         notes=notes,
     )
-
-
-def _mark_joins(fig: go.Figure, ctx: PageContext, months: list[date]) -> None:
-    """Joining dates are annotations, never filters (metric spec)."""
-    charts.mark_joins(fig, cached.institution_joins(ctx.snapshot, ctx.scope), months)
 
 
 @cached.derived
@@ -313,12 +334,11 @@ def render(ctx: PageContext) -> None:
     """Draw the board overview for the context's scope."""
     ui.header("Board overview", "Are we improving, and where do we need to act?")
     month = ctx.as_of.complete_month
-    metrics = with_bases(tuple(sorted(set(TILES) | set(_key_metrics(ctx)))))
-    values = cached.monthly_metrics(ctx.snapshot, ctx.scope, metrics)
+    values = cached.monthly_metrics(ctx.snapshot, ctx.scope, _metrics_of(ctx))
     if month is None or values.empty:
         ui.no_data("the published warehouse holds no monthly figures for this view yet.")
         return
-    _tiles(values, month)
+    _tiles(ctx, month)
     window = filters.choice("Months shown", WINDOWS, "board_window")
     earliest = min(values["month"])
     first = earliest if window == "all" else max(earliest, window_start(month, int(window)))
@@ -326,9 +346,9 @@ def render(ctx: PageContext) -> None:
         ui.no_data("no complete month has figures for this view yet.")
         return
     months = months_between(first, month)
-    _summary(ctx, values, months)
+    _summary(ctx, months)
     st.subheader("Statistical process control")
-    _spc_chart(ctx, values, months)
+    _spc_chart(ctx, months)
     st.subheader("Institutions side by side")
     _comparison(ctx, months)
     ui.disclosure_footnote(ctx.scope.disclosure_control)
