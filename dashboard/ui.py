@@ -54,6 +54,8 @@ def _displayable(shown: pd.DataFrame) -> pd.DataFrame:
     (Arrow holds one type per column); the CSV keeps the values as they are."""
     out = shown.copy()
     for column in out.columns:
+        if out[column].dtype != object:  # a numeric or text dtype holds one type already
+            continue
         values = list(out[column])
         if any(isinstance(v, str) for v in values) and any(
             isinstance(v, Real) and not isinstance(v, bool) for v in values

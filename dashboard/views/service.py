@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import cached, charts, definitions, filters, ui
@@ -61,21 +60,26 @@ def _label(mapping: dict[str, str], code: str) -> str:
     return mapping.get(code, code.replace("_", " ").capitalize())
 
 
-def _stacked_bars(
+# What each section works out from its queries (labels, bands, the chart's figure) is
+# cached per snapshot, scope and filters (``cached.derived``) and keyed by them, not by
+# the rows: the ``_..._view`` functions below read the (cached) queries themselves and
+# return the table shown and the chart's figure as a dict (``cached.figure_from``).
+Shown = tuple[pd.DataFrame, dict]
+
+
+def _stacked(
     shown: pd.DataFrame,
     labels: dict[str, str],
     *,
     title: str,
-    key: str,
-    definition: str,
     colours: dict[str, str] | None = None,
-) -> None:
-    """The chart of the funnel and of the liaison mix: ``labels`` names the table's columns
-    (category, part, count, in that order); a horizontal bar per category, stacked by
-    part, as long as the count."""
+) -> Shown:
+    """The funnel's and the liaison mix's table and chart: ``labels`` names the table's
+    columns (category, part, count, in that order); a horizontal bar per category, stacked
+    by part, as long as the count."""
     category, part, count = labels.values()
     shown = shown.rename(columns=labels)
-    fig = cached.bars(
+    fig = charts.bars(
         shown,
         category,
         count,
@@ -86,31 +90,54 @@ def _stacked_bars(
         y_title=None,
         colours=colours,
     )
-    ui.figure(fig, shown, key=key, definitions=[definition])
+    return shown, fig.to_dict()
 
 
-def _funnel(ctx: PageContext, scope: Scope, start: date, end: date, services: Services) -> None:
-    shown = cached.referral_funnel(ctx.snapshot, scope, start, end, services).copy()
+def _draw(view: Shown, key: str, defs: list[str], notes: list[str] | None = None) -> None:
+    """A section's chart and table (``view``), its definitions ``defs``."""
+    shown, spec = view
+    ui.figure(cached.figure_from(spec), shown, key=key, definitions=defs, notes=notes or [])
+
+
+@cached.derived
+def _funnel_view(
+    snapshot: str, scope: Scope, start: date, end: date, services: Services
+) -> Shown | None:
+    shown = cached.referral_funnel(snapshot, scope, start, end, services)
     if shown["referrals"].iloc[0] == 0:
-        ui.no_data("no referrals were received in this period.")
-        return
+        return None
     shown["category"] = [
         _label(OUTCOME_LABELS, c) if s == "Outcome" else c
         for s, c in zip(shown["stage"], shown["category"], strict=True)
     ]
-    _stacked_bars(
+    return _stacked(
         shown,
         {"stage": "Stage", "category": "Category", "referrals": "Referrals"},
         title="What happened to the referrals received",
-        key="service_funnel",
-        definition=definitions.REFERRAL_FUNNEL,
         colours=FUNNEL_COLOURS,
     )
 
 
-@cached.chart  # with its marks: drawing them on every view cost more than the cached bars
-def _wait_chart(shown: pd.DataFrame) -> go.Figure:
+def _funnel(ctx: PageContext, scope: Scope, start: date, end: date, services: Services) -> None:
+    view = _funnel_view(ctx.snapshot, scope, start, end, services)
+    if view is None:
+        ui.no_data("no referrals were received in this period.")
+        return
+    _draw(view, "service_funnel", [definitions.REFERRAL_FUNNEL])
+
+
+@cached.derived
+def _waits_view(snapshot: str, scope: Scope, start: date, end: date, services: Services) -> Shown:
     """The weeks waited for a first appointment, by band, with the 6- and 18-week marks."""
+    shown = cached.wait_weeks(snapshot, scope, start, end, services)
+    shown["Weeks waited"] = [
+        f"over {LONGEST_WEEK_SHOWN}" if w > LONGEST_WEEK_SHOWN else str(w) for w in shown["weeks"]
+    ]
+    shown["Band"] = [
+        "Within 6 weeks" if a else "6 to 18 weeks" if b else "Over 18 weeks"
+        for a, b in zip(shown["within_6wk"], shown["within_18wk"], strict=True)
+    ]
+    shown = shown.rename(columns={"referrals": "Referrals"})[["Weeks waited", "Band", "Referrals"]]
     fig = charts.bars(
         shown,
         "Weeks waited",
@@ -126,7 +153,7 @@ def _wait_chart(shown: pd.DataFrame) -> go.Figure:
         },
     )
     # Every week has a bar (0 to the cap), so bar i sits at i: a mark after bar 6 is 6.5.
-    return charts.add_vertical_marks(fig, {6.5: "6 weeks", 18.5: "18 weeks"})
+    return shown, charts.add_vertical_marks(fig, {6.5: "6 weeks", 18.5: "18 weeks"}).to_dict()
 
 
 def _waits(ctx: PageContext, scope: Scope, start: date, end: date, services: Services) -> None:
@@ -139,61 +166,47 @@ def _waits(ctx: PageContext, scope: Scope, start: date, end: date, services: Ser
     if shown_summary["first_appointments"] in (0, None):
         ui.no_data("no first appointments fell in this period.")
         return
-    shown = cached.wait_weeks(ctx.snapshot, scope, start, end, services).copy()
-    shown["Weeks waited"] = [
-        f"over {LONGEST_WEEK_SHOWN}" if w > LONGEST_WEEK_SHOWN else str(w) for w in shown["weeks"]
-    ]
-    shown["Band"] = [
-        "Within 6 weeks" if a else "6 to 18 weeks" if b else "Over 18 weeks"
-        for a, b in zip(shown["within_6wk"], shown["within_18wk"], strict=True)
-    ]
-    shown = shown.rename(columns={"referrals": "Referrals"})[["Weeks waited", "Band", "Referrals"]]
-    fig = _wait_chart(shown)
-    ui.figure(
-        fig,
-        shown,
-        key="service_waits",
-        definitions=[definitions.WAIT_BANDS, definitions.metric("referral_seen_6wk_pct")],
+    _draw(
+        _waits_view(ctx.snapshot, scope, start, end, services),
+        "service_waits",
+        [definitions.WAIT_BANDS, definitions.metric("referral_seen_6wk_pct")],
         notes=[info("referral_seen_6wk_pct").target_note or ""],
     )
 
 
-def _liaison(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
-    shown = cached.liaison_mix(ctx.snapshot, scope, start, end).copy()
+@cached.derived
+def _liaison_view(snapshot: str, scope: Scope, start: date, end: date) -> Shown | None:
+    shown = cached.liaison_mix(snapshot, scope, start, end)
     if shown.empty:
-        ui.no_data("no liaison contacts were presented in this period.")
-        return
+        return None
     shown["setting"] = [_label(SETTINGS, s) for s in shown["setting"]]
     shown["outcome"] = [_label(LIAISON_OUTCOMES, o) for o in shown["outcome"]]
-    _stacked_bars(
+    return _stacked(
         shown,
         {"setting": "Setting", "outcome": "Outcome", "contacts": "Contacts"},
         title="Liaison contacts by setting and outcome",
-        key="service_liaison",
-        definition=definitions.LIAISON_MIX,
     )
 
 
-def _ucope(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
-    path = cached.ucope_pathway(ctx.snapshot, scope, start, end)
-    if path["referred"] == 0:
-        ui.no_data("no U-COPE episodes were referred in this period.")
+def _liaison(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
+    view = _liaison_view(ctx.snapshot, scope, start, end)
+    if view is None:
+        ui.no_data("no liaison contacts were presented in this period.")
         return
+    _draw(view, "service_liaison", [definitions.LIAISON_MIX])
+
+
+@cached.derived
+def _ucope_view(
+    snapshot: str, scope: Scope, start: date, end: date
+) -> tuple[pd.Series, pd.DataFrame, dict] | None:
+    """The pathway's figures as shown (rounded), its table and its chart."""
+    path = cached.ucope_pathway(snapshot, scope, start, end)
+    if path["referred"] == 0:
+        return None
     shown = round_shown(
         pd.DataFrame([path]), {"completion_pct": 1, "improvement_pct": 1, "recovery_pct": 1}
     ).iloc[0]
-    cols = st.columns(3)
-    ui.tile(cols[0], "Completed, of those discharged", fmt(shown["completion_pct"], "{:.1f}%"))
-    ui.tile(
-        cols[1],
-        "Reliable improvement, of those with both scores",
-        fmt(shown["improvement_pct"], "{:.1f}%"),
-    )
-    ui.tile(
-        cols[2],
-        "Reliable recovery, of those starting in the clinical range",
-        fmt(shown["recovery_pct"], "{:.1f}%"),
-    )
     stages = pd.DataFrame(
         {
             "Stage": ["Referred", "Assessed", "Assessed within 14 days", "Discharged", "Completed"],
@@ -203,7 +216,7 @@ def _ucope(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
             ],
         }
     )
-    fig = cached.bars(
+    fig = charts.bars(
         stages,
         "Stage",
         "Episodes",
@@ -240,17 +253,81 @@ def _ucope(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
         ],
         ignore_index=True,
     )
-    ui.figure(
-        fig,
-        table,
-        key="service_ucope",
-        definitions=[
+    return shown, table, fig.to_dict()
+
+
+def _ucope(ctx: PageContext, scope: Scope, start: date, end: date) -> None:
+    view = _ucope_view(ctx.snapshot, scope, start, end)
+    if view is None:
+        ui.no_data("no U-COPE episodes were referred in this period.")
+        return
+    shown, table, spec = view
+    cols = st.columns(3)
+    ui.tile(cols[0], "Completed, of those discharged", fmt(shown["completion_pct"], "{:.1f}%"))
+    ui.tile(
+        cols[1],
+        "Reliable improvement, of those with both scores",
+        fmt(shown["improvement_pct"], "{:.1f}%"),
+    )
+    ui.tile(
+        cols[2],
+        "Reliable recovery, of those starting in the clinical range",
+        fmt(shown["recovery_pct"], "{:.1f}%"),
+    )
+    _draw(
+        (table, spec),
+        "service_ucope",
+        [
             definitions.UCOPE_PATHWAY,
             definitions.metric("ucope_completion_pct"),
             definitions.metric("ucope_reliable_improvement_pct"),
             definitions.metric("ucope_reliable_recovery_pct"),
         ],
     )
+
+
+@cached.derived
+def _waiting_by_institution_view(
+    snapshot: str, scope: Scope, as_of: date, services: Services
+) -> Shown:
+    shown = cached.waiting_by_institution(snapshot, scope, as_of, services).rename(
+        columns={
+            "institution_code": "Institution",
+            "institution_name": "Name",
+            "referrals": "Referrals waiting past 6 weeks",
+        }
+    )
+    fig = charts.bars(
+        shown,
+        "Institution",
+        "Referrals waiting past 6 weeks",
+        title="Still waiting past 6 weeks, by institution",
+        x_title="Institution",
+        y_title="Referrals",
+    )
+    return shown, fig.to_dict()
+
+
+@cached.derived
+def _waiting_by_month_view(
+    snapshot: str, scope: Scope, as_of: date, services: Services, where: str
+) -> tuple[pd.DataFrame, dict, list[date]] | None:
+    """The referrals still waiting by month referred, their chart and the months."""
+    shown = cached.waiting_by_month(snapshot, scope, as_of, services)
+    if shown.empty:
+        return None
+    months = list(shown["month"])
+    shown["Month referred"] = [month_label(m) for m in shown["month"]]
+    shown = shown.rename(columns={"referrals": "Referrals waiting past 6 weeks"})
+    fig = charts.bars(
+        shown,
+        "Month referred",
+        "Referrals waiting past 6 weeks",
+        title=f"Still waiting past 6 weeks at {where}, by month referred",
+        x_title="Month referred",
+        y_title="Referrals",
+    )
+    return shown[["Month referred", "Referrals waiting past 6 weeks"]], fig.to_dict(), months
 
 
 def _waiting(ctx: PageContext, scope: Scope, institution: str | None, services: Services) -> None:
@@ -263,48 +340,21 @@ def _waiting(ctx: PageContext, scope: Scope, institution: str | None, services: 
         "is today's state, not a period's."
     )
     if institution is None and (scope.institutions is None or len(scope.institutions) > 1):
-        shown = cached.waiting_by_institution(ctx.snapshot, scope, as_of, services).rename(
-            columns={
-                "institution_code": "Institution",
-                "institution_name": "Name",
-                "referrals": "Referrals waiting past 6 weeks",
-            }
-        )
-        fig = cached.bars(
-            shown,
-            "Institution",
-            "Referrals waiting past 6 weeks",
-            title="Still waiting past 6 weeks, by institution",
-            x_title="Institution",
-            y_title="Referrals",
-        )
-        ui.figure(
-            fig, shown, key="service_waiting_institutions", definitions=[definitions.WAITING_LIST]
+        _draw(
+            _waiting_by_institution_view(ctx.snapshot, scope, as_of, services),
+            "service_waiting_institutions",
+            [definitions.WAITING_LIST],
         )
         st.caption("Choose an institution in the filter above to see its months and worklist.")
         return
-    shown = cached.waiting_by_month(ctx.snapshot, scope, as_of, services).copy()
-    if shown.empty:
+    view = _waiting_by_month_view(
+        ctx.snapshot, scope, as_of, services, institution or "my institutions"
+    )
+    if view is None:
         ui.no_data("nobody is waiting past 6 weeks here.")
         return
-    where = institution or "my institutions"
-    months = list(shown["month"])
-    shown["Month referred"] = [month_label(m) for m in shown["month"]]
-    shown = shown.rename(columns={"referrals": "Referrals waiting past 6 weeks"})
-    fig = cached.bars(
-        shown,
-        "Month referred",
-        "Referrals waiting past 6 weeks",
-        title=f"Still waiting past 6 weeks at {where}, by month referred",
-        x_title="Month referred",
-        y_title="Referrals",
-    )
-    ui.figure(
-        fig,
-        shown[["Month referred", "Referrals waiting past 6 weeks"]],
-        key="service_waiting_months",
-        definitions=[definitions.WAITING_LIST],
-    )
+    shown, spec, months = view
+    _draw((shown, spec), "service_waiting_months", [definitions.WAITING_LIST])
     _worklist(ctx, scope, as_of, services, months)
 
 
