@@ -121,4 +121,3 @@ latest_checks = _cached(quality.latest_checks)
 
 bars = chart(charts.bars)
 estimates = chart(charts.estimates)
-students_each_year = chart(charts.students_each_year)

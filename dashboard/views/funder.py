@@ -17,7 +17,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached, definitions, filters, ui
+from dashboard import cached, charts, definitions, filters, ui
 from dashboard.context import PageContext, current
 from dashboard.disclose import round_shown
 from dashboard.queries.funder import HEADLINES, OUTCOMES, Shown, exact_in, with_scope_of
@@ -122,11 +122,20 @@ def _outcomes(shown: Shown) -> None:
     )
 
 
-def _standards(ctx: PageContext, scope: Scope, period: ReleasePeriod) -> None:
-    shown = cached.standards(ctx.snapshot, scope, period)
+# What each section works out from its queries (tables, the chart's figure) is cached per
+# snapshot, scope and period (``cached.derived``) and keyed by them, not by the rows: the
+# ``_..._view`` functions read the (cached) queries themselves and return the table shown
+# and the chart's figure as a dict (``cached.figure_from``).
+
+
+@cached.derived
+def _standards_view(
+    snapshot: str, scope: Scope, period: ReleasePeriod
+) -> tuple[pd.DataFrame, dict] | None:
+    """The standards' table and chart (bars of the share met, the target marked)."""
+    shown = cached.standards(snapshot, scope, period)
     if all(b == 0 for b in shown["base"]):
-        ui.no_data("nothing was measured against the standards in this period.")
-        return
+        return None
     shown = round_shown(shown, {"pct": 1})
     table = shown[["label", "base", "met", "pct", "target"]].rename(
         columns={
@@ -137,7 +146,7 @@ def _standards(ctx: PageContext, scope: Scope, period: ReleasePeriod) -> None:
             "target": "Target (%)",
         }
     )
-    fig = cached.bars(
+    fig = charts.bars(
         table,
         "Standard",
         "Percent",
@@ -155,8 +164,17 @@ def _standards(ctx: PageContext, scope: Scope, period: ReleasePeriod) -> None:
     )
     fig.update_layout(showlegend=True)
     fig.update_xaxes(range=[0, 100])
+    return table, fig.to_dict()
+
+
+def _standards(ctx: PageContext, scope: Scope, period: ReleasePeriod) -> None:
+    view = _standards_view(ctx.snapshot, scope, period)
+    if view is None:
+        ui.no_data("nothing was measured against the standards in this period.")
+        return
+    table, spec = view
     ui.figure(
-        fig,
+        cached.figure_from(spec),
         table,
         key="funder_standards",
         definitions=[
@@ -183,17 +201,28 @@ def _totals_table(rows: list[tuple[str, Shown]], label: str) -> pd.DataFrame:
 _HEADERS = {key: label for key, label, _ in HEADLINES}
 
 
-def _trend(ctx: PageContext, scope: Scope, as_of: date) -> None:
-    by_year = cached.impact_by_year(ctx.snapshot, scope, FUNDED.start, as_of)
+@cached.derived
+def _trend_view(
+    snapshot: str, scope: Scope, start: date, as_of: date
+) -> tuple[pd.DataFrame, dict] | None:
+    """Every whole academic year's totals from ``start``: the table and the chart."""
+    by_year = cached.impact_by_year(snapshot, scope, start, as_of)
     years = [(year.code, t) for year, t in by_year]
     if not years:
+        return None
+    shown = _totals_table(years, "Academic year").rename(columns=_HEADERS)
+    return shown, charts.students_each_year(years).to_dict()
+
+
+def _trend(ctx: PageContext, scope: Scope, as_of: date) -> None:
+    view = _trend_view(ctx.snapshot, scope, FUNDED.start, as_of)
+    if view is None:
         ui.no_data("no academic year has ended yet in the data.")
         return
-    shown = _totals_table(years, "Academic year")
-    fig = cached.students_each_year(years)
+    shown, spec = view
     ui.figure(
-        fig,
-        shown.rename(columns=_HEADERS),
+        cached.figure_from(spec),
+        shown,
         key="funder_trend",
         definitions=[definitions.IMPACT],
         notes=[
@@ -204,12 +233,16 @@ def _trend(ctx: PageContext, scope: Scope, as_of: date) -> None:
     )
 
 
-def _by_institution(ctx: PageContext, scope: Scope, period: ReleasePeriod) -> None:
-    rows = cached.impact_by_institution(ctx.snapshot, scope, period)
+@cached.derived
+def _institutions_view(snapshot: str, scope: Scope, period: ReleasePeriod) -> pd.DataFrame:
+    rows = cached.impact_by_institution(snapshot, scope, period)
     shown = _totals_table([(t["institution"] or "", t) for t in rows], "Institution")
-    shown = shown.drop(columns=["institutions"])
+    return shown.drop(columns=["institutions"]).rename(columns=_HEADERS)
+
+
+def _by_institution(ctx: PageContext, scope: Scope, period: ReleasePeriod) -> None:
     ui.table(
-        shown.rename(columns=_HEADERS),
+        _institutions_view(ctx.snapshot, scope, period),
         key="funder_institutions",
         title="By institution",
         definitions=[definitions.IMPACT],
