@@ -9,27 +9,24 @@ it), so viewers with different scopes never share a cached result.
 Every query is wrapped the same way, by ``_cached``; a page imports this module, never
 the query modules, so nothing reaches the warehouse uncached.
 
-The charts are cached too (``chart``: the chart functions of ``dashboard.charts`` below, and
-a page's own chart functions decorated with it): building a plotly figure object costs 10-70 ms
-(plotly validates every property it is given), most of a page view's server time when the
-data is already cached. A chart is a function of the cached query results and the filter
-values, so the same arguments give the same figure: the cache keeps the figure as its
-JSON dict, and each call gets a figure of its own made from it (a page may still add
-marks to it) without validating it again.
+What a page works out from cached results is cached too (``derived``): each page's
+``_..._view`` functions take the snapshot, the scope and the filter values, read the
+cached queries themselves and return the tables shown and the charts as their figures'
+dicts. Building a plotly figure object costs 10-70 ms (plotly validates every property it
+is given), and keying a cache by a table's rows costs a pickle of the table on every
+view; keyed by those few values instead, a cached page view costs lookups. Each call gets
+a figure of its own from the cached dict (``figure_from``), without validating it again.
 """
 
 from __future__ import annotations
 
-import functools
-import pickle
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import data
 from dashboard.queries import board, equity, funder, quality, service, spc
 
 P = ParamSpec("P")
@@ -41,47 +38,19 @@ def _cached(query: Callable[P, R]) -> Callable[P, R]:
     return st.cache_data(show_spinner=False, max_entries=256)(query)
 
 
-def _frame_key(frame: pd.DataFrame | pd.Series) -> bytes:
-    """A chart's table argument as its cache key: its pickle, which holds every value,
-    label and type. Streamlit's own hash of a frame (``hash_pandas_object``) took 1.7 ms
-    for a 90-row table, a tenth of a cached page view's time over its charts; this takes
-    0.1 ms. The tables come from the cached queries, so equal tables pickle alike."""
-    return pickle.dumps(frame, protocol=5)
-
-
 def derived(compute: Callable[P, R]) -> Callable[P, R]:
-    """``compute``, a pure function of cached query results (frames) and filter values,
-    cached per argument values, each frame keyed by its pickle (``_frame_key``): what a page
-    works out from its data (a series as shown, its SPC analysis) is then worked out once
-    per snapshot, scope and filters, not on every view."""
-    return st.cache_data(
-        show_spinner=False,
-        max_entries=256,
-        hash_funcs={pd.DataFrame: _frame_key, pd.Series: _frame_key},
-    )(compute)
+    """``compute``, what a page works out from cached query results (its ``_..._view``
+    functions), cached the same way: per argument values, which are the snapshot, the
+    scope and filter values, never a table (a table as a key costs its pickle or hash on
+    every view). So it is worked out once per snapshot, scope and filters."""
+    return _cached(compute)
 
 
 def figure_from(spec: dict[str, Any]) -> go.Figure:
-    """A figure of its own from the dict of one built earlier and cached (``chart``, or a
-    page's ``derived`` result): validated when it was built, so taken as it is, plotly's
+    """A figure of its own from the dict of one built earlier and cached (a page's
+    ``derived`` result): validated when it was built, so taken as it is, plotly's
     own way with a trusted dict."""
     return go.Figure(spec, _validate=False)
-
-
-def chart(build: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
-    """The chart builder ``build`` cached per argument values (see the module's note)."""
-
-    @functools.wraps(build)  # Streamlit names the cache after the builder: one per builder
-    def spec(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        return build(*args, **kwargs).to_dict()
-
-    cached_spec = derived(spec)
-
-    @functools.wraps(build)
-    def figure(*args: P.args, **kwargs: P.kwargs) -> go.Figure:
-        return figure_from(cached_spec(*args, **kwargs))
-
-    return figure
 
 
 monthly_metrics = _cached(data.monthly_metrics)
@@ -118,6 +87,3 @@ rejected_files = _cached(quality.rejected_files)
 quarantine_by_reason = _cached(quality.quarantine_by_reason)
 load_summary = _cached(quality.load_summary)
 latest_checks = _cached(quality.latest_checks)
-
-bars = chart(charts.bars)
-estimates = chart(charts.estimates)

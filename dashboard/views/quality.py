@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached, definitions, ui
+from dashboard import cached, charts, definitions, ui
 from dashboard.banner import OUTCOME_TEXT
 from dashboard.context import PageContext, current
 from dashboard.theme import CONCERN, IMPROVEMENT, NEUTRAL
@@ -84,32 +84,75 @@ def _runs_shown(snapshot: str) -> pd.DataFrame:
 
 
 @cached.derived
-def _stages_shown(snapshot: str) -> pd.DataFrame:
-    """Each run's stages in the order they ran, the run's start as a category label."""
+def _stages_shown(snapshot: str) -> tuple[pd.DataFrame, dict] | None:
+    """Each run's stages in the order they ran (the run's start as a category label) and
+    their chart (the figure's dict)."""
     stages = cached.run_stages(snapshot)
+    if stages.empty:
+        return None
     stages["order"] = [STAGE_ORDER.get(s, len(STAGE_ORDER)) for s in stages["stage"]]
     stages = stages.sort_values(["started_at", "order", "stage"], kind="stable")
     stages["Run started"] = stages["started_at"].astype(str)
-    return _labelled(stages)
+    shown = _labelled(stages)
+    fig = charts.bars(
+        shown,
+        "Run started",
+        "Seconds",
+        color="Stage",
+        title="Time per stage of each run",
+        x_title="Run started",
+        y_title="Seconds",
+        labels=False,
+    )
+    return shown[["Run", "Run started", "Stage", "Seconds"]], fig.to_dict()
 
 
 @cached.derived
-def _quarantine_shown(snapshot: str) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
-    """The quarantined rows by reason and source as recorded, their sums by reason and
-    source (the chart), and whether every reason has at most 10 rows (whole-row ticks)."""
+def _quarantine_shown(snapshot: str) -> tuple[pd.DataFrame, dict] | None:
+    """The quarantined rows by reason and source as recorded, and the chart of their sums
+    by reason and source (the figure's dict)."""
     shown = _labelled(cached.quarantine_by_reason(snapshot))
+    if shown.empty:
+        return None
     by_reason = shown.groupby(["What was wrong", "Source"], as_index=False)["Rows"].sum()
-    few = bool(by_reason.groupby("What was wrong")["Rows"].sum().max() <= 10)
-    return shown, by_reason, few
+    fig = charts.bars(
+        by_reason,
+        "What was wrong",
+        "Rows",
+        color="Source",
+        horizontal=True,
+        title="Quarantined rows by what was wrong",
+        x_title="Rows (one per broken rule)",
+        y_title=None,
+        labels=False,
+    )
+    if by_reason.groupby("What was wrong")["Rows"].sum().max() <= 10:
+        fig.update_xaxes(dtick=1)  # whole rows: no ticks at 0.5
+    return shown, fig.to_dict()
 
 
 @cached.derived
-def _checks_shown(snapshot: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The last run's checks counted by kind and result, and those that did not pass."""
+def _checks_shown(snapshot: str) -> tuple[pd.DataFrame, dict, pd.DataFrame] | None:
+    """The last run's checks counted by kind and result, their chart (the figure's dict),
+    and the checks that did not pass."""
     checks = cached.latest_checks(snapshot)
+    if checks.empty:
+        return None
     summary = checks.groupby(["kind", "status"], as_index=False).size()
     summary = _labelled(summary.rename(columns={"size": "checks"}))
-    return summary, _labelled(checks[checks["status"] != "pass"])
+    fig = charts.bars(
+        summary,
+        "Kind",
+        "Checks",
+        color="Status",
+        horizontal=True,
+        title="Checks of the last run by result",
+        x_title="Checks",
+        y_title=None,
+        colours=STATUS_COLOURS,
+        labels=False,
+    )
+    return summary, fig.to_dict(), _labelled(checks[checks["status"] != "pass"])
 
 
 def _freshness(ctx: PageContext, history: bool) -> None:
@@ -141,22 +184,13 @@ def _runs(ctx: PageContext) -> None:
         title="Latest nightly runs",
         definitions=[definitions.RUNS],
     )
-    shown = _stages_shown(ctx.snapshot)
-    if shown.empty:
+    view = _stages_shown(ctx.snapshot)
+    if view is None:
         return
-    fig = cached.bars(
-        shown,
-        "Run started",
-        "Seconds",
-        color="Stage",
-        title="Time per stage of each run",
-        x_title="Run started",
-        y_title="Seconds",
-        labels=False,
-    )
+    shown, spec = view
     ui.figure(
-        fig,
-        shown[["Run", "Run started", "Stage", "Seconds"]],
+        cached.figure_from(spec),
+        shown,
         key="quality_stages",
         definitions=[definitions.RUNS],
     )
@@ -177,24 +211,17 @@ def _rejected(ctx: PageContext) -> None:
 
 
 def _quarantine(ctx: PageContext) -> None:
-    shown, by_reason, few = _quarantine_shown(ctx.snapshot)
-    if shown.empty:
+    view = _quarantine_shown(ctx.snapshot)
+    if view is None:
         st.success("No row has been quarantined.")
         return
-    fig = cached.bars(
-        by_reason,
-        "What was wrong",
-        "Rows",
-        color="Source",
-        horizontal=True,
-        title="Quarantined rows by what was wrong",
-        x_title="Rows (one per broken rule)",
-        y_title=None,
-        labels=False,
+    shown, spec = view
+    ui.figure(
+        cached.figure_from(spec),
+        shown,
+        key="quality_quarantine",
+        definitions=[definitions.QUARANTINE],
     )
-    if few:
-        fig.update_xaxes(dtick=1)  # whole rows: no ticks at 0.5
-    ui.figure(fig, shown, key="quality_quarantine", definitions=[definitions.QUARANTINE])
 
 
 def _load_log(ctx: PageContext) -> None:
@@ -207,23 +234,17 @@ def _load_log(ctx: PageContext) -> None:
 
 
 def _checks(ctx: PageContext) -> None:
-    summary, failing = _checks_shown(ctx.snapshot)
-    if summary.empty:
+    view = _checks_shown(ctx.snapshot)
+    if view is None:
         st.info("The last run recorded no checks.")
         return
-    fig = cached.bars(
+    summary, spec, failing = view
+    ui.figure(
+        cached.figure_from(spec),
         summary,
-        "Kind",
-        "Checks",
-        color="Status",
-        horizontal=True,
-        title="Checks of the last run by result",
-        x_title="Checks",
-        y_title=None,
-        colours=STATUS_COLOURS,
-        labels=False,
+        key="quality_checks_summary",
+        definitions=[definitions.CHECKS],
     )
-    ui.figure(fig, summary, key="quality_checks_summary", definitions=[definitions.CHECKS])
     if failing.empty:
         st.success("Every check of the last run passed.")
         return
