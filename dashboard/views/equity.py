@@ -11,10 +11,9 @@ numbers it may show).
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from dashboard import cached, charts, definitions, filters, ui
+from dashboard import cached, definitions, filters, ui
 from dashboard.context import PageContext, current
 from dashboard.queries.equity import (
     BAND_LABELS,
@@ -22,52 +21,9 @@ from dashboard.queries.equity import (
     RATIO_COLUMNS,
     SERVICES,
 )
-from dashboard.queries.equity import finding as _finding
-from dashboard.queries.equity import shown_table as _table
-from dashboard.theme import NEITHER
-from smhp.access import Scope
+from dashboard.sections import equity as sections
 from smhp.reporting.equity import NOT_KNOWN
-from smhp.reporting.release_periods import FUNDED, ReleasePeriod, kinds_for
-
-
-@cached.derived
-def _view(
-    snapshot: str, scope: Scope, period: ReleasePeriod, dimension: str, service: str
-) -> tuple[pd.DataFrame, str, dict, dict] | None:
-    """The page's table, its finding in words and its two charts (rates per 1,000 and
-    representation ratios, the figures' dicts), cached per snapshot, scope and filters
-    and keyed by them (``cached.derived``); None without enrolled students for the year."""
-    shown = cached.equity_rates(snapshot, scope, period, dimension, service)
-    if all(e is None for e in shown["enrolled"]):  # no seed row for the year
-        return None
-    table = _table(shown, dimension)
-    what = DIMENSIONS[dimension].lower()
-    who = SERVICES[service] if service != "any" else "any service"
-    charted = table[table["Band"] != BAND_LABELS[NOT_KNOWN]]
-    rates = charts.estimates(
-        charted,
-        "Band",
-        "Reached per 1,000 enrolled",
-        "Rate, lower 95% limit",
-        "Rate, upper 95% limit",
-        title=f"Students reached by {who} per 1,000 enrolled, by {what}",
-        x_title=DIMENSIONS[dimension],
-        y_title="Per 1,000 enrolled",
-    )
-    ratios = charts.estimates(
-        charted,
-        "Band",
-        "Representation ratio",
-        "Ratio, lower 95% limit",
-        "Ratio, upper 95% limit",
-        title=f"Representation ratio of students reached by {who}, by {what}",
-        x_title=DIMENSIONS[dimension],
-        y_title="Share reached / share enrolled",
-        dots=True,
-        line_at=(1.0, "reached in proportion to enrolment"),
-        colour=NEITHER,
-    )
-    return table, _finding(table), rates.to_dict(), ratios.to_dict()
+from smhp.reporting.release_periods import FUNDED, kinds_for
 
 
 def render(ctx: PageContext) -> None:
@@ -91,7 +47,7 @@ def render(ctx: PageContext) -> None:
     if period is None:
         return
     scope = ctx.scope.narrowed_to(institution)
-    view = _view(ctx.snapshot, scope, period, dimension, service)
+    view = sections.view(ctx.snapshot, scope, period, dimension, service)
     if view is None:
         ui.no_data(f"no enrolled students recorded for the academic year ending {period.end}.")
         return

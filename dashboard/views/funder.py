@@ -17,12 +17,12 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from dashboard import cached, charts, definitions, filters, ui
+from dashboard import cached, definitions, filters, ui
 from dashboard.context import PageContext, current
 from dashboard.disclose import round_shown
 from dashboard.queries.funder import HEADLINES, OUTCOMES, Shown, exact_in, with_scope_of
+from dashboard.sections import funder as sections
 from dashboard.series import fmt, period_label
-from dashboard.theme import TARGET
 from smhp.access import Scope
 from smhp.reporting.catalogue import WAIT_18WK_TARGET, info
 from smhp.reporting.disclosure import FOOTNOTE
@@ -122,53 +122,8 @@ def _outcomes(shown: Shown) -> None:
     )
 
 
-# What each section works out from its queries (tables, the chart's figure) is cached per
-# snapshot, scope and period (``cached.derived``) and keyed by them, not by the rows: the
-# ``_..._view`` functions read the (cached) queries themselves and return the table shown
-# and the chart's figure as a dict (``cached.figure_from``).
-
-
-@cached.derived
-def _standards_view(
-    snapshot: str, scope: Scope, period: ReleasePeriod
-) -> tuple[pd.DataFrame, dict] | None:
-    """The standards' table and chart (bars of the share met, the target marked)."""
-    shown = cached.standards(snapshot, scope, period)
-    if all(b == 0 for b in shown["base"]):
-        return None
-    shown = round_shown(shown, {"pct": 1})
-    table = shown[["label", "base", "met", "pct", "target"]].rename(
-        columns={
-            "label": "Standard",
-            "base": "Measured",
-            "met": "Met the standard",
-            "pct": "Percent",
-            "target": "Target (%)",
-        }
-    )
-    fig = charts.bars(
-        table,
-        "Standard",
-        "Percent",
-        horizontal=True,
-        title="Share meeting each service standard",
-        x_title="Percent",
-        y_title=None,
-    )
-    fig.add_scatter(
-        x=list(table["Target (%)"]),
-        y=list(table["Standard"]),
-        mode="markers",
-        name="Target",
-        marker={"symbol": "line-ns", "size": 34, "line": {"width": 4, "color": TARGET}},
-    )
-    fig.update_layout(showlegend=True)
-    fig.update_xaxes(range=[0, 100])
-    return table, fig.to_dict()
-
-
 def _standards(ctx: PageContext, scope: Scope, period: ReleasePeriod) -> None:
-    view = _standards_view(ctx.snapshot, scope, period)
+    view = sections.standards(ctx.snapshot, scope, period)
     if view is None:
         ui.no_data("nothing was measured against the standards in this period.")
         return
@@ -190,32 +145,8 @@ def _standards(ctx: PageContext, scope: Scope, period: ReleasePeriod) -> None:
     )
 
 
-def _totals_table(rows: list[tuple[str, Shown]], label: str) -> pd.DataFrame:
-    """Labelled impact totals as the queries returned them (a part: never exact)."""
-    out = pd.DataFrame([{label: name, **t} for name, t in rows])[
-        [label, *(k for k, _, _ in HEADLINES)]
-    ]
-    return round_shown(out, {"referral_median_wait_days": 1, "referral_seen_6wk_pct": 1})
-
-
-_HEADERS = {key: label for key, label, _ in HEADLINES}
-
-
-@cached.derived
-def _trend_view(
-    snapshot: str, scope: Scope, start: date, as_of: date
-) -> tuple[pd.DataFrame, dict] | None:
-    """Every whole academic year's totals from ``start``: the table and the chart."""
-    by_year = cached.impact_by_year(snapshot, scope, start, as_of)
-    years = [(year.code, t) for year, t in by_year]
-    if not years:
-        return None
-    shown = _totals_table(years, "Academic year").rename(columns=_HEADERS)
-    return shown, charts.students_each_year(years).to_dict()
-
-
 def _trend(ctx: PageContext, scope: Scope, as_of: date) -> None:
-    view = _trend_view(ctx.snapshot, scope, FUNDED.start, as_of)
+    view = sections.trend(ctx.snapshot, scope, FUNDED.start, as_of)
     if view is None:
         ui.no_data("no academic year has ended yet in the data.")
         return
@@ -233,16 +164,9 @@ def _trend(ctx: PageContext, scope: Scope, as_of: date) -> None:
     )
 
 
-@cached.derived
-def _institutions_view(snapshot: str, scope: Scope, period: ReleasePeriod) -> pd.DataFrame:
-    rows = cached.impact_by_institution(snapshot, scope, period)
-    shown = _totals_table([(t["institution"] or "", t) for t in rows], "Institution")
-    return shown.drop(columns=["institutions"]).rename(columns=_HEADERS)
-
-
 def _by_institution(ctx: PageContext, scope: Scope, period: ReleasePeriod) -> None:
     ui.table(
-        _institutions_view(ctx.snapshot, scope, period),
+        sections.institutions(ctx.snapshot, scope, period),
         key="funder_institutions",
         title="By institution",
         definitions=[definitions.IMPACT],
