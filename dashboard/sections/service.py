@@ -246,3 +246,21 @@ def waiting_by_month(
         y_title="Referrals",
     )
     return shown[["Month referred", "Referrals waiting past 6 weeks"]], fig.to_dict(), months
+
+
+@cached.derived
+def worklist(
+    snapshot: str, scope: Scope, as_of: date, services: Services, month: date | None
+) -> pd.DataFrame:
+    """The pseudonymous worklist of referrals still waiting past 6 weeks (of ``month``
+    referred, or all months), with its column headings."""
+    return cached.waiting_worklist(snapshot, scope, as_of, services, month).rename(
+        columns={
+            "referral_id": "Referral",
+            "student": "Student (pseudonym)",
+            "institution": "Institution",
+            "service": "Service",
+            "referred_on": "Referred on",
+            "days_waiting": "Days waiting",
+        }
+    )

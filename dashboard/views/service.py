@@ -137,19 +137,8 @@ def _worklist(
         key="service_worklist_month",
     )
     month = None if chosen == ALL_MONTHS else date.fromisoformat(chosen)
-    rows = cached.waiting_worklist(ctx.snapshot, scope, as_of, services, month)
-    shown = rows.rename(
-        columns={
-            "referral_id": "Referral",
-            "student": "Student (pseudonym)",
-            "institution": "Institution",
-            "service": "Service",
-            "referred_on": "Referred on",
-            "days_waiting": "Days waiting",
-        }
-    )
     ui.table(
-        shown,
+        sections.worklist(ctx.snapshot, scope, as_of, services, month),
         key="service_worklist",
         title="Worklist: still waiting past 6 weeks",
         definitions=[definitions.WAITING_LIST],
