@@ -231,6 +231,15 @@ def summary(report: dict[str, Any]) -> list[tuple[str, str, str]]:
                 target_for(f"{n} sessions page switch p95 (ms)"),
             )
         )
+        if s.get("server_ms", {}).get("wall", {}).get("n"):
+            wall, cpu = s["server_ms"]["wall"], s["server_ms"]["cpu"]
+            rows.append(
+                (
+                    "  of which the server's rerun, wall p50 / p95 (cpu p95) (ms)",
+                    f"{wall['p50']} / {wall['p95']} ({cpu['p95']}; {wall['n']} reruns)",
+                    "",
+                )
+            )
     return rows
 
 

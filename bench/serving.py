@@ -348,6 +348,7 @@ def layout(
     https, http, app = _free_ports(1), _free_ports(1), _free_ports(processes)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMHP_")}
     env.update(
+        SMHP_PROFILE_LOG=str(state / "profile.jsonl"),  # each rerun's server time
         SMHP_DEPLOY_MODE="background",
         SMHP_STATE_DIR=str(state / "state"),
         SMHP_HTTPS_PORT=str(https),
@@ -385,14 +386,25 @@ def sessions_through_layout(
     seeds: Path | None = None,
 ) -> dict[str, Any]:
     """``concurrent_sessions`` of the board for each N of ``sessions`` through the production
-    layout (``layout``) with ``processes`` dashboards in front of ``warehouse``."""
+    layout (``layout``) with ``processes`` dashboards in front of ``warehouse``.
+
+    With each N, the dashboards' own time for the reruns of that N's sessions (sign-ins and
+    page switches: ``server_ms``, wall and CPU, from their profile log, ``dashboard.profiling``):
+    the share of a page switch that is the server's, when the browsers share its cores."""
     by_sessions = {}
+    log = state / "profile.jsonl"
     with layout(warehouse, processes, state, seeds) as url:
         for n in sessions:
+            seen = len(log.read_text().splitlines()) if log.exists() else 0
             try:
                 by_sessions[str(n)] = concurrent_sessions(url, n, switches)
             except Exception as exc:  # noqa: BLE001 - e.g. the browsers ran out of memory
                 by_sessions[str(n)] = {"sessions": n, "failed": f"{type(exc).__name__}: {exc}"}
+            runs = [json.loads(line) for line in log.read_text().splitlines()[seen:]]
+            by_sessions[str(n)]["server_ms"] = {
+                "wall": percentiles([r["wall_ms"] for r in runs]),
+                "cpu": percentiles([r["cpu_ms"] for r in runs]),
+            }
     return {"processes": processes, "switches": switches, "by_sessions": by_sessions}
 
 
