@@ -55,6 +55,20 @@ def test_drawing_a_page_builds_no_download_and_a_click_is_audited_first(
     assert recorded["details"]["page"] == "funder" and recorded["details"]["session"]
 
 
+def test_a_section_under_a_chart_or_table_is_drawn_only_when_opened(access: Path) -> None:
+    """Closed, a section binds no download and draws no table; opening one is not a new
+    page view (its state is not a filter) and builds no file."""
+    at = signed_in("funder")
+    sections = [e for e in at.expander if e.key and e.key.endswith("_details")]
+    shown, views = len(at.dataframe), len(events(access, "page_view"))
+    assert sections and not at.get("download_button")
+    open_details(at)
+    assert len(at.get("download_button")) == len(sections)  # one download in each
+    assert len(at.dataframe) > shown  # the charts' numbers
+    assert len(events(access, "page_view")) == views
+    assert events(access, "download") == []
+
+
 def test_a_button_left_on_screen_after_sign_out_builds_nothing(access: Path, clicks: dict) -> None:
     at = open_details(signed_in("board"))
     build = clicks["overview_tiles"] if "overview_tiles" in clicks else next(iter(clicks.values()))
