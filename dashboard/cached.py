@@ -10,12 +10,13 @@ Every query is wrapped the same way, by ``_cached``; a page imports this module,
 the query modules, so nothing reaches the warehouse uncached.
 
 What a page works out from cached results is cached too (``derived``): each page's
-``_..._view`` functions take the snapshot, the scope and the filter values, read the
-cached queries themselves and return the tables shown and the charts as their figures'
-dicts. Building a plotly figure object costs 10-70 ms (plotly validates every property it
-is given), and keying a cache by a table's rows costs a pickle of the table on every
-view; keyed by those few values instead, a cached page view costs lookups. Each call gets
-a figure of its own from the cached dict (``figure_from``), without validating it again.
+sections (``dashboard.sections.<page>``) take the snapshot, the scope and the filter
+values, read the cached queries themselves and return the tables shown and the charts as
+their figures' dicts. Building a plotly figure object costs 10-70 ms (plotly validates
+every property it is given), and keying a cache by a table's rows costs a pickle of the
+table on every view; keyed by those few values instead, a cached page view costs lookups.
+Each call gets a figure of its own from the cached dict (``figure_from``), without
+validating it again.
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ def _cached(query: Callable[P, R]) -> Callable[P, R]:
 
 
 def derived(compute: Callable[P, R]) -> Callable[P, R]:
-    """``compute``, what a page works out from cached query results (its ``_..._view``
-    functions), cached the same way: per argument values, which are the snapshot, the
-    scope and filter values, never a table (a table as a key costs its pickle or hash on
-    every view). So it is worked out once per snapshot, scope and filters."""
+    """``compute``, what a page works out from cached query results (its sections,
+    ``dashboard.sections.<page>``), cached the same way: per argument values, which are
+    the snapshot, the scope and filter values, never a table (a table as a key costs its
+    pickle or hash on every view). So it is worked out once per snapshot, scope and
+    filters."""
     return _cached(compute)
 
 
