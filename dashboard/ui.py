@@ -54,7 +54,9 @@ def _displayable(shown: pd.DataFrame) -> pd.DataFrame:
     (Arrow holds one type per column); the CSV keeps the values as they are."""
     out = shown.copy()
     for column in out.columns:
-        if out[column].dtype != object:  # a numeric or text dtype holds one type already
+        if out[column].dtype != object or not pd.api.types.infer_dtype(
+            out[column], skipna=True
+        ).startswith("mixed"):  # one type already (pandas' own check, over the column)
             continue
         values = list(out[column])
         if any(isinstance(v, str) for v in values) and any(

@@ -16,9 +16,10 @@ import pandas as pd
 
 from dashboard import cached, charts
 from dashboard.disclose import round_shown
-from dashboard.queries.funder import HEADLINES, Shown
+from dashboard.queries.funder import HEADLINES, OUTCOMES, Shown
 from dashboard.theme import TARGET
 from smhp.access import Scope
+from smhp.reporting.impact import OUTCOME_SHARES
 from smhp.reporting.release_periods import ReleasePeriod
 
 
@@ -90,3 +91,35 @@ def institutions(snapshot: str, scope: Scope, period: ReleasePeriod) -> pd.DataF
     rows = cached.impact_by_institution(snapshot, scope, period)
     shown = _totals_table([(t["institution"] or "", t) for t in rows], "Institution")
     return shown.drop(columns=["institutions"]).rename(columns=_HEADERS)
+
+
+@cached.derived
+def headline_table(snapshot: str, scope: Scope, period: ReleasePeriod) -> pd.DataFrame:
+    """The headline totals as a table: measure and value, as shown."""
+    shown = cached.impact_totals(snapshot, scope, period)
+    values = [
+        round(v, 1) if isinstance(v, float) else v for v in (shown[k] for k, _, _ in HEADLINES)
+    ]
+    return pd.DataFrame(
+        {
+            "Measure": [label for _, label, _ in HEADLINES],
+            # object: counts stay whole (429, not 429.0) beside 16.0 days and *
+            "Value": pd.Series(values, dtype=object),
+        }
+    )
+
+
+@cached.derived
+def outcome_table(snapshot: str, scope: Scope, period: ReleasePeriod) -> pd.DataFrame:
+    """The U-COPE outcomes as a table: each share with the counts it is of."""
+    shown = cached.impact_totals(snapshot, scope, period)
+    rows = [
+        {
+            "Outcome": label,
+            "Of": shown[OUTCOME_SHARES[pct][1]],
+            "Met": shown[OUTCOME_SHARES[pct][0]],
+            "%": shown[pct],
+        }
+        for pct, label, _ in OUTCOMES
+    ]
+    return round_shown(pd.DataFrame(rows), {"%": 1})

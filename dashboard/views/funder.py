@@ -19,7 +19,6 @@ import streamlit as st
 
 from dashboard import cached, definitions, filters, ui
 from dashboard.context import PageContext, current
-from dashboard.disclose import round_shown
 from dashboard.queries.funder import HEADLINES, OUTCOMES, Shown, exact_in, with_scope_of
 from dashboard.sections import funder as sections
 from dashboard.series import fmt, period_label
@@ -30,20 +29,11 @@ from smhp.reporting.impact import OUTCOME_SHARES
 from smhp.reporting.release_periods import FUNDED, INSTITUTION_KINDS, ReleasePeriod, kinds_for
 
 
-def _headlines(shown: Shown, exact: frozenset[str]) -> None:
-    rows = [(label, shown[key]) for key, label, _ in HEADLINES]
+def _headlines(shown: Shown, exact: frozenset[str], table: pd.DataFrame) -> None:
     for columns, chunk in ((st.columns(5), HEADLINES[:5]), (st.columns(5), HEADLINES[5:])):
         for column, (key, label, pattern) in zip(columns, chunk, strict=False):
             value = shown[key]
             ui.tile(column, label, fmt(value, pattern), help=_headline_help(key, shown))
-    values = [round(v, 1) if isinstance(v, float) else v for _, v in rows]
-    table = pd.DataFrame(
-        {
-            "Measure": [label for label, _ in rows],
-            # object: counts stay whole (429, not 429.0) beside 16.0 days and *
-            "Value": pd.Series(values, dtype=object),
-        }
-    )
     counts_of = {"referral_seen_6wk_pct": ("referral_seen_6wk", "referral_completed_waits")}
     rounded = [  # a count not exact, or a percentage whose counts are not both exact
         label
@@ -84,7 +74,7 @@ def _headline_help(key: str, shown: Shown) -> str:
     return definitions.IMPACT
 
 
-def _outcomes(shown: Shown) -> None:
+def _outcomes(shown: Shown, table: pd.DataFrame) -> None:
     """U-COPE outcomes of the episodes discharged in the period: reliable improvement and,
     beside it, reliable recovery, each with the count it is over (never exact: these
     counts are rounded in every cell)."""
@@ -97,20 +87,6 @@ def _outcomes(shown: Shown) -> None:
             fmt(shown[pct], "{:.1f}%"),
             help=f"Of {over if isinstance(over, str) else f'{over:,}'}: {base_label.lower()}.",
         )
-    table = round_shown(
-        pd.DataFrame(
-            [
-                {
-                    "Outcome": label,
-                    "Of": shown[OUTCOME_SHARES[pct][1]],
-                    "Met": shown[OUTCOME_SHARES[pct][0]],
-                    "%": shown[pct],
-                }
-                for pct, label, _ in OUTCOMES
-            ]
-        ),
-        {"%": 1},
-    )
     ui.table(
         table,
         key="funder_outcomes",
@@ -201,11 +177,15 @@ def render(ctx: PageContext) -> None:
         _by_institution(ctx, scope, period)
     else:
         totals = cached.impact_totals(ctx.snapshot, scope, period)
-        _headlines(totals, exact_in(ctx.snapshot, scope, period))
+        _headlines(
+            totals,
+            exact_in(ctx.snapshot, scope, period),
+            sections.headline_table(ctx.snapshot, scope, period),
+        )
         st.header("Service standards")
         _standards(ctx, scope, period)
         st.header("U-COPE outcomes")
-        _outcomes(totals)
+        _outcomes(totals, sections.outcome_table(ctx.snapshot, scope, period))
         st.header("Trend")
         _trend(ctx, scope, as_of)
         if scope.institutions is None and period.kind in INSTITUTION_KINDS:
