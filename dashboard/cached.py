@@ -12,19 +12,17 @@ the query modules, so nothing reaches the warehouse uncached.
 What a page works out from cached results is cached too (``derived``): each page's
 sections (``dashboard.sections.<page>``) take the snapshot, the scope and the filter
 values, read the cached queries themselves and return the tables shown and the charts as
-their figures' dicts. Building a plotly figure object costs 10-70 ms (plotly validates
-every property it is given), and keying a cache by a table's rows costs a pickle of the
-table on every view; keyed by those few values instead, a cached page view costs lookups.
-Each call gets a figure of its own from the cached dict (``figure_from``), without
-validating it again.
+their charts built (``charts.Drawn``: the figure's dict, its title, accessible name and
+description). Building a plotly figure object costs 10-70 ms (plotly validates every
+property it is given), and keying a cache by a table's rows costs a pickle of the table on
+every view; keyed by those few values instead, a cached page view costs lookups.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import data
@@ -46,13 +44,6 @@ def derived(compute: Callable[P, R]) -> Callable[P, R]:
     pickle or hash on every view). So it is worked out once per snapshot, scope and
     filters."""
     return _cached(compute)
-
-
-def figure_from(spec: dict[str, Any]) -> go.Figure:
-    """A figure of its own from the dict of one built earlier and cached (a page's
-    ``derived`` result): validated when it was built, so taken as it is, plotly's
-    own way with a trusted dict."""
-    return go.Figure(spec, _validate=False)
 
 
 monthly_metrics = _cached(data.monthly_metrics)

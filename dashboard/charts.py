@@ -16,7 +16,9 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -748,3 +750,25 @@ def describe(fig: go.Figure) -> str:
 def alt_text(fig: go.Figure) -> str:
     """The chart's accessible name (short): its kind and title; ``describe`` says more."""
     return f"{chart_kind(fig)}: {fig.layout.title.text or 'chart'}"
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A chart built once and kept (a page's cached section, ``dashboard.sections``): the
+    figure as its dict, and its title, accessible name and description in words, worked
+    out when it was built (``drawn``), so that a page view only draws it."""
+
+    spec: dict[str, Any]
+    title: str
+    alt: str
+    description: str
+
+    def figure(self) -> go.Figure:
+        """A figure of its own from ``spec``: validated when it was built, so taken as it
+        is (plotly's own way with a trusted dict)."""
+        return go.Figure(self.spec, _validate=False)
+
+
+def drawn(fig: go.Figure) -> Drawn:
+    """``fig`` as a ``Drawn`` chart: its dict, title, accessible name and description."""
+    return Drawn(fig.to_dict(), str(fig.layout.title.text or ""), alt_text(fig), describe(fig))

@@ -18,7 +18,6 @@ from numbers import Real
 from typing import Literal
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -127,7 +126,7 @@ def _details(
 
 
 def figure(
-    fig: go.Figure,
+    chart: charts.Drawn,
     shown: pd.DataFrame,
     *,
     key: str,
@@ -140,19 +139,19 @@ def figure(
     The chart's accessible name is its kind and title; right under it, a caption
     describes it in words (``charts.describe``: the period, latest value, range, flagged
     points) and links to its numbers, the table in the section under it (WCAG 1.1.1).
+    Both were worked out when the chart was built (``charts.drawn``), with its figure.
     """
-    name = str(fig.layout.title.text or "")
     st.plotly_chart(
-        fig, key=f"{key}_chart", theme=None, config=PLOTLY_CONFIG, alt=charts.alt_text(fig)
+        chart.figure(), key=f"{key}_chart", theme=None, config=PLOTLY_CONFIG, alt=chart.alt
     )
     with st.container(key=f"about_{key}"):
         st.caption(
-            f"**About this chart.** {_markdown_text(charts.describe(fig))} "
+            f"**About this chart.** {_markdown_text(chart.description)} "
             f"[Go to the numbers of this chart](#{numbers_anchor(key)})"
         )
     for note in notes:
         st.caption(note)
-    _details(shown, key, definitions, None, show_table=True, name=name)
+    _details(shown, key, definitions, None, show_table=True, name=chart.title)
 
 
 def table(

@@ -1,5 +1,5 @@
 """What the board overview shows, worked out from its cached queries: the tiles' figures,
-the Making Data Count summary, the SPC chart (its figure's dict, joining dates marked, its
+the Making Data Count summary, the SPC chart (built, joining dates marked, its
 numbers and notes) and the institutions side by side.
 
 What the page works out from the monthly values (tiles, SPC analyses, the chart's figure)
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import pandas as pd
 
@@ -161,8 +160,8 @@ def spc_view(
     metric: str,
     months: list[date],
     screen_outliers: bool,
-) -> tuple[dict[str, Any], pd.DataFrame, list[str]] | None:
-    """The SPC chart of ``metric`` (the figure's dict, joining dates marked), its numbers
+) -> tuple[charts.Drawn, pd.DataFrame, list[str]] | None:
+    """The SPC chart of ``metric`` (built, joining dates marked), its numbers
     (``spc_table``) and its notes; None when the metric has no value in ``months``."""
     series, analysed, result, reasons = _analysis_of(
         snapshot, scope, metrics, metric, months, screen_outliers
@@ -198,15 +197,15 @@ def spc_view(
         }
     )
     shown.insert(5, "Target", mi.target)
-    return fig.to_dict(), shown, notes
+    return charts.drawn(fig), shown, notes
 
 
 @cached.derived
 def compared(
     snapshot: str, scope: Scope, key: str, first: date, last: date
-) -> tuple[pd.DataFrame, dict[str, Any]] | str:
+) -> tuple[pd.DataFrame, charts.Drawn] | str:
     """The small multiples of ``COMPARISONS[key]`` from ``first`` to ``last``: their table
-    and their chart (as the figure's dict), or why there is nothing to draw. Keyed by the
+    and their chart (built), or why there is nothing to draw. Keyed by the
     snapshot, scope and filters, not by the institutions' rows: at national scale the
     rows of 270 institutions cost more to key than these cost to look up."""
     comp = COMPARISONS[key]
@@ -221,4 +220,4 @@ def compared(
     table = shown[["month", "institution_code", "value"]].rename(
         columns={"month": "Month", "institution_code": "Institution", "value": comp.label}
     )
-    return table, fig.to_dict()
+    return table, charts.drawn(fig)

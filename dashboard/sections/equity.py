@@ -1,5 +1,5 @@
 """What the equity-of-access page shows, worked out from its cached query: the table, its
-finding in words and its two charts (the figures' dicts), cached per snapshot, scope and
+finding in words and its two charts (built: ``charts.Drawn``), cached per snapshot, scope and
 filters (``dashboard.cached.derived``) and keyed by them, never by the rows.
 
 In a module of its own, not in the page script: Streamlit runs a page script again on
@@ -24,9 +24,9 @@ from smhp.reporting.release_periods import ReleasePeriod
 @cached.derived
 def view(
     snapshot: str, scope: Scope, period: ReleasePeriod, dimension: str, service: str
-) -> tuple[pd.DataFrame, str, dict, dict] | None:
+) -> tuple[pd.DataFrame, str, charts.Drawn, charts.Drawn] | None:
     """The page's table, its finding in words and its two charts (rates per 1,000 and
-    representation ratios, the figures' dicts), cached per snapshot, scope and filters
+    representation ratios, built), cached per snapshot, scope and filters
     and keyed by them (``cached.derived``); None without enrolled students for the year."""
     shown = cached.equity_rates(snapshot, scope, period, dimension, service)
     if all(e is None for e in shown["enrolled"]):  # no seed row for the year
@@ -58,4 +58,4 @@ def view(
         line_at=(1.0, "reached in proportion to enrolment"),
         colour=NEITHER,
     )
-    return table, _finding(table), rates.to_dict(), ratios.to_dict()
+    return table, _finding(table), charts.drawn(rates), charts.drawn(ratios)

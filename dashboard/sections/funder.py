@@ -1,6 +1,6 @@
 """What the funder impact summary shows, worked out from its cached queries: the service
 standards, the trend by academic year and the totals by institution, each as its table
-and chart (the figure's dict), cached per snapshot, scope and period
+and chart (built: ``charts.Drawn``), cached per snapshot, scope and period
 (``dashboard.cached.derived``) and keyed by them, never by the rows.
 
 In a module of its own, not in the page script: Streamlit runs a page script again on
@@ -37,7 +37,7 @@ _HEADERS = {key: label for key, label, _ in HEADLINES}
 @cached.derived
 def standards(
     snapshot: str, scope: Scope, period: ReleasePeriod
-) -> tuple[pd.DataFrame, dict] | None:
+) -> tuple[pd.DataFrame, charts.Drawn] | None:
     """The standards' table and chart (bars of the share met, the target marked)."""
     shown = cached.standards(snapshot, scope, period)
     if all(b == 0 for b in shown["base"]):
@@ -70,20 +70,20 @@ def standards(
     )
     fig.update_layout(showlegend=True)
     fig.update_xaxes(range=[0, 100])
-    return table, fig.to_dict()
+    return table, charts.drawn(fig)
 
 
 @cached.derived
 def trend(
     snapshot: str, scope: Scope, start: date, as_of: date
-) -> tuple[pd.DataFrame, dict] | None:
+) -> tuple[pd.DataFrame, charts.Drawn] | None:
     """Every whole academic year's totals from ``start``: the table and the chart."""
     by_year = cached.impact_by_year(snapshot, scope, start, as_of)
     years = [(year.code, t) for year, t in by_year]
     if not years:
         return None
     shown = _totals_table(years, "Academic year").rename(columns=_HEADERS)
-    return shown, charts.students_each_year(years).to_dict()
+    return shown, charts.drawn(charts.students_each_year(years))
 
 
 @cached.derived

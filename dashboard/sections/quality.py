@@ -1,5 +1,5 @@
 """What the data-quality page shows, worked out from its cached queries: its tables with
-the page's column headings and its charts (the figures' dicts), cached per snapshot
+the page's column headings and its charts (built: ``charts.Drawn``), cached per snapshot
 (``dashboard.cached.derived``; operational figures are the same for every scope).
 
 In a module of its own, not in the page script: Streamlit runs a page script again on
@@ -75,9 +75,9 @@ def runs(snapshot: str) -> pd.DataFrame:
 
 
 @cached.derived
-def stages(snapshot: str) -> tuple[pd.DataFrame, dict] | None:
+def stages(snapshot: str) -> tuple[pd.DataFrame, charts.Drawn] | None:
     """Each run's stages in the order they ran (the run's start as a category label) and
-    their chart (the figure's dict)."""
+    their chart."""
     stages = cached.run_stages(snapshot)
     if stages.empty:
         return None
@@ -95,13 +95,13 @@ def stages(snapshot: str) -> tuple[pd.DataFrame, dict] | None:
         y_title="Seconds",
         labels=False,
     )
-    return shown[["Run", "Run started", "Stage", "Seconds"]], fig.to_dict()
+    return shown[["Run", "Run started", "Stage", "Seconds"]], charts.drawn(fig)
 
 
 @cached.derived
-def quarantine(snapshot: str) -> tuple[pd.DataFrame, dict] | None:
+def quarantine(snapshot: str) -> tuple[pd.DataFrame, charts.Drawn] | None:
     """The quarantined rows by reason and source as recorded, and the chart of their sums
-    by reason and source (the figure's dict)."""
+    by reason and source."""
     shown = _labelled(cached.quarantine_by_reason(snapshot))
     if shown.empty:
         return None
@@ -119,12 +119,12 @@ def quarantine(snapshot: str) -> tuple[pd.DataFrame, dict] | None:
     )
     if by_reason.groupby("What was wrong")["Rows"].sum().max() <= 10:
         fig.update_xaxes(dtick=1)  # whole rows: no ticks at 0.5
-    return shown, fig.to_dict()
+    return shown, charts.drawn(fig)
 
 
 @cached.derived
-def checks(snapshot: str) -> tuple[pd.DataFrame, dict, pd.DataFrame] | None:
-    """The last run's checks counted by kind and result, their chart (the figure's dict),
+def checks(snapshot: str) -> tuple[pd.DataFrame, charts.Drawn, pd.DataFrame] | None:
+    """The last run's checks counted by kind and result, their chart,
     and the checks that did not pass."""
     checks = cached.latest_checks(snapshot)
     if checks.empty:
@@ -143,7 +143,7 @@ def checks(snapshot: str) -> tuple[pd.DataFrame, dict, pd.DataFrame] | None:
         colours=STATUS_COLOURS,
         labels=False,
     )
-    return summary, fig.to_dict(), _labelled(checks[checks["status"] != "pass"])
+    return summary, charts.drawn(fig), _labelled(checks[checks["status"] != "pass"])
 
 
 @cached.derived

@@ -1,5 +1,5 @@
 """What the service manager page shows, worked out from its cached queries: each
-section's table and chart (the figure's dict), cached per snapshot, scope and filters
+section's table and chart (built: ``charts.Drawn``), cached per snapshot, scope and filters
 (``dashboard.cached.derived``) and keyed by them, never by the rows.
 
 In a module of its own, not in the page script: Streamlit runs a page script again on
@@ -51,8 +51,8 @@ FUNNEL_COLOURS = {
     "Still waiting": "#444444",
 }
 Services = tuple[str, ...] | None
-Shown = tuple[pd.DataFrame, dict]
-"""A section's table as shown and its chart as the figure's dict."""
+Shown = tuple[pd.DataFrame, charts.Drawn]
+"""A section's table as shown and its chart."""
 
 
 def _label(mapping: dict[str, str], code: str) -> str:
@@ -82,7 +82,7 @@ def _stacked(
         y_title=None,
         colours=colours,
     )
-    return shown, fig.to_dict()
+    return shown, charts.drawn(fig)
 
 
 @cached.derived
@@ -129,7 +129,7 @@ def waits(snapshot: str, scope: Scope, start: date, end: date, services: Service
         },
     )
     # Every week has a bar (0 to the cap), so bar i sits at i: a mark after bar 6 is 6.5.
-    return shown, charts.add_vertical_marks(fig, {6.5: "6 weeks", 18.5: "18 weeks"}).to_dict()
+    return shown, charts.drawn(charts.add_vertical_marks(fig, {6.5: "6 weeks", 18.5: "18 weeks"}))
 
 
 @cached.derived
@@ -149,7 +149,7 @@ def liaison(snapshot: str, scope: Scope, start: date, end: date) -> Shown | None
 @cached.derived
 def ucope(
     snapshot: str, scope: Scope, start: date, end: date
-) -> tuple[pd.Series, pd.DataFrame, dict] | None:
+) -> tuple[pd.Series, pd.DataFrame, charts.Drawn] | None:
     """The pathway's figures as shown (rounded), its table and its chart."""
     path = cached.ucope_pathway(snapshot, scope, start, end)
     if path["referred"] == 0:
@@ -203,7 +203,7 @@ def ucope(
         ],
         ignore_index=True,
     )
-    return shown, table, fig.to_dict()
+    return shown, table, charts.drawn(fig)
 
 
 @cached.derived
@@ -223,13 +223,13 @@ def waiting_by_institution(snapshot: str, scope: Scope, as_of: date, services: S
         x_title="Institution",
         y_title="Referrals",
     )
-    return shown, fig.to_dict()
+    return shown, charts.drawn(fig)
 
 
 @cached.derived
 def waiting_by_month(
     snapshot: str, scope: Scope, as_of: date, services: Services, where: str
-) -> tuple[pd.DataFrame, dict, list[date]] | None:
+) -> tuple[pd.DataFrame, charts.Drawn, list[date]] | None:
     """The referrals still waiting by month referred, their chart and the months."""
     shown = cached.waiting_by_month(snapshot, scope, as_of, services)
     if shown.empty:
@@ -245,7 +245,7 @@ def waiting_by_month(
         x_title="Month referred",
         y_title="Referrals",
     )
-    return shown[["Month referred", "Referrals waiting past 6 weeks"]], fig.to_dict(), months
+    return shown[["Month referred", "Referrals waiting past 6 weeks"]], charts.drawn(fig), months
 
 
 @cached.derived

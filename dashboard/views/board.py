@@ -103,7 +103,7 @@ def _spc_chart(ctx: PageContext, months: list[date]) -> None:
         return
     spec, shown, notes = view
     ui.figure(
-        cached.figure_from(spec),
+        spec,
         shown,
         key=f"board_spc_{chosen}",
         definitions=[definitions.metric(chosen), definitions.SPC, definitions.COUNT_RULE],
@@ -126,7 +126,7 @@ def _comparison(ctx: PageContext, months: list[date]) -> None:
     table, spec = compared
     defs = [definitions.PER_1000] if comp.kind == "rate" else []
     defs.append(definitions.metric(comp.metric or comp.count))
-    ui.figure(cached.figure_from(spec), table, key=f"board_compare_{key}", definitions=defs)
+    ui.figure(spec, table, key=f"board_compare_{key}", definitions=defs)
 
 
 def render(ctx: PageContext) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cached, definitions, filters, ui
+from dashboard import definitions, filters, ui
 from dashboard.context import PageContext, current
 from dashboard.queries.equity import (
     BAND_LABELS,
@@ -60,14 +60,14 @@ def render(ctx: PageContext) -> None:
         "table but no rate: the enrolled figures have no matching group.",
     ]
     ui.figure(
-        cached.figure_from(rates),
+        rates,
         table,
         key=f"equity_{dimension}",
         definitions=[definitions.EQUITY, definitions.EQUITY_RATIO],
         notes=notes,
     )
     ui.figure(
-        cached.figure_from(ratios),
+        ratios,
         table[table["Band"] != BAND_LABELS[NOT_KNOWN]][RATIO_COLUMNS],
         key=f"equity_ratio_{dimension}",
         definitions=[definitions.EQUITY_RATIO],

@@ -105,7 +105,7 @@ def _standards(ctx: PageContext, scope: Scope, period: ReleasePeriod) -> None:
         return
     table, spec = view
     ui.figure(
-        cached.figure_from(spec),
+        spec,
         table,
         key="funder_standards",
         definitions=[
@@ -128,7 +128,7 @@ def _trend(ctx: PageContext, scope: Scope, as_of: date) -> None:
         return
     shown, spec = view
     ui.figure(
-        cached.figure_from(spec),
+        spec,
         shown,
         key="funder_trend",
         definitions=[definitions.IMPACT],

@@ -53,7 +53,7 @@ def _runs(ctx: PageContext) -> None:
         return
     shown, spec = view
     ui.figure(
-        cached.figure_from(spec),
+        spec,
         shown,
         key="quality_stages",
         definitions=[definitions.RUNS],
@@ -81,7 +81,7 @@ def _quarantine(ctx: PageContext) -> None:
         return
     shown, spec = view
     ui.figure(
-        cached.figure_from(spec),
+        spec,
         shown,
         key="quality_quarantine",
         definitions=[definitions.QUARANTINE],
@@ -104,7 +104,7 @@ def _checks(ctx: PageContext) -> None:
         return
     summary, spec, failing = view
     ui.figure(
-        cached.figure_from(spec),
+        spec,
         summary,
         key="quality_checks_summary",
         definitions=[definitions.CHECKS],

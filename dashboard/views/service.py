@@ -26,7 +26,7 @@ ALL_MONTHS = "all"
 def _draw(view: Shown, key: str, defs: list[str], notes: list[str] | None = None) -> None:
     """A section's chart and table (``view``), its definitions ``defs``."""
     shown, spec = view
-    ui.figure(cached.figure_from(spec), shown, key=key, definitions=defs, notes=notes or [])
+    ui.figure(spec, shown, key=key, definitions=defs, notes=notes or [])
 
 
 def _funnel(ctx: PageContext, scope: Scope, start: date, end: date, services: Services) -> None:
