@@ -74,19 +74,18 @@ COMPARISONS = {
 
 
 def _analysis_of(
-    snapshot: str,
-    scope: Scope,
-    metrics: tuple[str, ...],
+    values: pd.DataFrame,
+    changes: pd.DataFrame,
     metric: str,
     months: list[date],
     screen_outliers: bool,
 ) -> tuple[pd.DataFrame, list[date], SpcResult, dict[date, str]]:
-    """The metric's series as shown, the months analysed, its SPC result (``spc_of``, with
-    the declared change dates of the series drawn for the scope,
-    ``marts.dim_spc_change_points``) and why each new segment starts."""
+    """The metric's series as shown (from the monthly ``values``), the months analysed, its
+    SPC result (``spc_of``, with the declared change dates of the series drawn for the
+    scope, ``changes``: ``marts.dim_spc_change_points``) and why each new segment
+    starts."""
     mi = info(metric)
-    changes = cached.spc_change_points(snapshot, scope)
-    series = shown_series(cached.monthly_metrics(snapshot, scope, metrics), mi, months)
+    series = shown_series(values, mi, months)
     analysed, result = spc_of(
         series,
         mi,
@@ -128,12 +127,12 @@ def summary_rows(
     screen_outliers: bool,
 ) -> pd.DataFrame:
     """The Making Data Count summary: one row per key metric."""
+    values = cached.monthly_metrics(snapshot, scope, metrics)
+    changes = cached.spc_change_points(snapshot, scope)
     rows = []
     for metric in key_metrics:
         mi = info(metric)
-        series, _, result, _ = _analysis_of(
-            snapshot, scope, metrics, metric, months, screen_outliers
-        )
+        series, _, result, _ = _analysis_of(values, changes, metric, months, screen_outliers)
         latest = series["value"].iloc[-1] if not series.empty else None
         rows.append(
             {
@@ -164,7 +163,11 @@ def spc_view(
     """The SPC chart of ``metric`` (built, joining dates marked), its numbers
     (``spc_table``) and its notes; None when the metric has no value in ``months``."""
     series, analysed, result, reasons = _analysis_of(
-        snapshot, scope, metrics, metric, months, screen_outliers
+        cached.monthly_metrics(snapshot, scope, metrics),
+        cached.spc_change_points(snapshot, scope),
+        metric,
+        months,
+        screen_outliers,
     )
     if not analysed:
         return None
