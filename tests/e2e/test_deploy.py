@@ -54,6 +54,7 @@ from browser_kit import (  # noqa: E402
     go,
     menu,
     open_expanders,
+    settle,
     sign_in,
     skip_without_browser,
     wait_for,
@@ -61,6 +62,7 @@ from browser_kit import (  # noqa: E402
 
 skip_without_browser()
 from playwright.sync_api import Browser, Page  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 UP, DOWN = ROOT / "deploy" / "up.sh", ROOT / "deploy" / "down.sh"
@@ -409,13 +411,25 @@ def watched(browser: Browser, deployed: Deployment) -> Iterator[CspWatched]:
 
 
 def _open_everything(page: Page) -> None:
-    """Open every expander of the page and take its first download."""
+    """Open every expander of the page and take its first download.
+
+    The downloads are drawn by the reruns that opening the sections starts: a click that
+    lands while one of them redraws the button is lost, so a lost click is tried once more
+    once the page has settled."""
     open_expanders(page)
     buttons = page.locator('[data-testid="stDownloadButton"] button')
-    if buttons.count():
-        with page.expect_download(timeout=30_000) as download:
-            buttons.first.click()
-        assert Path(download.value.path()).stat().st_size > 0
+    if not buttons.count():
+        return
+    for attempt in (1, 2):
+        try:
+            with page.expect_download(timeout=20_000) as download:
+                buttons.first.click()
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            settle(page)
+    assert Path(download.value.path()).stat().st_size > 0
 
 
 def _no_error_shown(page: Page) -> None:
