@@ -307,6 +307,45 @@ def test_a_row_proven_valid_over_columns_is_valid_row_by_row(source: str) -> Non
     assert sum(valid) - sum(proven) <= 0.02 * len(rows)  # few valid rows go the slow way
 
 
+#: Plain files (no quote, no NUL, no lone CR) that Arrow's reader reads whole, or hands to
+#: Arrow's split (a row of another length), as the csv module reads them. "{h}" is the
+#: header (the contract's columns and one outside it), "{m}" the empty middle columns.
+PLAIN_FILES = {
+    "rows": "{h}\nR1,943 476 5919{m},a\nR2,{m},\n",
+    "CRLF, BOM and a last line without newline": "\ufeff{h}\r\nR1,1{m},a\r\nR2,2{m}, b ",
+    "blank lines": "{h}\n\nR1,1{m},a\n\n\nR2,1{m},\n\n",
+    "header only": "{h}\n",
+    "a short and a long row": "{h}\nR1,x\nR2,1{m},a,b\nR3,1{m},c\n",
+    "spaces and tabs kept": "{h}\n R1 ,\t1{m},a\t\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN_FILES))
+def test_a_plain_file_reads_as_the_csv_module_reads_it(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    contract = load_contract()["referrals"]
+    header = [*contract.delivered_columns, "note"]
+    middle = "," * (len(header) - 3)
+    data = PLAIN_FILES[name].format(h=",".join(header), m=middle).encode("utf-8")
+    read = {}
+    for split_lines in (10**9, 0):  # the csv module, then Arrow
+        monkeypatch.setattr(ingest_module, "PLAIN_SPLIT_LINES", split_lines)
+        parsed = ingest_module.parse_extract(data, contract)
+        read[split_lines] = (
+            parsed.rows_read,
+            list(parsed.row_numbers),
+            parsed.miscounted,
+            parsed.dropped_columns,
+            {n: [str(v) for v in parsed.columns[n]] for n in contract.delivered_columns},
+        )
+    assert parsed.split_by_arrow
+    assert read[0] == read[10**9]
+    assert parsed.rows_read == len(parsed.row_numbers) + len(parsed.miscounted)
+    by_reader = ingest_module._read_plain(data, header)
+    assert (by_reader is None) == bool(parsed.miscounted)
+
+
 #: As the ingest runs (long plain files split by Arrow), and with every plain file split so.
 SPLITS = pytest.mark.parametrize("plain_split_lines", [ingest_module.PLAIN_SPLIT_LINES, 0])
 

@@ -10,6 +10,7 @@ loaded. Student identifiers are pseudonymised here, before anything is written.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -23,6 +24,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from smhp.pipeline.batch_checks import normalised_refs, proven_valid
 from smhp.pipeline.contract import SourceContract, load_contract
@@ -37,6 +39,8 @@ BATCH_ROWS = 200_000
 #: A file of at least this many lines is split by Arrow where it can be (``_plain_rows``):
 #: below it, the csv module costs less than Arrow's cost per call.
 PLAIN_SPLIT_LINES = 64
+#: Arrow's CSV block: larger than any extract's line, so a file is one chunk.
+_CSV_BLOCK = 1 << 24
 
 _RAW_DDL = """
 create schema if not exists raw;
@@ -170,7 +174,7 @@ def parse_extract(data: bytes, contract: SourceContract) -> _ParsedFile:
         if header is None:
             raise FileRejected("empty file: no header row")
         parsed = _ParsedFile(0, [], {}, [], len(header), _read_header(header, contract))
-        if _plain_rows(text, header, contract, parsed):
+        if _plain_rows(data, text, header, contract, parsed):
             return parsed
         rows: list[list[str]] = []
         row_number = 1
@@ -192,7 +196,7 @@ def parse_extract(data: bytes, contract: SourceContract) -> _ParsedFile:
 
 
 def _plain_rows(
-    text: str, header: list[str], contract: SourceContract, parsed: _ParsedFile
+    data: bytes, text: str, header: list[str], contract: SourceContract, parsed: _ParsedFile
 ) -> bool:
     """Split the rows of a long *plain* file (no quote, no NUL, no CR but in CRLF) with Arrow
     into ``parsed``; False (``parsed`` untouched) for any other file, which the csv module
@@ -201,20 +205,72 @@ def _plain_rows(
     size limit or more is left to it too (it rejects the file)."""
     if text.count("\n", 0, 1 << 20) < PLAIN_SPLIT_LINES or '"' in text or "\x00" in text:
         return False
-    if "\r" in text:
-        if text.count("\r") != text.count("\r\n"):
-            return False
-        text = text.replace("\r\n", "\n")
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        return False
+    rows = _read_plain(data, header) or _split_plain(text, header)
+    if len(text) >= csv.field_size_limit() and any(
+        len(values) and pc.max(pc.utf8_length(values)).as_py() >= csv.field_size_limit()
+        for values in rows.columns.values()
+    ):
+        return False
+    parsed.rows_read = rows.read
+    parsed.row_numbers = rows.numbers
+    parsed.miscounted = rows.miscounted
+    parsed.columns = {name: rows.columns[name] for name in contract.delivered_columns}
+    parsed.split_by_arrow = True
+    return True
+
+
+@dataclass
+class _PlainRows:
+    """A plain file's rows as Arrow columns, every header column."""
+
+    read: int
+    numbers: list[int]  # of the rows with as many fields as the header
+    miscounted: list[tuple[int, int]]  # (row number, fields) of the others
+    columns: dict[str, pa.Array]
+
+
+def _read_plain(data: bytes, header: list[str]) -> _PlainRows | None:
+    """A plain file whose every row has the header's fields, read by Arrow's CSV reader
+    with quoting off, every value text and none null: the common case, at the cost of
+    parsing the bytes once. None for any other (a row of another length, a line longer
+    than a block), which ``_split_plain`` reads."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(
+                column_names=header, skip_rows=1, use_threads=False, block_size=_CSV_BLOCK
+            ),
+            parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    return _PlainRows(
+        table.num_rows,
+        list(range(2, table.num_rows + 2)),
+        [],
+        {name: table.column(name).combine_chunks() for name in header},
+    )
+
+
+def _split_plain(text: str, header: list[str]) -> _PlainRows:
+    """A plain file split line by line and at every comma with Arrow compute, rows of
+    another length than the header's kept aside with their numbers (to quarantine)."""
+    text = text.replace("\r\n", "\n")
     first_newline = text.find("\n")
     lines = pa.array(text[first_newline + 1 :].split("\n"), pa.string())
     lines = lines.filter(pc.not_equal(lines, ""))  # a blank line is not a row
     fields = pc.split_pattern(lines, ",")
     counts = pc.list_value_length(fields).to_numpy(zero_copy_only=False)
     flat = pc.list_flatten(fields)
-    if len(text) >= csv.field_size_limit() and pc.max(pc.utf8_length(flat)).as_py() >= (
-        csv.field_size_limit()
-    ):
-        return False
     numbers = np.arange(2, len(lines) + 2)
     full = counts == len(header)
     if not full.all():
@@ -223,15 +279,12 @@ def _plain_rows(
     # Row-major fields to column-major with one take; each column is then a slice.
     order = np.arange(len(header))[:, None] + (np.arange(rows) * len(header))[None, :]
     by_column = flat.take(pa.array(order.ravel()))
-    parsed.rows_read = len(lines)
-    parsed.row_numbers = numbers[full].tolist()
-    parsed.miscounted = list(zip(numbers[~full].tolist(), counts[~full].tolist(), strict=True))
-    parsed.columns = {
-        name: by_column.slice(header.index(name) * rows, rows)
-        for name in contract.delivered_columns
-    }
-    parsed.split_by_arrow = True
-    return True
+    return _PlainRows(
+        len(lines),
+        numbers[full].tolist(),
+        list(zip(numbers[~full].tolist(), counts[~full].tolist(), strict=True)),
+        {name: by_column.slice(position * rows, rows) for position, name in enumerate(header)},
+    )
 
 
 def _row(contract: SourceContract, columns: dict[str, pa.Array], index: int) -> dict[str, str]:
