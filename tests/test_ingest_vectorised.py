@@ -358,6 +358,17 @@ def test_messy_landing_gives_what_the_row_by_row_ingest_gave(
     assert messy_digest(tmp_path) == MESSY_DIGEST
 
 
+def test_messy_landing_gives_the_same_in_small_batches_over_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many batches and read groups, done by threads in any order, are logged and written
+    as one thread would: the batches of a source checked apart, the file ids in scan order."""
+    monkeypatch.setattr(ingest_module, "BATCH_ROWS", 40)
+    monkeypatch.setattr(ingest_module, "READ_GROUP", 1)
+    monkeypatch.setattr(ingest_module, "WORKERS", 3)
+    assert messy_digest(tmp_path) == MESSY_DIGEST
+
+
 @pytest.mark.slow
 @SPLITS
 def test_demo_landing_gives_what_the_row_by_row_ingest_gave(

@@ -6,6 +6,10 @@ row: each row is loaded into ``raw.<source>`` or quarantined in ``raw.quarantine
 reason per broken rule, so that rows read = rows loaded + rows quarantined for every file.
 A corrected re-delivery (same name, new bytes) first removes what its earlier version
 loaded. Student identifiers are pseudonymised here, before anything is written.
+
+Threads read, parse and check the files (``WORKERS``); the main thread logs each file and
+writes each checked batch in the order of the landing scan, so a run's file ids, load log,
+quarantine and raw rows are the same whatever thread did the work.
 """
 
 from __future__ import annotations
@@ -14,11 +18,15 @@ import codecs
 import csv
 import hashlib
 import io
-from collections import Counter, defaultdict
+import os
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -34,12 +42,22 @@ from smhp.pipeline.validate import Problem, check_row, normalise_student_ref
 
 LOADED, REPLACED, SKIPPED, REJECTED = "loaded", "replaced", "skipped", "rejected"
 #: Rows of one source checked together: the checks are per file, so any grouping of whole
-#: files gives the same answer; a bound keeps the delivered text held in memory small.
+#: files gives the same answer; a bound keeps the delivered text held in memory small, and
+#: several batches let the threads check one while the next is read.
 BATCH_ROWS = 200_000
+#: Threads that read, parse and check files. Their work is in Arrow, numpy, hashlib and
+#: DuckDB, which release the GIL, so threads use every core; each file is still logged,
+#: and each batch written, in the order of the landing scan, whatever thread did the work.
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+#: Files a thread reads in one go (a task per file costs more than a small file's read),
+#: and groups read ahead of the file being logged: a bound on the bytes held at once.
+READ_GROUP = 64
+READ_AHEAD = 2 * WORKERS
 #: A file of at least this many lines is split by Arrow where it can be (``_plain_rows``):
 #: below it, the csv module costs less than Arrow's cost per call.
 PLAIN_SPLIT_LINES = 64
-#: Arrow's CSV block: larger than any extract's line, so a file is one chunk.
+#: Arrow's CSV block: most files are one chunk; a line longer than this is read by
+#: Arrow's split instead (``_read_plain``).
 _CSV_BLOCK = 1 << 24
 
 _RAW_DDL = """
@@ -292,6 +310,43 @@ def _row(contract: SourceContract, columns: dict[str, pa.Array], index: int) -> 
     return {name: columns[name][index].as_py() for name in contract.delivered_columns}
 
 
+def _quarantine(
+    contract: SourceContract,
+    outcome: FileOutcome,
+    parsed: _ParsedFile,
+    columns: dict[str, pa.Array],
+    problems: dict[int, list[Problem]],
+    first: int,
+) -> list[tuple]:
+    """One file's ``raw.quarantine`` rows, in row order; their count in its load-log row."""
+    found: dict[int, tuple[str | None, list[Problem]]] = {}
+    for number, fields in parsed.miscounted:
+        wrong = Problem(
+            "(row)", f"{fields} fields", f"{parsed.header_fields} fields as in the header"
+        )
+        found[number] = (None, [wrong])
+    for offset, number in enumerate(parsed.row_numbers):
+        if first + offset in problems:
+            rid = _record_id(contract, _row(contract, columns, first + offset))
+            found[number] = (_shown_id(contract, rid), problems[first + offset])
+    outcome.rows_quarantined = len(found)
+    return [
+        (
+            outcome.file_id,
+            outcome.path,
+            contract.name,
+            number,
+            record_id,
+            p.column,
+            p.value_class,
+            p.rule,
+            p.reason,
+        )
+        for number, (record_id, row_problems) in sorted(found.items())
+        for p in row_problems
+    ]
+
+
 def _repeated_ids(
     contract: SourceContract, columns: dict[str, pa.Array], file_index: np.ndarray
 ) -> np.ndarray:
@@ -317,6 +372,50 @@ def _repeated_ids(
     return has_id & (counts[codes] > 1)
 
 
+@dataclass
+class _Read:
+    """One landed file as a worker thread read it: what its load-log row will say. No
+    status: unchanged since it was last seen (nothing to log); a ``parsed`` file: its rows
+    are to be checked."""
+
+    status: str | None
+    reason: str | None = None
+    size_bytes: int | None = None
+    sha256: str | None = None
+    mtime_ns: int | None = None
+    parsed: _ParsedFile | None = None
+
+
+@dataclass
+class _Checked:
+    """One checked batch of a source: its valid rows for ``raw.<source>`` and its
+    ``raw.quarantine`` rows."""
+
+    source: str
+    table: pa.Table
+    quarantine: list[tuple]
+
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
+
+
+def _in_order(
+    pool: ThreadPoolExecutor,
+    work: Callable[[_Item], _Result],
+    items: Iterable[_Item],
+    ahead: int,
+) -> Iterator[_Result]:
+    """``work(item)`` for each item, done by ``pool`` up to ``ahead`` items in advance and
+    yielded in the items' order."""
+    items = iter(items)
+    running = deque(pool.submit(work, item) for item in islice(items, ahead))
+    while running:
+        result = running.popleft().result()
+        running.extend(pool.submit(work, item) for item in islice(items, 1))
+        yield result
+
+
 class Ingest:
     """One ingest run against an open candidate warehouse."""
 
@@ -329,8 +428,8 @@ class Ingest:
             "select coalesce(max(file_id), 0) + 1 from raw.load_log"
         ).fetchone()[0]
         self.pending: dict[str, list[tuple[FileOutcome, _ParsedFile]]] = defaultdict(list)
-        self.raw_tables: dict[str, list[pa.Table]] = defaultdict(list)
         self.pending_rows: Counter[str] = Counter()
+        self.checks: deque[Future[_Checked]] = deque()
         self.quarantine_rows: list[tuple] = []
         self.report = IngestReport()
         self.pseudonymise = Pseudonymiser(key)
@@ -353,56 +452,71 @@ class Ingest:
 
     def run(self, landing: Path, today: date) -> IngestReport:
         history = self.history()
-        for landed in scan_landing(landing, set(self.contracts), today):
-            self._process(landed, history.get(landed.relative, {}))
-        for source, files in self.pending.items():
-            if files:
-                self._check_source(self.contracts[source], files)
+        landed = scan_landing(landing, set(self.contracts), today)
+        pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="smhp-ingest")
+        try:
+            groups = [landed[i : i + READ_GROUP] for i in range(0, len(landed), READ_GROUP)]
+            reads = chain.from_iterable(
+                _in_order(
+                    pool,
+                    lambda group: [self._read(f, history.get(f.relative, {})) for f in group],
+                    groups,
+                    READ_AHEAD,
+                )
+            )
+            for file, read in zip(landed, reads, strict=True):
+                self._record(pool, file, history.get(file.relative, {}), read)
+                self._write_checked(wait=False)
+            for source, files in self.pending.items():
+                if files:
+                    self._submit_check(pool, self.contracts[source], files)
+            self._write_checked(wait=True)
+        finally:
+            pool.shutdown(cancel_futures=True)
         self._write()
         return self.report
 
-    def _process(self, landed: LandedFile, past: dict) -> None:
+    def _read(self, landed: LandedFile, past: dict) -> _Read:
+        """Read, fingerprint and parse one file (in a worker thread: touches nothing)."""
         try:
             stat = landed.path.stat()
-            fingerprint = (stat.st_size, stat.st_mtime_ns)
-            if past.get("last_seen") == fingerprint:
-                self.report.unchanged += 1
-                return
+            if past.get("last_seen") == (stat.st_size, stat.st_mtime_ns):
+                return _Read(None)
             data = landed.path.read_bytes()
         except OSError as exc:
-            self._log(landed, None, None, None, REJECTED, f"cannot be read: {exc.strerror}")
+            return _Read(REJECTED, f"cannot be read: {exc.strerror}")
+        read = _Read(LOADED, None, len(data), hashlib.sha256(data).hexdigest(), stat.st_mtime_ns)
+        if past.get("sha256") == read.sha256:
+            read.status, read.reason = SKIPPED, "re-send: same bytes as already processed"
+        elif landed.problem:
+            read.status, read.reason = REJECTED, landed.problem
+        else:
+            try:
+                read.parsed = parse_extract(data, self.contracts[landed.source])
+            except FileRejected as exc:
+                read.status, read.reason = REJECTED, str(exc)
+                if past.get("contributing"):
+                    read.reason += "; the earlier version of this file stays loaded"
+        return read
+
+    def _record(
+        self, pool: ThreadPoolExecutor, landed: LandedFile, past: dict, read: _Read
+    ) -> None:
+        """Log one read file, in scan order; queue its rows for checking."""
+        if read.status is None:
+            self.report.unchanged += 1
             return
-        sha = hashlib.sha256(data).hexdigest()
-        if past.get("sha256") == sha:
-            self._log(
-                landed,
-                data,
-                sha,
-                fingerprint[1],
-                SKIPPED,
-                "re-send: same bytes as already processed",
-            )
-            return
-        if landed.problem:
-            self._log(landed, data, sha, fingerprint[1], REJECTED, landed.problem)
+        parsed = read.parsed
+        if parsed is None:
+            self._log(landed, read, read.status, read.reason)
             return
         contract = self.contracts[landed.source]
-        try:
-            parsed = parse_extract(data, contract)
-        except FileRejected as exc:
-            reason = str(exc)
-            if past.get("contributing"):
-                reason += "; the earlier version of this file stays loaded"
-            self._log(landed, data, sha, fingerprint[1], REJECTED, reason)
-            return
         replaces = past.get("contributing")
         if replaces:
             self.con.execute(f"delete from raw.{contract.name} where _file_id = ?", [replaces])
         outcome = self._log(
             landed,
-            data,
-            sha,
-            fingerprint[1],
+            read,
             REPLACED if replaces else LOADED,
             "corrected re-delivery: replaces the earlier version" if replaces else None,
             rows_read=parsed.rows_read,
@@ -423,16 +537,30 @@ class Ingest:
         pending.append((outcome, parsed))
         self.pending_rows[contract.name] += len(parsed.row_numbers)
         if self.pending_rows[contract.name] >= BATCH_ROWS:
-            self._check_source(contract, pending)
-            pending.clear()
-            self.pending_rows[contract.name] = 0
+            self._submit_check(pool, contract, pending)
+
+    def _submit_check(
+        self,
+        pool: ThreadPoolExecutor,
+        contract: SourceContract,
+        pending: list[tuple[FileOutcome, _ParsedFile]],
+    ) -> None:
+        self.checks.append(pool.submit(self._check_source, contract, list(pending)))
+        pending.clear()
+        self.pending_rows[contract.name] = 0
+
+    def _write_checked(self, wait: bool) -> None:
+        """Write the checked batches, in the order they were queued: all of them
+        (``wait``), or those at the head of the queue that are done."""
+        while self.checks and (wait or self.checks[0].done()):
+            checked = self.checks.popleft().result()
+            self.quarantine_rows += checked.quarantine
+            self._insert_arrow(f"raw.{checked.source}", checked.table)
 
     def _log(
         self,
         landed: LandedFile,
-        data: bytes | None,
-        sha: str | None,
-        mtime_ns: int | None,
+        read: _Read,
         status: str,
         reason: str | None,
         **counts: object,
@@ -441,9 +569,9 @@ class Ingest:
             file_id=self.next_file_id,
             path=landed.relative,
             source=landed.source,
-            size_bytes=len(data) if data is not None else None,
-            sha256=sha,
-            mtime_ns=mtime_ns,
+            size_bytes=read.size_bytes,
+            sha256=read.sha256,
+            mtime_ns=read.mtime_ns,
             extract_date=landed.extract_date,
             status=status,
             reason=reason,
@@ -455,10 +583,10 @@ class Ingest:
 
     def _check_source(
         self, contract: SourceContract, files: list[tuple[FileOutcome, _ParsedFile]]
-    ) -> None:
-        """Check every row of this run's files of one source at once; stage the valid rows
-        for ``raw.<source>``, the others (with their reasons) for ``raw.quarantine``, and
-        count both in each file's load-log row."""
+    ) -> _Checked:
+        """Check every row of a batch of files of one source at once (in a worker thread);
+        the valid rows staged for ``raw.<source>``, the others (with their reasons) for
+        ``raw.quarantine``, both counted in each file's load-log row."""
         read = [f for f in files if not f[1].split_by_arrow]
         files = read + [f for f in files if f[1].split_by_arrow]
         sizes = np.array([len(parsed.row_numbers) for _, parsed in files], dtype=np.int64)
@@ -493,48 +621,12 @@ class Ingest:
             problems.setdefault(index, []).append(repeated)
         valid = np.ones(len(file_index), dtype=bool)
         valid[list(problems)] = False
+        quarantine: list[tuple] = []
         for number, (outcome, parsed) in enumerate(files):
             first, last = int(starts[number]), int(starts[number + 1])
             outcome.rows_loaded = int(valid[first:last].sum())
-            self._quarantine(contract, outcome, parsed, columns, problems, first)
-        self._stage(contract, files, columns, valid)
-
-    def _quarantine(
-        self,
-        contract: SourceContract,
-        outcome: FileOutcome,
-        parsed: _ParsedFile,
-        columns: dict[str, pa.Array],
-        problems: dict[int, list[Problem]],
-        first: int,
-    ) -> None:
-        """One file's quarantined rows, in row order, and their count in the load log."""
-        found: dict[int, tuple[str | None, list[Problem]]] = {}
-        for number, fields in parsed.miscounted:
-            wrong = Problem(
-                "(row)", f"{fields} fields", f"{parsed.header_fields} fields as in the header"
-            )
-            found[number] = (None, [wrong])
-        for offset, number in enumerate(parsed.row_numbers):
-            if first + offset in problems:
-                rid = _record_id(contract, _row(contract, columns, first + offset))
-                found[number] = (_shown_id(contract, rid), problems[first + offset])
-        outcome.rows_quarantined = len(found)
-        for number, (record_id, row_problems) in sorted(found.items()):
-            for p in row_problems:
-                self.quarantine_rows.append(
-                    (
-                        outcome.file_id,
-                        outcome.path,
-                        contract.name,
-                        number,
-                        record_id,
-                        p.column,
-                        p.value_class,
-                        p.rule,
-                        p.reason,
-                    )
-                )
+            quarantine += _quarantine(contract, outcome, parsed, columns, problems, first)
+        return _Checked(contract.name, self._stage(contract, files, columns, valid), quarantine)
 
     def _stage(
         self,
@@ -542,7 +634,7 @@ class Ingest:
         files: list[tuple[FileOutcome, _ParsedFile]],
         columns: dict[str, pa.Array],
         valid: np.ndarray,
-    ) -> None:
+    ) -> pa.Table:
         """The valid rows as a ``raw.<source>`` table: student refs pseudonymised, empty
         values null, nothing else changed."""
         keep = pa.array(np.flatnonzero(valid))
@@ -564,7 +656,7 @@ class Ingest:
             if rule.type == "nhs_number":
                 values = self._pseudonyms(values)
             table[rule.name] = pc.if_else(pc.equal(values, ""), None, values)
-        self.raw_tables[contract.name].append(pa.table(table))
+        return pa.table(table)
 
     def _pseudonyms(self, refs: pa.Array) -> pa.Array:
         """``student_key`` of each ref: one HMAC per distinct student of the run, not per
@@ -595,8 +687,6 @@ class Ingest:
             self.con.unregister("_incoming")
 
     def _write(self) -> None:
-        for name, tables in self.raw_tables.items():
-            self._insert_arrow(f"raw.{name}", pa.concat_tables(tables))
         self._insert(
             "raw.quarantine",
             [
