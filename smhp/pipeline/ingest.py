@@ -45,10 +45,11 @@ LOADED, REPLACED, SKIPPED, REJECTED = "loaded", "replaced", "skipped", "rejected
 #: files gives the same answer; a bound keeps the delivered text held in memory small, and
 #: several batches let the threads check one while the next is read.
 BATCH_ROWS = 200_000
-#: Threads that read, parse and check files. Their work is in Arrow, numpy, hashlib and
-#: DuckDB, which release the GIL, so threads use every core; each file is still logged,
-#: and each batch written, in the order of the landing scan, whatever thread did the work.
-WORKERS = max(1, min(4, os.cpu_count() or 1))
+#: Threads that read, parse and check files: one per core this process may use, up to 4.
+#: Their work is in Arrow, numpy, hashlib and DuckDB, which release the GIL, so threads use
+#: every core; each file is still logged, and each batch written, in the order of the
+#: landing scan, whatever thread did the work.
+WORKERS = min(4, len(os.sched_getaffinity(0)))
 #: Files a thread reads in one go (a task per file costs more than a small file's read),
 #: and groups read ahead of the file being logged: a bound on the bytes held at once.
 READ_GROUP = 64
