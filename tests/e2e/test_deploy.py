@@ -62,7 +62,7 @@ from browser_kit import (  # noqa: E402
 
 skip_without_browser()
 from playwright.sync_api import Browser, Page  # noqa: E402
-from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 UP, DOWN = ROOT / "deploy" / "up.sh", ROOT / "deploy" / "down.sh"
@@ -414,8 +414,9 @@ def _open_everything(page: Page) -> None:
     """Open every expander of the page and take its first download.
 
     The downloads are drawn by the reruns that opening the sections starts: a click that
-    lands while one of them redraws the button is lost, so a lost click is tried once more
-    once the page has settled."""
+    lands while one of them redraws the button is lost, and a download under way when a
+    rerun replaces the button's file is canceled (Streamlit serves a button's file only
+    while the button is drawn), so either is tried once more once the page has settled."""
     open_expanders(page)
     buttons = page.locator('[data-testid="stDownloadButton"] button')
     if not buttons.count():
@@ -424,12 +425,13 @@ def _open_everything(page: Page) -> None:
         try:
             with page.expect_download(timeout=20_000) as download:
                 buttons.first.click()
+            saved = Path(download.value.path())  # raises if the download was canceled
             break
-        except PlaywrightTimeout:
+        except PlaywrightError:  # a timeout (the click lost) or a canceled download
             if attempt == 2:
                 raise
             settle(page)
-    assert Path(download.value.path()).stat().st_size > 0
+    assert saved.stat().st_size > 0
 
 
 def _no_error_shown(page: Page) -> None:
