@@ -453,20 +453,23 @@ class Ingest:
 
     def run(self, landing: Path, today: date) -> IngestReport:
         history = self.history()
-        landed = scan_landing(landing, set(self.contracts), today)
+        landed = [
+            (file, history.get(file.relative, {}))
+            for file in scan_landing(landing, set(self.contracts), today)
+        ]
         pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="smhp-ingest")
         try:
             groups = [landed[i : i + READ_GROUP] for i in range(0, len(landed), READ_GROUP)]
             reads = chain.from_iterable(
                 _in_order(
                     pool,
-                    lambda group: [self._read(f, history.get(f.relative, {})) for f in group],
+                    lambda group: [self._read(file, past) for file, past in group],
                     groups,
                     READ_AHEAD,
                 )
             )
-            for file, read in zip(landed, reads, strict=True):
-                self._record(pool, file, history.get(file.relative, {}), read)
+            for (file, past), read in zip(landed, reads, strict=True):
+                self._record(pool, file, past, read)
                 self._write_checked(wait=False)
             for source, files in self.pending.items():
                 if files:
