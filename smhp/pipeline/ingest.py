@@ -663,11 +663,10 @@ class Ingest:
         return pa.table(table)
 
     def _pseudonyms(self, refs: pa.Array) -> pa.Array:
-        """``student_key`` of each ref: one HMAC per distinct student of the run, not per
+        """``student_key`` of each ref: one HMAC per distinct student of the batch, not per
         row."""
         encoded = pc.dictionary_encode(normalised_refs(refs))  # each distinct ref once
-        distinct = encoded.dictionary.to_pylist()
-        return pa.array(list(map(self.pseudonymise, distinct)), pa.string()).take(encoded.indices)
+        return self.pseudonymise.keys(encoded.dictionary).take(encoded.indices)
 
     def _insert(self, table: str, columns: list[str], rows: list[tuple]) -> None:
         if rows:
