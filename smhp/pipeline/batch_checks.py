@@ -27,11 +27,12 @@ PYTHON_SPACES = (
 )
 _SPACE_CLASS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in PYTHON_SPACES) + "]"
 _SURROUNDING_SPACE = f"^{_SPACE_CLASS}|{_SPACE_CLASS}$"
-_ASCII_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_ASCII_TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"
+#: The fixed-width forms of a date, a timestamp and an NHS number ("d": an ASCII digit).
+_DATE_FORM = "dddd-dd-dd"
+_TIMESTAMP_FORM = "dddd-dd-dd dd:dd:dd"
+_NHS_FORM = "dddddddddd"
 #: Up to 18 digits fit an int64; a longer number is left to the Python check.
 _ASCII_INTEGER = r"^[0-9]{1,18}$"
-_ASCII_NHS = r"^[0-9]{10}$"
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 _NHS_WEIGHTS = np.arange(10, 1, -1)
 
@@ -41,31 +42,43 @@ def normalised_refs(values: pa.Array) -> pa.Array:
     return pc.replace_substring(values, " ", "")
 
 
-def _digits(values: pa.Array, ok: np.ndarray, pattern: str) -> np.ndarray:
-    """A (rows, width) array of the ASCII digits of fixed-width ``values`` (the rows not
-    ``ok`` replaced by ``pattern``, which has the same width), non-digits as -1."""
-    width = len(pattern)
-    fixed = pc.if_else(pa.array(ok), values, pa.scalar(pattern, pa.string()))
+def _in_form(values: pa.Array, form: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, whether the value is written exactly in ``form`` (its every byte checked,
+    so nothing but ASCII passes), and the values' digits as a (rows, width) array: the
+    digit values where ``form`` has a "d", the rows not in form read as all zeros.
+
+    Byte by byte in numpy over the column's data buffer, not a regular expression per
+    value: the date and timestamp columns are most of what the checks read."""
+    width = len(form)
+    ok = pc.equal(pc.binary_length(values), width).to_numpy(zero_copy_only=False)
+    zeros = form.replace("d", "0")
+    fixed = values if ok.all() else pc.if_else(pa.array(ok), values, zeros)
     offsets = np.frombuffer(fixed.buffers()[1], dtype=np.int32)
     offsets = offsets[fixed.offset : fixed.offset + len(fixed) + 1]
     data = np.frombuffer(fixed.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    chars = data.reshape(len(fixed), width).astype(np.int64) - ord("0")
-    chars[(chars < 0) | (chars > 9)] = -1
-    return chars
+    chars = data.reshape(len(fixed), width)
+    digits = chars - np.uint8(ord("0"))  # a byte below "0" wraps round to above 9
+    for position, kind in enumerate(form):
+        if kind == "d":
+            ok &= digits[:, position] <= 9
+        else:
+            ok &= chars[:, position] == ord(kind)
+    digits[~ok] = 0
+    return ok, digits
 
 
-def _number(chars: np.ndarray, start: int, stop: int) -> np.ndarray:
+def _number(digits: np.ndarray, start: int, stop: int) -> np.ndarray:
     """The decimal number written by digit columns ``start:stop``."""
-    result = np.zeros(len(chars), dtype=np.int64)
+    result = np.zeros(len(digits), dtype=np.int32)
     for column in range(start, stop):
-        result = result * 10 + chars[:, column]
+        result = result * 10 + digits[:, column]
     return result
 
 
-def _calendar(chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _calendar(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For ``YYYY-MM-DD...`` digits: whether the date exists (as ``date`` accepts it) and
     the date as the number YYYYMMDD (comparable with the extract date)."""
-    year, month, day = _number(chars, 0, 4), _number(chars, 5, 7), _number(chars, 8, 10)
+    year, month, day = _number(digits, 0, 4), _number(digits, 5, 7), _number(digits, 8, 10)
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     known_month = (month >= 1) & (month <= 12)
     days = _DAYS_IN_MONTH[np.where(known_month, month, 0)] + (leap & (month == 2))
@@ -80,13 +93,12 @@ def _matches(values: pa.Array, pattern: str) -> np.ndarray:
 def _moment_ok(rule: ColumnRule, values: pa.Array, extract_days: np.ndarray) -> np.ndarray:
     """A plain ASCII date/timestamp that exists and is not after the extract date."""
     is_date = rule.type == "date"
-    ok = _matches(values, _ASCII_DATE if is_date else _ASCII_TIMESTAMP)
-    chars = _digits(values, ok, "2000-01-01" if is_date else "2000-01-01 00:00:00")
-    exists, day = _calendar(chars)
+    ok, digits = _in_form(values, _DATE_FORM if is_date else _TIMESTAMP_FORM)
+    exists, day = _calendar(digits)
     ok &= exists & (day <= extract_days)
     if not is_date:
-        clock = _number(chars, 11, 13) <= 23
-        clock &= (_number(chars, 14, 16) <= 59) & (_number(chars, 17, 19) <= 59)
+        clock = _number(digits, 11, 13) <= 23
+        clock &= (_number(digits, 14, 16) <= 59) & (_number(digits, 17, 19) <= 59)
         ok &= clock
     return ok
 
@@ -105,12 +117,10 @@ def _integer_ok(rule: ColumnRule, values: pa.Array) -> np.ndarray:
 
 def _nhs_ok(values: pa.Array) -> np.ndarray:
     """Ten ASCII digits (spaces removed) with the right modulus-11 check digit."""
-    digits = normalised_refs(values)
-    ok = _matches(digits, _ASCII_NHS)
-    chars = _digits(digits, ok, "0000000000")
-    check = 11 - (chars[:, :9] @ _NHS_WEIGHTS) % 11
+    ok, digits = _in_form(normalised_refs(values), _NHS_FORM)
+    check = 11 - (digits[:, :9] @ _NHS_WEIGHTS) % 11
     check = np.where(check == 11, 0, check)  # 10: no valid check digit, never equal
-    return ok & (check == chars[:, 9])
+    return ok & (check == digits[:, 9])
 
 
 def _value_ok(rule: ColumnRule, values: pa.Array, extract_days: np.ndarray) -> np.ndarray:
