@@ -187,14 +187,22 @@ def parse_extract(data: bytes, contract: SourceContract) -> _ParsedFile:
     (``_check_source``): checking whole columns is what makes the ingest fast.
     """
     text = _decode(data)
+    if _is_long_and_plain(text):
+        end = text.find("\n")
+        header_line = (text if end < 0 else text[:end]).removesuffix("\r")
+        # For the csv module a blank first line is an empty header, and a field of its
+        # size limit or more makes the file unreadable: both are left to it.
+        if 0 < len(header_line) < csv.field_size_limit():
+            header = header_line.split(",")
+            parsed = _ParsedFile(0, [], {}, [], len(header), _read_header(header, contract))
+            if _plain_rows(data, text, header, contract, parsed):
+                return parsed
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
         if header is None:
             raise FileRejected("empty file: no header row")
         parsed = _ParsedFile(0, [], {}, [], len(header), _read_header(header, contract))
-        if _plain_rows(data, text, header, contract, parsed):
-            return parsed
         rows: list[list[str]] = []
         row_number = 1
         for fields in reader:
@@ -214,18 +222,24 @@ def parse_extract(data: bytes, contract: SourceContract) -> _ParsedFile:
     return parsed
 
 
+def _is_long_and_plain(text: str) -> bool:
+    """A file of at least ``PLAIN_SPLIT_LINES`` lines with no quote, no NUL and no CR but
+    in CRLF: for it the csv module's reading is exactly this: a record is a line, a field
+    the text between commas, a blank line no record (``_plain_rows``)."""
+    lines = PLAIN_SPLIT_LINES
+    if text.count("\n", 0, 1 << 14) < lines and text.count("\n", 0, 1 << 20) < lines:
+        return False  # (most files have enough lines in their first 16 KiB)
+    if '"' in text or "\x00" in text:
+        return False
+    return "\r" not in text or text.count("\r") == text.count("\r\n")
+
+
 def _plain_rows(
     data: bytes, text: str, header: list[str], contract: SourceContract, parsed: _ParsedFile
 ) -> bool:
-    """Split the rows of a long *plain* file (no quote, no NUL, no CR but in CRLF) with Arrow
-    into ``parsed``; False (``parsed`` untouched) for any other file, which the csv module
-    reads. For a plain file the csv module's reading is exactly this: a record is a line, a
-    field the text between commas, a blank line no record; one field of the csv module's
-    size limit or more is left to it too (it rejects the file)."""
-    if text.count("\n", 0, 1 << 20) < PLAIN_SPLIT_LINES or '"' in text or "\x00" in text:
-        return False
-    if "\r" in text and text.count("\r") != text.count("\r\n"):
-        return False
+    """Split the rows of a long plain file (``_is_long_and_plain``) with Arrow into
+    ``parsed``; False (``parsed`` untouched) when a field reaches the csv module's size
+    limit: the csv module reads that file (and rejects it)."""
     rows = _read_plain(data, header) or _split_plain(text, header)
     if len(text) >= csv.field_size_limit() and any(
         len(values) and pc.max(pc.utf8_length(values)).as_py() >= csv.field_size_limit()
@@ -276,8 +290,14 @@ def _read_plain(data: bytes, header: list[str]) -> _PlainRows | None:
         table.num_rows,
         list(range(2, table.num_rows + 2)),
         [],
-        {name: table.column(name).combine_chunks() for name in header},
+        {name: _one_array(table.column(name)) for name in header},
     )
+
+
+def _one_array(column: pa.ChunkedArray) -> pa.Array:
+    """The column as one array: its only chunk as it is (most files), else the chunks
+    copied into one."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _split_plain(text: str, header: list[str]) -> _PlainRows:
