@@ -61,6 +61,8 @@ PLAIN_SPLIT_LINES = 64
 #: Arrow's split instead (``_read_plain``).
 _CSV_BLOCK = 1 << 24
 
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+
 _RAW_DDL = """
 create schema if not exists raw;
 create table if not exists raw.load_log (
@@ -124,7 +126,7 @@ class _ParsedFile:
     """One readable file: its rows as columns, not yet checked."""
 
     rows_read: int
-    row_numbers: list[int]  # of the rows with as many fields as the header
+    row_numbers: np.ndarray  # of the rows with as many fields as the header
     columns: dict[str, tuple[str, ...] | pa.Array]  # delivered column -> values of those rows
     miscounted: list[tuple[int, int]]  # (row number, fields) of the rows without
     header_fields: int
@@ -194,7 +196,7 @@ def parse_extract(data: bytes, contract: SourceContract) -> _ParsedFile:
         # size limit or more makes the file unreadable: both are left to it.
         if 0 < len(header_line) < csv.field_size_limit():
             header = header_line.split(",")
-            parsed = _ParsedFile(0, [], {}, [], len(header), _read_header(header, contract))
+            parsed = _ParsedFile(0, _NO_ROWS, {}, [], len(header), _read_header(header, contract))
             if _plain_rows(data, text, header, contract, parsed):
                 return parsed
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -202,8 +204,9 @@ def parse_extract(data: bytes, contract: SourceContract) -> _ParsedFile:
         header = next(reader, None)
         if header is None:
             raise FileRejected("empty file: no header row")
-        parsed = _ParsedFile(0, [], {}, [], len(header), _read_header(header, contract))
+        parsed = _ParsedFile(0, _NO_ROWS, {}, [], len(header), _read_header(header, contract))
         rows: list[list[str]] = []
+        numbers: list[int] = []
         row_number = 1
         for fields in reader:
             if not fields:  # a blank line is not a row
@@ -211,12 +214,13 @@ def parse_extract(data: bytes, contract: SourceContract) -> _ParsedFile:
             row_number += 1
             if len(fields) == len(header):
                 rows.append(fields)
-                parsed.row_numbers.append(row_number)
+                numbers.append(row_number)
             else:
                 parsed.miscounted.append((row_number, len(fields)))
     except csv.Error as exc:
         raise FileRejected(f"not readable as CSV at line {reader.line_num}: {exc}") from None
     parsed.rows_read = row_number - 1
+    parsed.row_numbers = np.array(numbers, dtype=np.int64)
     by_column = list(zip(*rows, strict=True)) if rows else [()] * len(header)
     parsed.columns = {name: by_column[header.index(name)] for name in contract.delivered_columns}
     return parsed
@@ -259,7 +263,7 @@ class _PlainRows:
     """A plain file's rows as Arrow columns, every header column."""
 
     read: int
-    numbers: list[int]  # of the rows with as many fields as the header
+    numbers: np.ndarray  # of the rows with as many fields as the header
     miscounted: list[tuple[int, int]]  # (row number, fields) of the others
     columns: dict[str, pa.Array]
 
@@ -288,7 +292,7 @@ def _read_plain(data: bytes, header: list[str]) -> _PlainRows | None:
         return None
     return _PlainRows(
         table.num_rows,
-        list(range(2, table.num_rows + 2)),
+        np.arange(2, table.num_rows + 2),
         [],
         {name: _one_array(table.column(name)) for name in header},
     )
@@ -320,7 +324,7 @@ def _split_plain(text: str, header: list[str]) -> _PlainRows:
     by_column = flat.take(pa.array(order.ravel()))
     return _PlainRows(
         len(lines),
-        numbers[full].tolist(),
+        numbers[full],
         list(zip(numbers[~full].tolist(), counts[~full].tolist(), strict=True)),
         {name: by_column.slice(position * rows, rows) for position, name in enumerate(header)},
     )
@@ -338,18 +342,20 @@ def _quarantine(
     columns: dict[str, pa.Array],
     problems: dict[int, list[Problem]],
     first: int,
+    indices: list[int],
 ) -> list[tuple]:
-    """One file's ``raw.quarantine`` rows, in row order; their count in its load-log row."""
+    """One file's ``raw.quarantine`` rows, in row order; their count in its load-log row.
+    ``first``: the batch index of the file's first row; ``indices``: the batch indices of
+    its rows with a problem."""
     found: dict[int, tuple[str | None, list[Problem]]] = {}
     for number, fields in parsed.miscounted:
         wrong = Problem(
             "(row)", f"{fields} fields", f"{parsed.header_fields} fields as in the header"
         )
         found[number] = (None, [wrong])
-    for offset, number in enumerate(parsed.row_numbers):
-        if first + offset in problems:
-            rid = _record_id(contract, _row(contract, columns, first + offset))
-            found[number] = (_shown_id(contract, rid), problems[first + offset])
+    for index in indices:
+        rid = _record_id(contract, _row(contract, columns, index))
+        found[int(parsed.row_numbers[index - first])] = (_shown_id(contract, rid), problems[index])
     outcome.rows_quarantined = len(found)
     return [
         (
@@ -646,10 +652,15 @@ class Ingest:
         valid = np.ones(len(file_index), dtype=bool)
         valid[list(problems)] = False
         quarantine: list[tuple] = []
+        with_problems = sorted(problems)
+        # per file: where its rows start among the rows with problems, and its valid rows
+        cut = np.searchsorted(with_problems, starts).tolist()
+        loaded = np.diff(np.concatenate([[0], np.cumsum(valid)])[starts]).tolist()
         for number, (outcome, parsed) in enumerate(files):
-            first, last = int(starts[number]), int(starts[number + 1])
-            outcome.rows_loaded = int(valid[first:last].sum())
-            quarantine += _quarantine(contract, outcome, parsed, columns, problems, first)
+            indices = with_problems[cut[number] : cut[number + 1]]
+            outcome.rows_loaded = loaded[number]
+            first = int(starts[number])
+            quarantine += _quarantine(contract, outcome, parsed, columns, problems, first, indices)
         return _Checked(contract.name, self._stage(contract, files, columns, valid), quarantine)
 
     def _stage(
@@ -670,9 +681,7 @@ class Ingest:
                     valid
                 ]
             ),
-            "_row_number": np.concatenate(
-                [np.array(parsed.row_numbers, dtype=np.int64) for _, parsed in files]
-            )[valid],
+            "_row_number": np.concatenate([parsed.row_numbers for _, parsed in files])[valid],
             "_loaded_at": pa.repeat(pa.scalar(self.now, pa.timestamp("us")), len(keep)),
         }
         for rule in contract.columns:
