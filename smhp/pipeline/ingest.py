@@ -134,11 +134,21 @@ class _ParsedFile:
     split_by_arrow: bool = False  # columns are Arrow arrays (``_plain_rows``), not tuples
 
 
+#: Raw columns stored without compression: a keyed hash is random text, so compressing
+#: it was a fifth of the national ingest's CPU (DuckDB's dictionary + FSST over 2.4
+#: million 64-character keys), for a warehouse 18 % smaller (docs/operations.md, "Scale").
+_STORED_UNCOMPRESSED = ("student_key",)
+
+
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw layer (load log, quarantine, one table per source) if missing."""
     con.execute(_RAW_DDL)
     for contract in load_contract().values():
-        cols = ", ".join(f'"{name}" {dtype}' for name, dtype in contract.raw_columns)
+        cols = ", ".join(
+            f'"{name}" {dtype}'
+            + (" using compression uncompressed" if name in _STORED_UNCOMPRESSED else "")
+            for name, dtype in contract.raw_columns
+        )
         con.execute(f"create table if not exists raw.{contract.name} ({cols})")
 
 

@@ -43,7 +43,8 @@ class Pseudonymiser:
         """The ``student_key`` of each ref (a string array without nulls), in order."""
         con = getattr(self._local, "con", None)
         if con is None:
-            con = self._local.con = duckdb.connect()
+            # one thread: the ingest's threads already keep the cores busy
+            con = self._local.con = duckdb.connect(config={"threads": 1})
         con.register("refs", pa.table({"ref": refs}))
         try:
             table = con.sql(_HMAC_SQL, params=self._pads).to_arrow_table()
