@@ -14,9 +14,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 #: HMAC (RFC 2104) over SHA-256 as one SQL expression over a column of refs: DuckDB
-#: computes it for a whole batch in its own threads, without Python's lock, so the
-#: ingest's threads check and parse other files meanwhile (a Python HMAC per ref held the
-#: lock for a sixth of the ingest). Spaces in a ref are ignored, as everywhere.
+#: computes it for a whole batch without Python's lock, so the ingest's other threads
+#: parse and check files meanwhile (a Python HMAC per ref held the lock for a sixth of the
+#: ingest). Spaces in a ref are ignored, as everywhere.
 _HMAC_SQL = (
     "select sha256($outer || unhex(sha256($inner || encode(replace(ref, ' ', '')))))"
     " as student_key from refs"
