@@ -697,15 +697,9 @@ class Ingest:
         for rule in contract.columns:
             values = columns[rule.delivered_as].take(keep)
             if rule.type == "nhs_number":
-                values = self._pseudonyms(values)
+                values = self.pseudonymise.keys(values)
             table[rule.name] = pc.if_else(pc.equal(values, ""), None, values)
         return pa.table(table)
-
-    def _pseudonyms(self, refs: pa.Array) -> pa.Array:
-        """``student_key`` of each ref: one HMAC per distinct student of the batch, not per
-        row."""
-        encoded = pc.dictionary_encode(normalised_refs(refs))  # each distinct ref once
-        return self.pseudonymise.keys(encoded.dictionary).take(encoded.indices)
 
     def _insert(self, table: str, columns: list[str], rows: list[tuple]) -> None:
         if rows:

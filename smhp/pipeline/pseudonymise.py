@@ -13,14 +13,13 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-#: HMAC (RFC 2104) over SHA-256 as one SQL expression over a column of refs: DuckDB
-#: computes it for a whole batch without Python's lock, so the ingest's other threads
-#: parse and check files meanwhile (a Python HMAC per ref held the lock for a sixth of the
-#: ingest). Spaces in a ref are ignored, as everywhere.
-_HMAC_SQL = (
-    "select sha256($outer || unhex(sha256($inner || encode(replace(ref, ' ', '')))))"
-    " as student_key from refs"
-)
+from smhp.pipeline.batch_checks import normalised_refs
+
+#: HMAC (RFC 2104) over SHA-256 as one SQL expression over a column of refs' digits:
+#: DuckDB computes it for a whole batch without Python's lock, so the ingest's other
+#: threads parse and check files meanwhile (a Python HMAC per ref held the lock for a
+#: sixth of the ingest).
+_HMAC_SQL = "select sha256($outer || unhex(sha256($inner || encode(ref)))) as student_key from refs"
 _BLOCK = 64  # SHA-256's block size: the HMAC key is padded (or first hashed) to it
 
 
@@ -40,12 +39,17 @@ class Pseudonymiser:
         self._local = threading.local()
 
     def keys(self, refs: pa.Array) -> pa.Array:
-        """The ``student_key`` of each ref (a string array without nulls), in order."""
+        """The ``student_key`` of each ref (a string array without nulls; spaces in a ref
+        ignored), in order: one HMAC per distinct ref, not per row."""
+        encoded = pc.dictionary_encode(normalised_refs(refs))
+        return self._hmac(encoded.dictionary).take(encoded.indices)
+
+    def _hmac(self, digits: pa.Array) -> pa.Array:
         con = getattr(self._local, "con", None)
         if con is None:
             # one thread: the ingest's threads already keep the cores busy
             con = self._local.con = duckdb.connect(config={"threads": 1})
-        con.register("refs", pa.table({"ref": refs}))
+        con.register("refs", pa.table({"ref": digits}))
         try:
             table = con.sql(_HMAC_SQL, params=self._pads).to_arrow_table()
         finally:
