@@ -13,7 +13,9 @@ For each scale (1 = the city, 45 = a national roll-out; ``smhp demo-data --scale
 
 Then, on the largest scale's warehouse, the production layout (``deploy/up.sh``: nginx with
 TLS in front of ``--processes`` dashboard processes) serves ``N`` concurrent browser sessions
-of Debian's chromium for each N of ``--sessions`` (``bench/serving.py``), p50/p95 page switch.
+of Debian's chromium for each N of ``--sessions`` (``bench/serving.py``), p50/p95 page switch,
+then ``N`` sessions over the wire (Streamlit's WebSocket protocol, nothing drawn): the
+layout's own share, with the cores left to the servers as remote browsers would leave them.
 
 It prints a table and writes every figure as JSON (``--out``, default
 ``bench/results/<date>-<host>.json``) so runs compare; the work folder (``--work``) is removed
@@ -219,27 +221,29 @@ def summary(report: dict[str, Any]) -> list[tuple[str, str, str]]:
             ),
         ]
     sessions = report.get("sessions") or {}
-    for n, s in sessions.get("by_sessions", {}).items():
-        if "failed" in s:
-            rows.append((f"{n} sessions", f"failed: {s['failed'][:80]}", ""))
-            continue
-        rows.append(
-            (
-                f"[scale {sessions['scale']}, {sessions['processes']} processes] "
-                f"{n} sessions: page switch p50 / p95 (ms)",
-                f"{s['switch_ms']['p50']} / {s['switch_ms']['p95']} ({len(s['errors'])} errors)",
-                target_for(f"{n} sessions page switch p95 (ms)"),
-            )
-        )
-        if s.get("server_ms", {}).get("wall", {}).get("n"):
-            wall, cpu = s["server_ms"]["wall"], s["server_ms"]["cpu"]
+    for kind, label in (("by_sessions", "browser"), ("over_the_wire", "over the wire")):
+        for n, s in sessions.get(kind, {}).items():
+            if "failed" in s:
+                rows.append((f"{n} sessions ({label})", f"failed: {s['failed'][:80]}", ""))
+                continue
             rows.append(
                 (
-                    "  of which the server's rerun, wall p50 / p95 (cpu p95) (ms)",
-                    f"{wall['p50']} / {wall['p95']} ({cpu['p95']}; {wall['n']} reruns)",
-                    "",
+                    f"[scale {sessions['scale']}, {sessions['processes']} processes] "
+                    f"{n} sessions ({label}): page switch p50 / p95 (ms)",
+                    f"{s['switch_ms']['p50']} / {s['switch_ms']['p95']} "
+                    f"({len(s['errors'])} errors)",
+                    target_for(f"{n} sessions page switch p95 (ms)"),
                 )
             )
+            if s.get("server_ms", {}).get("wall", {}).get("n"):
+                wall, cpu = s["server_ms"]["wall"], s["server_ms"]["cpu"]
+                rows.append(
+                    (
+                        "  of which the server's rerun, wall p50 / p95 (cpu p95) (ms)",
+                        f"{wall['p50']} / {wall['p95']} ({cpu['p95']}; {wall['n']} reruns)",
+                        "",
+                    )
+                )
     return rows
 
 

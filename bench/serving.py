@@ -57,17 +57,36 @@ VIEWS: dict[str, tuple[str, ...]] = {
 }
 """The page views ``page_view_times`` measures: demo user to page ids (the board's every
 data page, a service manager's and a funder's pages)."""
-SWITCH_DONE = """() => !document.querySelector(
+RERUN_OVER = """() => document.querySelector('[data-testid="stApp"]')
+        ?.getAttribute('data-test-script-state') === 'notRunning'
+    && !document.querySelector(
         '[data-testid="stStatusWidget"], [data-stale="true"], [data-testid="stSkeleton"]')
     && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
         .every(c => c.querySelector('.main-svg'))"""
-"""The page's main content is rendered: the rerun is over and every chart is drawn."""
-SWITCHED = f"""(before) => {{
-    const heading = document.querySelector('h1');
-    return heading !== null && heading.innerText !== before && ({SWITCH_DONE})();
-}}"""
-"""Another page's main content is rendered: its heading replaced the one before."""
+"""The page is drawn: the script run is over (Streamlit's own state on its root element),
+nothing stale or loading is left and every chart is drawn."""
 NAV_LINK = '[data-testid="stTopNavLink"]'
+IN_PAGE_SWITCH = f"""async (title) => {{
+    const before = document.querySelector('h1')?.innerText;
+    const link = [...document.querySelectorAll('{NAV_LINK}')]
+        .find(a => a.innerText.trim() === title);
+    const switched = () => document.querySelector('h1')?.innerText !== before
+        && ({RERUN_OVER})();
+    return await new Promise((resolve, reject) => {{
+        const started = performance.now();
+        const observer = new MutationObserver(() => {{
+            if (switched()) {{ observer.disconnect(); resolve(performance.now() - started); }}
+        }});
+        observer.observe(document.body,
+            {{subtree: true, childList: true, attributes: true, characterData: true}});
+        setTimeout(() => {{ observer.disconnect(); reject(new Error('no switch in 120 s')); }},
+            120000);
+        link.click();
+    }});
+}}"""
+"""In the page: click the menu link titled ``title``; the milliseconds until another page
+(its heading replaced the one before) is drawn (``RERUN_OVER``), checked on each change of
+the page rather than polled."""
 
 
 def percentiles(values: Sequence[float]) -> dict[str, float | int | None]:
@@ -185,21 +204,152 @@ def page_view_times(
     return {"runs": runs, "cached": True, "pages": pages, "load": os.getloadavg()}
 
 
-# --- concurrent browser sessions -----------------------------------------------------------
+# --- concurrent sessions ------------------------------------------------------------------
 
 
-async def _sign_in(page: Any, base_url: str, username: str, password: str) -> None:
-    await page.goto(base_url)
-    await page.get_by_label("Username", exact=True).fill(username)
-    await page.get_by_label("Password", exact=True).fill(password)
-    await page.get_by_role("button", name="Sign in", exact=True).click()
-    await page.locator(NAV_LINK).first.wait_for(timeout=120_000)
-    await page.wait_for_function(SWITCH_DONE, timeout=120_000, polling=100)
+class BrowserClient:
+    """One viewer in a browser context of Debian's chromium headless shell: signs in through
+    the form, then switches pages by clicking the top menu's links.
+
+    A switch is clicked and timed by the page itself (``IN_PAGE_SWITCH``): the driver
+    neither polls nor waits for its own checks, whose round trips through the driver would
+    count in the time and whose polls of every page would load the cores the pages draw
+    on."""
+
+    def __init__(self, browser: Any, base_url: str) -> None:
+        self.browser, self.base_url = browser, base_url
+
+    async def __aenter__(self) -> BrowserClient:
+        self.context = await self.browser.new_context(ignore_https_errors=True)
+        self.page = await self.context.new_page()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.context.close()
+
+    async def sign_in(self, username: str, password: str) -> list[str]:
+        """Sign in; the menu's page titles."""
+        page = self.page
+        await page.goto(self.base_url)
+        await page.get_by_label("Username", exact=True).fill(username)
+        await page.get_by_label("Password", exact=True).fill(password)
+        await page.get_by_role("button", name="Sign in", exact=True).click()
+        await page.locator(NAV_LINK).first.wait_for(timeout=120_000)
+        await page.wait_for_function(f"() => ({RERUN_OVER})()", timeout=120_000, polling=100)
+        return [t.strip() for t in await page.locator(NAV_LINK).all_inner_texts()]
+
+    async def switch(self, title: str) -> float:
+        """Click the menu link ``title``; milliseconds until that page is drawn."""
+        return float(await self.page.evaluate(IN_PAGE_SWITCH, title))
 
 
-async def _session(
-    browser: Any,
-    base_url: str,
+class WireClient:
+    """One viewer speaking Streamlit's own protocol over its WebSocket, as the browser's
+    app does, and drawing nothing: the server runs the same scripts and sends the same
+    messages through nginx and TLS, so a switch's time (the rerun asked for to its
+    ``script_finished`` received) is the layout's share of a page switch, with the cores
+    left to the servers as they would be with the browsers on the viewers' own machines.
+
+    It fetches the page and the health check first for the cookies a browser gets (the
+    routing cookie of nginx, Streamlit's XSRF cookie), signs in by submitting the form's
+    widgets, and switches pages by the navigation's page hashes."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.pages: dict[str, str] = {}
+
+    async def __aenter__(self) -> WireClient:
+        import ssl
+        from urllib.parse import urlsplit
+
+        import websockets
+
+        tls = ssl.create_default_context()
+        tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE  # the layout's own cert
+        cookies = await asyncio.to_thread(_cookies, self.base_url, tls)
+        self.ws = await websockets.connect(
+            f"wss://{urlsplit(self.base_url).netloc}/_stcore/stream",
+            ssl=tls,
+            origin=self.base_url,
+            subprotocols=["streamlit", cookies.get("_streamlit_xsrf", "")],
+            additional_headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())},
+            max_size=None,
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.ws.close()
+
+    async def _rerun(self, **client_state: Any) -> tuple[float, list[Any]]:
+        """Ask for a rerun; its milliseconds and the elements it sent."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        message = BackMsg()
+        for widget in client_state.pop("widgets", ()):
+            message.rerun_script.widget_states.widgets.add().CopyFrom(widget)
+        for name, value in client_state.items():
+            setattr(message.rerun_script, name, value)
+        started = time.perf_counter()
+        await self.ws.send(message.SerializeToString())
+        elements = []
+        while True:
+            forward = ForwardMsg()
+            forward.ParseFromString(await self.ws.recv())
+            kind = forward.WhichOneof("type")
+            if kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
+                elements.append(forward.delta.new_element)
+            elif kind == "navigation":
+                self.pages = {p.page_name: p.page_script_hash for p in forward.navigation.app_pages}
+            elif kind == "script_finished":
+                elapsed = (time.perf_counter() - started) * 1000
+                failed = [e.exception.message for e in elements if e.HasField("exception")]
+                if failed or forward.script_finished != ForwardMsg.FINISHED_SUCCESSFULLY:
+                    raise RuntimeError(f"the page failed: {failed or forward.script_finished}")
+                return elapsed, elements
+
+    async def sign_in(self, username: str, password: str) -> list[str]:
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        _, elements = await self._rerun(query_string="", page_script_hash="")
+        ids = {
+            getattr(e, kind).label: getattr(e, kind).id
+            for e in elements
+            if (kind := e.WhichOneof("type")) in ("text_input", "button")
+        }
+        await self._rerun(
+            widgets=[
+                WidgetState(id=ids["Username"], string_value=username),
+                WidgetState(id=ids["Password"], string_value=password),
+                WidgetState(id=ids["Sign in"], trigger_value=True),
+            ]
+        )
+        if not self.pages:
+            raise RuntimeError("signed in to no page")
+        return list(self.pages)
+
+    async def switch(self, title: str) -> float:
+        elapsed, _ = await self._rerun(page_script_hash=self.pages[title])
+        return elapsed
+
+
+def _cookies(base_url: str, tls: Any) -> dict[str, str]:
+    """The cookies a browser holds after loading the page at ``base_url``."""
+    import urllib.request
+    from http.cookiejar import CookieJar
+
+    jar = CookieJar()
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPSHandler(context=tls), urllib.request.HTTPCookieProcessor(jar)
+    )
+    for path in ("/", "/_stcore/health"):
+        with opener.open(base_url + path, timeout=120) as answer:
+            answer.read()
+    return {cookie.name: cookie.value for cookie in jar}
+
+
+async def _viewer(
+    client: Any,
     credential: tuple[str, str],
     switches: int,
     signing_in: asyncio.Semaphore,
@@ -207,32 +357,25 @@ async def _session(
     timings: list[float],
     errors: list[str],
 ) -> None:
-    """One viewer: sign in (a few at a time), wait for everyone, then switch pages."""
-    context = await browser.new_context(ignore_https_errors=True)
-    page = await context.new_page()
+    """One viewer: connect and sign in (a few at a time), wait for everyone, then switch
+    pages through the menu in its order, each switch to the next page."""
+    from contextlib import AsyncExitStack
+
     username, password = credential
-    signed_in = False
-    try:
-        async with signing_in:
-            await _sign_in(page, base_url, username, password)
-        signed_in = True
-    except Exception as exc:  # counted, and the session still meets the others
-        errors.append(f"{username}: sign-in: {type(exc).__name__}: {exc}"[:300])
-    await all_signed_in.wait()
-    try:
-        if signed_in:
-            titles = [t.strip() for t in await page.locator(NAV_LINK).all_inner_texts()]
-            for i in range(switches):
-                title = titles[(i + 1) % len(titles)]
-                before = await page.locator("h1").first.inner_text()
-                started = time.perf_counter()
-                await page.locator(NAV_LINK, has_text=title).first.click()
-                await page.wait_for_function(SWITCHED, arg=before, timeout=120_000, polling=50)
-                timings.append((time.perf_counter() - started) * 1000)
-    except Exception as exc:
-        errors.append(f"{username}: switch: {type(exc).__name__}: {exc}"[:300])
-    finally:
-        await context.close()
+    titles: list[str] = []
+    async with AsyncExitStack() as stack:
+        try:
+            await stack.enter_async_context(client)
+            async with signing_in:
+                titles = await client.sign_in(username, password)
+        except Exception as exc:  # counted, and the viewer still meets the others
+            errors.append(f"{username}: sign-in: {type(exc).__name__}: {exc}"[:300])
+        await all_signed_in.wait()
+        try:
+            for i in range(switches if titles else 0):
+                timings.append(await client.switch(titles[(i + 1) % len(titles)]))
+        except Exception as exc:
+            errors.append(f"{username}: switch: {type(exc).__name__}: {exc}"[:300])
 
 
 async def _sessions(
@@ -241,38 +384,44 @@ async def _sessions(
     switches: int,
     credentials: Sequence[tuple[str, str]],
     sign_in_at_once: int,
+    drawn: bool,
 ) -> dict[str, Any]:
+    from contextlib import AsyncExitStack
+
     from playwright.async_api import async_playwright
 
     timings: list[float] = []
     errors: list[str] = []
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        try:
-            signing_in = asyncio.Semaphore(sign_in_at_once)
-            barrier = asyncio.Barrier(sessions)
-            started = time.perf_counter()
-            await asyncio.gather(
-                *(
-                    _session(
-                        browser,
-                        base_url,
-                        credentials[i % len(credentials)],
-                        switches,
-                        signing_in,
-                        barrier,
-                        timings,
-                        errors,
-                    )
-                    for i in range(sessions)
-                )
+    async with AsyncExitStack() as stack:
+        if drawn:
+            playwright = await stack.enter_async_context(async_playwright())
+            browser = await playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS
             )
-            elapsed = time.perf_counter() - started
-        finally:
-            await browser.close()
+            stack.push_async_callback(browser.close)
+
+        signing_in = asyncio.Semaphore(sign_in_at_once)
+        barrier = asyncio.Barrier(sessions)
+        started = time.perf_counter()
+        await asyncio.gather(
+            *(
+                _viewer(
+                    BrowserClient(browser, base_url) if drawn else WireClient(base_url),
+                    credentials[i % len(credentials)],
+                    switches,
+                    signing_in,
+                    barrier,
+                    timings,
+                    errors,
+                )
+                for i in range(sessions)
+            )
+        )
+        elapsed = time.perf_counter() - started
     return {
         "sessions": sessions,
         "switches": switches,
+        "drawn": drawn,
         "switch_ms": percentiles(timings),
         "errors": errors,
         "elapsed_s": round(elapsed, 1),
@@ -286,11 +435,14 @@ def concurrent_sessions(
     switches: int,
     credentials: Sequence[tuple[str, str]] = (("board", "demo-only-board"),),
     sign_in_at_once: int = 1,
+    drawn: bool = True,
 ) -> dict[str, Any]:
-    """``sessions`` browser sessions signed in at ``base_url`` (credentials taken in turn),
-    each switching pages ``switches`` times through the menu, all at the same time; the
+    """``sessions`` viewers signed in at ``base_url`` (credentials taken in turn), each
+    switching pages ``switches`` times through the menu, all at the same time; the
     page-switch times (ms: p50, p95, max; see the module's note for what one is) and the
-    errors (a failed sign-in or switch ends that session's measurements).
+    errors (a failed sign-in or switch ends that viewer's measurements). ``drawn``: browser
+    sessions (``BrowserClient``); else sessions over the wire that draw nothing
+    (``WireClient``), the servers' share alone.
 
     Sign-ins go ``sign_in_at_once`` at a time (a process checks at most its share of
     ``SMHP_SIGNIN_CONCURRENCY`` passwords at once and refuses, never queues, the others);
@@ -298,9 +450,9 @@ def concurrent_sessions(
     overall limit of ``SMHP_SIGNIN_GLOBAL_PER_MINUTE`` (60 by default): give the server a
     higher one for repeated runs.
     """
-    if not CHROMIUM.exists():
+    if drawn and not CHROMIUM.exists():
         raise RuntimeError(f"Debian's chromium headless shell is not installed ({CHROMIUM})")
-    return asyncio.run(_sessions(base_url, sessions, switches, credentials, sign_in_at_once))
+    return asyncio.run(_sessions(base_url, sessions, switches, credentials, sign_in_at_once, drawn))
 
 
 # --- the production layout -----------------------------------------------------------------
@@ -386,26 +538,29 @@ def sessions_through_layout(
     seeds: Path | None = None,
 ) -> dict[str, Any]:
     """``concurrent_sessions`` of the board for each N of ``sessions`` through the production
-    layout (``layout``) with ``processes`` dashboards in front of ``warehouse``.
+    layout (``layout``) with ``processes`` dashboards in front of ``warehouse``: browser
+    sessions (``by_sessions``), then as many sessions over the wire (``over_the_wire``).
 
-    With each N, the dashboards' own time for the reruns of that N's sessions (sign-ins and
+    With each run, the dashboards' own time for the reruns of its sessions (sign-ins and
     page switches: ``server_ms``, wall and CPU, from their profile log, ``dashboard.profiling``):
     the share of a page switch that is the server's, when the browsers share its cores."""
-    by_sessions = {}
+    runs: dict[str, dict[str, Any]] = {"by_sessions": {}, "over_the_wire": {}}
     log = state / "profile.jsonl"
     with layout(warehouse, processes, state, seeds) as url:
         for n in sessions:
-            seen = len(log.read_text().splitlines()) if log.exists() else 0
-            try:
-                by_sessions[str(n)] = concurrent_sessions(url, n, switches)
-            except Exception as exc:  # noqa: BLE001 - e.g. the browsers ran out of memory
-                by_sessions[str(n)] = {"sessions": n, "failed": f"{type(exc).__name__}: {exc}"}
-            runs = [json.loads(line) for line in log.read_text().splitlines()[seen:]]
-            by_sessions[str(n)]["server_ms"] = {
-                "wall": percentiles([r["wall_ms"] for r in runs]),
-                "cpu": percentiles([r["cpu_ms"] for r in runs]),
-            }
-    return {"processes": processes, "switches": switches, "by_sessions": by_sessions}
+            for kind, drawn in (("by_sessions", True), ("over_the_wire", False)):
+                seen = len(log.read_text().splitlines()) if log.exists() else 0
+                try:
+                    run = concurrent_sessions(url, n, switches, drawn=drawn)
+                except Exception as exc:  # noqa: BLE001 - e.g. the browsers ran out of memory
+                    run = {"sessions": n, "failed": f"{type(exc).__name__}: {exc}"}
+                reruns = [json.loads(line) for line in log.read_text().splitlines()[seen:]]
+                run["server_ms"] = {
+                    "wall": percentiles([r["wall_ms"] for r in reruns]),
+                    "cpu": percentiles([r["cpu_ms"] for r in reruns]),
+                }
+                runs[kind][str(n)] = run
+    return {"processes": processes, "switches": switches, **runs}
 
 
 def _main(argv: Sequence[str]) -> int:
@@ -421,12 +576,17 @@ def _main(argv: Sequence[str]) -> int:
     sessions.add_argument("--sessions", type=int, default=10)
     sessions.add_argument("--switches", type=int, default=5)
     sessions.add_argument("--user", default="board")
+    sessions.add_argument(
+        "--wire", action="store_true", help="sessions over the WebSocket that draw nothing"
+    )
     args = parser.parse_args(argv)
     if args.what == "views":
         result = page_view_times(args.warehouse, args.runs)
     else:
         credential = (args.user, f"demo-only-{args.user}")
-        result = concurrent_sessions(args.base_url, args.sessions, args.switches, (credential,))
+        result = concurrent_sessions(
+            args.base_url, args.sessions, args.switches, (credential,), drawn=not args.wire
+        )
     print(json.dumps(result, indent=2))
     return 0
 
