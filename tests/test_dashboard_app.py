@@ -210,3 +210,15 @@ def test_a_warehouse_missing_a_table_is_a_clear_error_on_its_page(
     assert "could not be read" in at.error[0].value
     assert "fct_service_reach" in at.error[0].value
     assert run_page("board").title[0].value == "Board overview"  # other pages still work
+
+
+def test_the_server_collects_no_garbage_after_every_run_and_watches_no_files() -> None:
+    """A full collection after every script run and the file watcher's walk of every module
+    grew with the sessions a process served: over half and a fifth of its Python time at
+    50 sessions (docs/deploy.md, "Sizing"). ``smhp dashboard`` turns both off."""
+    from smhp.cli import dashboard_server_options
+    from smhp.settings import Settings
+
+    options = dashboard_server_options(Settings.from_env())
+    assert options["runner.postScriptGC"] == "false"
+    assert options["server.fileWatcherType"] == "none"
