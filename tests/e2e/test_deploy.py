@@ -416,19 +416,20 @@ def _open_everything(page: Page) -> None:
     The downloads are drawn by the reruns that opening the sections starts: a click that
     lands while one of them redraws the button is lost, and a download under way when a
     rerun replaces the button's file is canceled (Streamlit serves a button's file only
-    while the button is drawn), so either is tried once more once the page has settled."""
+    while the button is drawn), so either is tried again once the page has settled (three
+    times in all: on a busy machine a second click was once lost too)."""
     open_expanders(page)
     buttons = page.locator('[data-testid="stDownloadButton"] button')
     if not buttons.count():
         return
-    for attempt in (1, 2):
+    for attempt in (1, 2, 3):
         try:
             with page.expect_download(timeout=20_000) as download:
                 buttons.first.click()
             saved = Path(download.value.path())  # raises if the download was canceled
             break
         except PlaywrightError:  # a timeout (the click lost) or a canceled download
-            if attempt == 2:
+            if attempt == 3:
                 raise
             settle(page)
     assert saved.stat().st_size > 0
