@@ -9,20 +9,24 @@ concurrent browser sessions. Functions for ``bench/run.py``; run by hand, never 
   not counted, and the scripts are compiled once, as the server does. The figures are for
   a *cached* page view: the data (and the charts) of this scope and these filters are
   already in Streamlit's cache.
-- ``concurrent_sessions(base_url, sessions, switches, credentials)``: ``sessions``
+- ``concurrent_sessions(base_url, sessions, switches, credentials, drawn=True)``: ``sessions``
   browser contexts of one Debian chromium headless shell (``CHROMIUM``, as the browser
   tests use; never a downloaded browser), each signing in and then switching pages
-  ``switches`` times through the top menu, all at once. A *page switch* is timed from the
-  click on the menu link to the page's main content rendered: its heading shown, no
-  element stale or loading, no status widget (the rerun is over) and every chart drawn
-  (the condition the browser tests wait for, ``tests/e2e/browser_kit.settle``).
+  ``switches`` times through the top menu, all at once. A *page switch* is timed by the
+  page itself from the click on the menu link to the next page drawn: its heading shown,
+  the script run over, no element stale or loading and every chart drawn
+  (``IN_PAGE_SWITCH``). With ``drawn=False`` the sessions speak Streamlit's protocol over
+  its WebSocket and draw nothing (``WireClient``): a switch is the rerun asked for to its
+  ``script_finished`` received, the layout's share with the cores left to the servers.
 
     .venv/bin/python bench/serving.py views /tmp/demo/warehouse.duckdb --runs 20
     .venv/bin/python bench/serving.py sessions https://localhost:8443 --sessions 10
+    .venv/bin/python bench/serving.py sessions https://localhost:8443 --sessions 50 --wire
 
 The browser runs on the same machine as the server, so at 50 sessions chromium's own
-drawing competes with the dashboard for the cores: the switch times are an upper bound of
-what remote browsers would see.
+drawing (about a second of CPU a page) competes with the dashboard for the cores: the
+browser figures are an upper bound of what remote browsers would see, the figures over the
+wire the server's part of it.
 """
 
 from __future__ import annotations
