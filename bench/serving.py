@@ -268,12 +268,13 @@ class WireClient:
 
         import websockets
 
+        address = urlsplit(self.base_url)
         tls = ssl.create_default_context()
         tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE  # the layout's own cert
         cookies = await asyncio.to_thread(_cookies, self.base_url, tls)
         self.ws = await websockets.connect(
-            f"wss://{urlsplit(self.base_url).netloc}/_stcore/stream",
-            ssl=tls,
+            f"{'wss' if address.scheme == 'https' else 'ws'}://{address.netloc}/_stcore/stream",
+            ssl=tls if address.scheme == "https" else None,
             origin=self.base_url,
             subprotocols=["streamlit", cookies.get("_streamlit_xsrf", "")],
             additional_headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())},
