@@ -41,7 +41,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -364,8 +364,6 @@ async def _viewer(
 ) -> None:
     """One viewer: connect and sign in (a few at a time), wait for everyone, then switch
     pages through the menu in its order, each switch to the next page."""
-    from contextlib import AsyncExitStack
-
     username, password = credential
     titles: list[str] = []
     async with AsyncExitStack() as stack:
@@ -391,14 +389,12 @@ async def _sessions(
     sign_in_at_once: int,
     drawn: bool,
 ) -> dict[str, Any]:
-    from contextlib import AsyncExitStack
-
-    from playwright.async_api import async_playwright
-
     timings: list[float] = []
     errors: list[str] = []
     async with AsyncExitStack() as stack:
         if drawn:
+            from playwright.async_api import async_playwright
+
             playwright = await stack.enter_async_context(async_playwright())
             browser = await playwright.chromium.launch(
                 executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS

@@ -177,7 +177,7 @@ def test_a_student_key_is_the_hmac_of_the_ref_s_digits_under_the_key():
 
 def test_a_column_of_refs_gets_each_ref_s_hmac_in_order_under_any_key_length():
     """The ingest keys whole columns at once (in DuckDB): the same HMAC, row for row,
-    over a column long enough for DuckDB to split it between threads; a key longer than
+    over a column as long as a large batch (many of DuckDB's vectors); a key longer than
     SHA-256's block is hashed first, as RFC 2104 says."""
     refs = [str(9_990_000_000 + i) for i in range(150_000)]  # digits: the HMAC checks none
     for key in (TEST_KEY, b"k" * 100):

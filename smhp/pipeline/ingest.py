@@ -206,7 +206,7 @@ def parse_extract(data: bytes, contract: SourceContract) -> _ParsedFile:
         # size limit or more makes the file unreadable: both are left to it.
         if 0 < len(header_line) < csv.field_size_limit():
             header = header_line.split(",")
-            parsed = _ParsedFile(0, _NO_ROWS, {}, [], len(header), _read_header(header, contract))
+            parsed = _header_only(header, contract)
             if _plain_rows(data, text, header, contract, parsed):
                 return parsed
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -214,7 +214,7 @@ def parse_extract(data: bytes, contract: SourceContract) -> _ParsedFile:
         header = next(reader, None)
         if header is None:
             raise FileRejected("empty file: no header row")
-        parsed = _ParsedFile(0, _NO_ROWS, {}, [], len(header), _read_header(header, contract))
+        parsed = _header_only(header, contract)
         rows: list[list[str]] = []
         numbers: list[int] = []
         row_number = 1
@@ -234,6 +234,11 @@ def parse_extract(data: bytes, contract: SourceContract) -> _ParsedFile:
     by_column = list(zip(*rows, strict=True)) if rows else [()] * len(header)
     parsed.columns = {name: by_column[header.index(name)] for name in contract.delivered_columns}
     return parsed
+
+
+def _header_only(header: list[str], contract: SourceContract) -> _ParsedFile:
+    """A file's parse as far as its header (checked against the contract): no rows yet."""
+    return _ParsedFile(0, _NO_ROWS, {}, [], len(header), _read_header(header, contract))
 
 
 def _is_long_and_plain(text: str) -> bool:
