@@ -195,7 +195,8 @@ def summary(report: dict[str, Any]) -> list[tuple[str, str, str]]:
             ),
             (
                 f"[{tag}] pandas / smhp, files to metrics",
-                f"{ratios['pandas_over_smhp_files_to_metrics']:.2f}",
+                f"{ratios['pandas_over_smhp_files_to_metrics']:.2f} (at most "
+                f"{ratios.get('pandas_over_parse_floor', 0):.2f}: pandas / the parse floor)",
                 "",
             ),
             (
@@ -244,7 +245,26 @@ def summary(report: dict[str, Any]) -> list[tuple[str, str, str]]:
                         "",
                     )
                 )
+            if s.get("cpu_s"):
+                rows.append(_cpu_row(s, report["machine"]["cores"] or 1))
     return rows
+
+
+def _cpu_row(run: dict[str, Any], cores: int) -> tuple[str, str, str]:
+    """Where a sessions run's CPU went, per page switch, and the least time its switches
+    need when they all come at once on these cores (every switch's CPU over the cores)."""
+    per_switch = run["cpu_s_per_switch"]
+    shares = " / ".join(
+        f"{kind} {seconds / max(run['switch_ms']['n'], 1):.2f}"
+        for kind, seconds in run["cpu_s"].items()
+        if seconds
+    )
+    at_once = run["sessions"] * per_switch / cores
+    return (
+        f"  CPU per page switch (s); {run['sessions']} at once on {cores} cores need ≥",
+        f"{per_switch:.2f} ({shares}); {at_once:.1f} s",
+        "",
+    )
 
 
 def _stages(values: dict[str, float], spec: str) -> str:

@@ -18,6 +18,9 @@ concurrent browser sessions. Functions for ``bench/run.py``; run by hand, never 
   (``IN_PAGE_SWITCH``). With ``drawn=False`` the sessions speak Streamlit's protocol over
   its WebSocket and draw nothing (``WireClient``): a switch is the rerun asked for to its
   ``script_finished`` received, the layout's share with the cores left to the servers.
+  Each run also says where the machine's CPU went while the sessions switched pages
+  (``CpuWatch``: the browser, the dashboards, nginx, the driver), so that the least time
+  N switches at once need on these cores can be read from it.
 
     .venv/bin/python bench/serving.py views /tmp/demo/warehouse.duckdb --runs 20
     .venv/bin/python bench/serving.py sessions https://localhost:8443 --sessions 10
@@ -39,8 +42,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -105,6 +109,95 @@ def percentiles(values: Sequence[float]) -> dict[str, float | int | None]:
         "p95": round(p95, 1),
         "max": round(ordered[-1], 1),
     }
+
+
+# --- where the CPU of a run goes -----------------------------------------------------------
+
+CPU_KINDS = ("browser", "dashboards", "proxy", "driver", "other")
+"""What ``cpu_seconds`` sorts the machine's processes into: chromium's processes, the
+dashboard servers, nginx, the driver (this process and Playwright's node) and the rest."""
+
+
+def _kind(pid: int, comm: str) -> str:
+    if pid == os.getpid():
+        return "driver"
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            args = fh.read().split(b"\0")
+    except OSError:
+        return "other"
+    program = Path(args[0].decode(errors="replace")).name if args and args[0] else comm
+    if "chromium" in program or "chromium" in comm:
+        return "browser"
+    if comm == "nginx" or program == "nginx":
+        return "proxy"
+    if program == "node" and any(b"playwright" in a for a in args):
+        return "driver"
+    if any(b"dashboard" in a for a in args[1:]):
+        return "dashboards"
+    return "other"
+
+
+def cpu_seconds() -> dict[int, tuple[str, float]]:
+    """Every process's kind (``CPU_KINDS``) and CPU time so far (user + system, seconds),
+    from ``/proc``: two of these around a run say where its CPU went."""
+    tick = os.sysconf("SC_CLK_TCK")
+    seen: dict[int, tuple[str, float]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        comm = stat[stat.index(b"(") + 1 : stat.rindex(b")")].decode(errors="replace")
+        fields = stat.rsplit(b")", 1)[1].split()
+        pid = int(entry.name)
+        seen[pid] = (_kind(pid, comm), (int(fields[11]) + int(fields[12])) / tick)
+    return seen
+
+
+def cpu_between(
+    before: Mapping[int, tuple[str, float]], after: Mapping[int, tuple[str, float]]
+) -> dict[str, float]:
+    """CPU seconds each kind of process used from ``before`` to ``after`` (a process started
+    in between counts whole)."""
+    used = dict.fromkeys(CPU_KINDS, 0.0)
+    for pid, (kind, seconds) in after.items():
+        earlier = before.get(pid)
+        used[kind] += seconds - (earlier[1] if earlier and earlier[0] == kind else 0.0)
+    return {kind: round(seconds, 1) for kind, seconds in used.items()}
+
+
+class CpuWatch:
+    """The CPU each kind of process uses from ``start()`` to ``stop()``. The processes are
+    sampled every ``every`` seconds in a thread, so one that ends in between (a browser
+    page's renderer, when its session closes) keeps what it had used at its last sample."""
+
+    def __init__(self, every: float = 0.5) -> None:
+        self.every = every
+        self.first: dict[int, tuple[str, float]] = {}
+        self.last: dict[int, tuple[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.every):
+            self.last.update(cpu_seconds())
+
+    def start(self) -> None:
+        self.first = cpu_seconds()
+        self.last = dict(self.first)
+        self._thread.start()
+
+    def stop(self) -> dict[str, float]:
+        if not self._thread.is_alive():  # never started: nothing measured
+            return dict.fromkeys(CPU_KINDS, 0.0)
+        self._stop.set()
+        self._thread.join()
+        self.last.update(cpu_seconds())
+        return cpu_between(self.first, self.last)
 
 
 # --- server time per page view -------------------------------------------------------------
@@ -361,9 +454,11 @@ async def _viewer(
     all_signed_in: asyncio.Barrier,
     timings: list[float],
     errors: list[str],
+    on_all_signed_in: Callable[[], object],
 ) -> None:
-    """One viewer: connect and sign in (a few at a time), wait for everyone, then switch
-    pages through the menu in its order, each switch to the next page."""
+    """One viewer: connect and sign in (a few at a time), wait for everyone (the first to
+    go on calls ``on_all_signed_in``), then switch pages through the menu in its order,
+    each switch to the next page."""
     username, password = credential
     titles: list[str] = []
     async with AsyncExitStack() as stack:
@@ -373,7 +468,8 @@ async def _viewer(
                 titles = await client.sign_in(username, password)
         except Exception as exc:  # counted, and the viewer still meets the others
             errors.append(f"{username}: sign-in: {type(exc).__name__}: {exc}"[:300])
-        await all_signed_in.wait()
+        if await all_signed_in.wait() == 0:
+            on_all_signed_in()
         try:
             for i in range(switches if titles else 0):
                 timings.append(await client.switch(titles[(i + 1) % len(titles)]))
@@ -391,6 +487,7 @@ async def _sessions(
 ) -> dict[str, Any]:
     timings: list[float] = []
     errors: list[str] = []
+    watch = CpuWatch()  # the machine's CPU while the sessions switch pages
     async with AsyncExitStack() as stack:
         if drawn:
             from playwright.async_api import async_playwright
@@ -414,11 +511,13 @@ async def _sessions(
                     barrier,
                     timings,
                     errors,
+                    watch.start,
                 )
                 for i in range(sessions)
             )
         )
         elapsed = time.perf_counter() - started
+        used = watch.stop()  # before the browser closes
     return {
         "sessions": sessions,
         "switches": switches,
@@ -426,6 +525,8 @@ async def _sessions(
         "switch_ms": percentiles(timings),
         "errors": errors,
         "elapsed_s": round(elapsed, 1),
+        "cpu_s": used,
+        "cpu_s_per_switch": round(sum(used.values()) / max(len(timings), 1), 3),
         "load": os.getloadavg(),
     }
 
