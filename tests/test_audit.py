@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+import threading
+import time
+from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -230,6 +234,75 @@ def test_concurrent_writers_keep_one_chain(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert log.head()[0] == 80
+    assert log.verify_chain()
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_rows_asked_for_during_a_write_are_committed_together_each_with_its_id(
+    tmp_path: Path,
+) -> None:
+    """Group commit (``AuditLog.record``): while one thread waits for the write lock, the
+    rows the others ask for queue, and the next write appends them in one transaction;
+    every caller gets its own row's id, and the chain holds."""
+    log = _log(tmp_path)
+    other = sqlite3.connect(log.path, isolation_level=None)
+    other.execute("begin immediate")  # another process holds the write lock
+    ids: dict[int, int] = {}
+
+    def write(n: int) -> None:
+        ids[n] = log.record(audit.PAGE_VIEW, f"user{n}", {"n": n})
+
+    first = threading.Thread(target=write, args=(0,))
+    first.start()
+    _wait_for(lambda: log._writing)  # the first row's write waits for the lock
+    rest = [threading.Thread(target=write, args=(n,)) for n in range(1, 10)]
+    for thread in rest:
+        thread.start()
+    _wait_for(lambda: len(log._pending) == 9)
+    other.execute("rollback")
+    other.close()
+    for thread in [first, *rest]:
+        thread.join()
+
+    assert log.groups_written == 2  # the first row alone, then the nine that queued
+    assert ids[0] == 1 and sorted(ids.values()) == list(range(1, 11))
+    by_id = {row["id"]: row for row in log.recent(10)}
+    assert all(by_id[i]["details"] == {"n": n} for n, i in ids.items())
+    assert log.verify_chain()
+
+
+def test_a_failed_group_fails_each_of_its_callers_and_the_next_write_goes_on(
+    tmp_path: Path,
+) -> None:
+    log = _log(tmp_path)
+    log.record(audit.SIGN_IN, "board")
+    with closing(sqlite3.connect(log.path)) as con:  # the table gone: every append fails
+        con.execute("alter table audit_events rename to moved_away")
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            log.record(audit.PAGE_VIEW, f"user{n}", {"n": n})
+        except sqlite3.OperationalError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(errors) == 8  # none of them is told its row was written
+
+    with closing(sqlite3.connect(log.path)) as con:
+        con.execute("alter table moved_away rename to audit_events")
+    assert log.record(audit.PAGE_VIEW, "board", {"after": True}) == 2
     assert log.verify_chain()
 
 

@@ -22,8 +22,10 @@ import json
 import os
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -218,16 +220,43 @@ def _row_dict(row: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
+@dataclass(eq=False)
+class _Pending:
+    """One ``record`` call's row, waiting for the group commit that writes it."""
+
+    stamp: str
+    event: str
+    user: str | None
+    body: str
+    row_id: int | None = None
+    error: BaseException | None = None
+    written: bool = False
+
+
 class AuditLog:
     """The append-only audit store at ``path`` (created with mode 0600 if missing).
 
-    One short connection per call, so the object can be shared by every Streamlit
+    One short connection per write, so the object can be shared by every Streamlit
     session (threads) and used by the CLI at the same time; ``BEGIN IMMEDIATE`` makes
     reading the last hash and appending the next row one step.
+
+    ``record`` commits in groups: the rows that threads of this process ask for while a
+    write is under way are appended together by the next one, in one transaction, and
+    each call returns once its own row is committed (durable: ``synchronous = full``).
+    Under many sessions this is what keeps a page view's wait short: a writer holds
+    SQLite's write lock across several calls, each of which gives up Python's lock and
+    must win it back from the sessions' script runs, so one transaction a row kept the
+    others sleeping in SQLite's busy retries (page views of 50 sessions waited for the
+    audit log longer than for everything else).
     """
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self._pending: list[_Pending] = []
+        self._writing = False  # a thread of this process is writing a group
+        self._turn = threading.Condition()
+        self.groups_written = 0
+        """Transactions ``record`` committed through this object (each one or more rows)."""
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not self.path.exists():
             # Create it private before SQLite does; its -wal/-shm files copy the mode.
@@ -259,17 +288,46 @@ class AuditLog:
         ``details`` is scrubbed first (see ``scrub``): a password or an NHS number can
         never be written, whatever a caller passes.
         """
-        event, user, body = _prepare(event, username, details)
-        stamp = _timestamp(at)
-        with self._connect() as con:
-            con.execute("begin immediate")
+        row = _Pending(_timestamp(at), *_prepare(event, username, details))
+        with self._turn:
+            self._pending.append(row)
+            while self._writing and not row.written:
+                self._turn.wait()
+            leads = not row.written  # nobody is writing: this thread writes all that waits
+            if leads:
+                self._writing = True
+                group, self._pending = self._pending, []
+        if leads:
             try:
-                row_id = _append(con, stamp, event, user, body)
-                con.execute("commit")
-            except BaseException:
-                con.execute("rollback")
-                raise
-        return row_id
+                self._write_group(group)
+            finally:
+                with self._turn:
+                    self._writing = False
+                    self._turn.notify_all()
+        if row.error is not None:
+            raise row.error
+        assert row.row_id is not None
+        return row.row_id
+
+    def _write_group(self, group: list[_Pending]) -> None:
+        """Append ``group``'s rows in order in one transaction; each row gets its id, or
+        the error that stopped the transaction (then none of them is written)."""
+        try:
+            with self._connect() as con:
+                con.execute("begin immediate")
+                try:
+                    ids = [_append(con, r.stamp, r.event, r.user, r.body) for r in group]
+                    con.execute("commit")
+                except BaseException:
+                    con.execute("rollback")
+                    raise
+        except BaseException as exc:
+            for row in group:
+                row.error, row.written = exc, True
+            return
+        self.groups_written += 1
+        for row, row_id in zip(group, ids, strict=True):
+            row.row_id, row.written = row_id, True
 
     def recent(
         self, limit: int = 100, event: str | None = None, username: str | None = None
