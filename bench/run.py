@@ -59,6 +59,7 @@ TARGETS = {  # issue 12's targets on a 2-core machine
     "cached page view p95 (ms)": 50,
     "50 sessions page switch p95 (ms)": 2000,
 }
+AT_LEAST = {"pandas / DuckDB, the same metrics"}  # the targets a figure must reach, not stay under
 
 
 def _environment(work: Path) -> dict[str, str]:
@@ -272,7 +273,9 @@ def _stages(values: dict[str, float], spec: str) -> str:
 
 
 def target_for(name: str) -> str:
-    return f"≤ {TARGETS[name]}" if name in TARGETS else ""
+    if name not in TARGETS:
+        return ""
+    return f"{'≥' if name in AT_LEAST else '≤'} {TARGETS[name]}"
 
 
 def main(argv: list[str] | None = None) -> int:
