@@ -119,6 +119,8 @@ dashboard servers, nginx, the driver (this process and Playwright's node) and th
 
 
 def _kind(pid: int, comm: str) -> str:
+    """Which of ``CPU_KINDS`` process ``pid`` (named ``comm`` by the kernel) is, by its
+    program and arguments: the dashboards are the processes started with ``dashboard``."""
     if pid == os.getpid():
         return "driver"
     try:
