@@ -10,6 +10,7 @@ version -> facts -> metrics_monthly) holds together on delivered deltas.
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 from pathlib import Path
 
@@ -352,14 +353,15 @@ def test_failing_test_is_reported_by_name(
     built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A data problem fails the build and names the test that caught it. The build, in a
-    new target folder, starts from the cached parse of another (``dbt_build.PARSE_CACHE``):
-    here the module's build, of a database of the same name in another folder. The log
-    says which parse it made at dbt's debug level (``DBT_LOG_LEVEL_FILE``)."""
+    new target folder, starts from the cached parse of another with the same seeds and
+    vars (``dbt_build.parse_cache``): here the module's build, of a database of the same
+    name in another folder. The log says which parse it made at dbt's debug level
+    (``DBT_LOG_LEVEL_FILE``)."""
     monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")
-    cache = tmp_path / "cache" / "partial_parse.msgpack"
+    monkeypatch.setattr(dbt_build, "PARSE_CACHE_DIR", tmp_path / "cache")
+    cache = dbt_build.parse_cache(os.path.relpath(dbt_build.SEEDS_DIR, PIPELINE_DIR), None)
     cache.parent.mkdir()
     shutil.copyfile(PIPELINE_DIR / "target" / "partial_parse.msgpack", cache)
-    monkeypatch.setattr(dbt_build, "PARSE_CACHE", cache)
     database = tmp_path / "warehouse.duckdb"
     con = duckdb.connect(str(database))
     try:

@@ -13,6 +13,7 @@ reads the database path from the environment variable ``SMHP_DBT_DATABASE``, whi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -134,8 +135,9 @@ def build(
     when the profile is unchanged, and the profile includes the database path. So dbt runs
     in the database's folder and the profile names the file alone (``candidate.duckdb``
     for every nightly run): one parse then serves every warehouse. A ``target_path``
-    without a parse of its own starts from the last one this account made
-    (``PARSE_CACHE``); dbt re-parses whatever changed since, as it always does.
+    without a parse of its own starts from the last one this account made with the same
+    seeds and vars (``parse_cache``); dbt re-parses whatever changed since, as it always
+    does.
 
     Never raises for a failing build: check ``result.success`` and ``result.failed``.
     """
@@ -176,6 +178,7 @@ def build(
     if seed_path is None:
         error = f"dbt would write over the seeds in {SEEDS_DIR} from target {target_path}"
         return DbtBuildResult(success=False, error=error, args=tuple(args))
+    cache = parse_cache(seed_path, dbt_vars)
     # dbt reads env_var() from os.environ: set while dbt runs, never leaked to later work
     variables = {
         DATABASE_ENV_VAR: database.name,
@@ -185,7 +188,7 @@ def build(
     }
     with _BUILD_LOCK, _in_folder(database.parent), environment(variables):
         if target_path is not None:
-            _start_from_cached_parse(Path(target_path).resolve())
+            _start_from_cached_parse(Path(target_path).resolve(), cache)
         try:
             res = dbtRunner(callbacks=callbacks).invoke(args)
         except Exception as exc:  # dbt reports most problems in res; this is the rest
@@ -201,7 +204,7 @@ def build(
     elapsed = time.perf_counter() - started
 
     if target_path is not None and res.success:
-        _cache_parse(Path(target_path).resolve())
+        _cache_parse(Path(target_path).resolve(), cache)
     run_results = getattr(res.result, "results", None) or []
     nodes = tuple(_from_run_result(run_result) for run_result in run_results)
     error = None
@@ -301,35 +304,55 @@ def _seed_path(target: Path) -> str | None:
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
-PARSE_CACHE = (
-    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "smhp" / PARTIAL_PARSE_FILE
-)
-"""This account's latest dbt parse of the project, which a new target folder starts from."""
+PARSE_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "smhp"
+"""Where this account keeps its latest dbt parses of the project, which a new target folder
+starts from."""
+PARSES_KEPT = 8
+"""Cached parses kept (the most recently written): one for each seed folder and vars in use."""
 
 
-def _start_from_cached_parse(target: Path) -> None:
+def parse_cache(seed_path: str, dbt_vars: Mapping[str, Any] | None) -> Path:
+    """The cached parse for builds with this seed path and these vars. dbt parses the whole
+    project again when either differs from its last parse (the seed path is an env var of
+    ``dbt_project.yml``; the vars are hashed into the parse), so each pair keeps its own:
+    builds from other seeds (a national benchmark, a test's) no longer replace the parse
+    the nightly run starts from with one it cannot use (a full parse, about 3 s more)."""
+    key = json.dumps([seed_path, dict(dbt_vars or {})], sort_keys=True, default=str)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return PARSE_CACHE_DIR / f"{Path(PARTIAL_PARSE_FILE).stem}-{digest}.msgpack"
+
+
+def _start_from_cached_parse(target: Path, cache: Path) -> None:
     """Give a target folder without a parse the cached one (a speed-up only: any problem,
     and dbt parses the whole project as it would anyway)."""
-    if (target / PARTIAL_PARSE_FILE).exists() or not PARSE_CACHE.is_file():
+    if (target / PARTIAL_PARSE_FILE).exists() or not cache.is_file():
         return
     try:
         target.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(PARSE_CACHE, target / PARTIAL_PARSE_FILE)
+        shutil.copyfile(cache, target / PARTIAL_PARSE_FILE)
     except OSError:
         log.debug("no cached dbt parse for %s", target, exc_info=True)
 
 
-def _cache_parse(target: Path) -> None:
-    """Keep the parse of a successful build for the next new target folder (atomically:
-    builds in other processes read it)."""
+def _cache_parse(target: Path, cache: Path) -> None:
+    """Keep the parse of a successful build for the next new target folder with the same
+    seeds and vars (atomically: builds in other processes read it); only the
+    ``PARSES_KEPT`` newest parses stay."""
     parsed = target / PARTIAL_PARSE_FILE
     if not parsed.is_file():
         return
     try:
-        PARSE_CACHE.parent.mkdir(parents=True, exist_ok=True)
-        partial = PARSE_CACHE.with_name(f".{PARTIAL_PARSE_FILE}.{os.getpid()}")
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_name(f".{cache.name}.{os.getpid()}")
         shutil.copyfile(parsed, partial)
-        os.replace(partial, PARSE_CACHE)
+        os.replace(partial, cache)
+        kept = sorted(
+            cache.parent.glob(f"{Path(PARTIAL_PARSE_FILE).stem}-*.msgpack"),
+            key=lambda path: path.stat().st_mtime_ns,
+            reverse=True,
+        )
+        for old in kept[PARSES_KEPT:]:
+            old.unlink(missing_ok=True)
     except OSError:
         log.debug("dbt parse not cached", exc_info=True)
 
