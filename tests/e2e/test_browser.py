@@ -39,6 +39,7 @@ from browser_kit import (  # noqa: E402
     dashboard_server,
     go,
     menu,
+    settle,
     sign_in,
     wait_for,
 )
@@ -202,8 +203,14 @@ def test_drill_down_to_the_pseudonymous_worklist(board: Watched, server: Served)
 
 def _download_url(page: Page, key: str) -> tuple[list[dict[str, str]], str]:
     """Open the section under a table or chart and click its "Download CSV": the file's
-    rows and its URL, which answers nobody but this browser's session."""
+    rows and its URL, which answers nobody but this browser's session.
+
+    The click waits until the rerun that opening the section started is over: a click
+    that lands while a rerun redraws the button is lost (on a busy machine the download
+    then never came, once in a full run)."""
     page.locator(f".st-key-{key}_details summary").click()  # drawn on opening
+    page.locator(f".st-key-{key}_csv button").wait_for(timeout=30_000)
+    settle(page)
     with page.expect_download() as info:
         page.locator(f".st-key-{key}_csv button").click()
     path = info.value.path()
