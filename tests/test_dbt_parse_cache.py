@@ -1,6 +1,6 @@
 """dbt's cached parse (``smhp.pipeline.dbt_build.parse_cache``): one per seed folder and
 vars, so that builds from other seeds never replace the parse the nightly run starts from
-(dbt would parse the whole project again: about 3 s of a city nightly run)."""
+(dbt would parse the whole project again: about 4 s of a city nightly run)."""
 
 from __future__ import annotations
 

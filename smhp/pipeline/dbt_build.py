@@ -316,7 +316,7 @@ def parse_cache(seed_path: str, dbt_vars: Mapping[str, Any] | None) -> Path:
     project again when either differs from its last parse (the seed path is an env var of
     ``dbt_project.yml``; the vars are hashed into the parse), so each pair keeps its own:
     builds from other seeds (a national benchmark, a test's) no longer replace the parse
-    the nightly run starts from with one it cannot use (a full parse, about 3 s more)."""
+    the nightly run starts from with one it cannot use (a full parse, about 4 s more)."""
     key = json.dumps([seed_path, dict(dbt_vars or {})], sort_keys=True, default=str)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return PARSE_CACHE_DIR / f"{Path(PARTIAL_PARSE_FILE).stem}-{digest}.msgpack"
