@@ -42,6 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from procs import proc_stats  # noqa: E402
+
 import smhp.demo.sources  # noqa: E402
 from smhp.demo import arrival_nights  # noqa: E402
 from smhp.pipeline.contract import load_contract  # noqa: E402
@@ -71,15 +73,7 @@ def _tree_rss_bytes(root: int) -> int:
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as fh:
-                stat = fh.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(entry.name)
+    for pid, _, stat in proc_stats():
         children.setdefault(int(stat[1]), []).append(pid)
         rss[pid] = int(stat[21]) * page
     total, todo = 0, [root]

@@ -57,6 +57,7 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 # the machine's cores with the dashboards here).
 from browser_kit import CHROMIUM  # noqa: E402
 from browser_kit import FLAGS as CHROMIUM_FLAGS  # noqa: E402
+from procs import proc_stats  # noqa: E402
 
 VIEWS: dict[str, tuple[str, ...]] = {
     "board": ("overview", "service", "funder", "equity", "quality"),
@@ -140,23 +141,17 @@ def _kind(pid: int, comm: str) -> str:
     return "other"
 
 
-def cpu_seconds() -> dict[int, tuple[str, float]]:
+def cpu_seconds(kinds: dict[int, str] | None = None) -> dict[int, tuple[str, float]]:
     """Every process's kind (``CPU_KINDS``) and CPU time so far (user + system, seconds),
-    from ``/proc``: two of these around a run say where its CPU went."""
+    from ``/proc``: two of these around a run say where its CPU went. ``kinds`` keeps each
+    process's kind from one call to the next (its command line is read once)."""
+    kinds = {} if kinds is None else kinds
     tick = os.sysconf("SC_CLK_TCK")
     seen: dict[int, tuple[str, float]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        comm = stat[stat.index(b"(") + 1 : stat.rindex(b")")].decode(errors="replace")
-        fields = stat.rsplit(b")", 1)[1].split()
-        pid = int(entry.name)
-        seen[pid] = (_kind(pid, comm), (int(fields[11]) + int(fields[12])) / tick)
+    for pid, comm, stat in proc_stats():
+        if pid not in kinds:
+            kinds[pid] = _kind(pid, comm)
+        seen[pid] = (kinds[pid], (int(stat[11]) + int(stat[12])) / tick)
     return seen
 
 
@@ -181,15 +176,16 @@ class CpuWatch:
         self.every = every
         self.first: dict[int, tuple[str, float]] = {}
         self.last: dict[int, tuple[str, float]] = {}
+        self._kinds: dict[int, str] = {}  # pid -> kind, for the run's length
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.wait(self.every):
-            self.last.update(cpu_seconds())
+            self.last.update(cpu_seconds(self._kinds))
 
     def start(self) -> None:
-        self.first = cpu_seconds()
+        self.first = cpu_seconds(self._kinds)
         self.last = dict(self.first)
         self._thread.start()
 
@@ -198,7 +194,7 @@ class CpuWatch:
             return dict.fromkeys(CPU_KINDS, 0.0)
         self._stop.set()
         self._thread.join()
-        self.last.update(cpu_seconds())
+        self.last.update(cpu_seconds(self._kinds))
         return cpu_between(self.first, self.last)
 
 
